@@ -1,0 +1,67 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PG_URL ?= postgres://postgres@127.0.0.1:5432/rewards
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run serve install test test-sqlite test-postgres lint format browser bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo_data
+	@echo ""
+	@echo "  Public site:     http://127.0.0.1:8000/"
+	@echo "  Back-office:     http://127.0.0.1:8000/admin/"
+	@echo "  Django admin:    http://127.0.0.1:8000/django-admin/"
+	@echo "  API docs:        http://127.0.0.1:8000/api/docs/"
+	@echo "  (logins above; stop with Ctrl-C)"
+	@echo ""
+	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+# Debian's Chromium for the browser tests; installed only when missing and we may (root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "!!! chromium is not installed and we are not root: browser tests will be SKIPPED !!!"; fi; }
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test-sqlite: install browser
+	@echo "=== test suite on SQLite ==="
+	env -u DATABASE_URL $(PY) -m pytest
+
+test-postgres: install browser
+	@if $(PY) -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "=== test suite on PostgreSQL ($(PG_URL)) ==="; \
+	  DATABASE_URL=$(PG_URL) $(PY) -m pytest; \
+	else \
+	  echo ""; \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	  echo "!!! PostgreSQL does not answer on 127.0.0.1:5432: the PostgreSQL pass is SKIPPED  !!!"; \
+	  echo "!!! concurrency guarantees were NOT checked                                       !!!"; \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	fi
+
+test: lint test-sqlite test-postgres
+
+bench: install
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 media staticfiles test-artifacts

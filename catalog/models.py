@@ -1,0 +1,179 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from backoffice.uploads import RandomName, validate_image
+
+
+class Category(models.Model):
+    """A category, or a subcategory when it has a parent (two levels)."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=120, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="subcategories")
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["parent", "name"], name="category_name_unique_in_parent")]
+
+    def __str__(self):
+        return f"{self.parent} › {self.name}" if self.parent_id else self.name
+
+    def clean(self):
+        if self.parent_id and self.parent.parent_id:
+            raise ValidationError({"parent": "Subcategories cannot have subcategories of their own."})
+        if self.pk and self.parent_id == self.pk:
+            raise ValidationError({"parent": "A category cannot be its own parent."})
+
+
+class App(models.Model):
+    """An app users install to earn points, proving it with a screenshot."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="apps", limit_choices_to={"parent__isnull": True}
+    )
+    subcategory = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="subcategory_apps",
+        limit_choices_to={"parent__isnull": False},
+    )
+    image = models.ImageField(upload_to=RandomName("apps"), blank=True, validators=[validate_image])
+    thumbnail = models.ImageField(upload_to=RandomName("apps/thumbs"), blank=True, editable=False)
+    description = models.TextField(blank=True)
+    points_reward = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    credit_price = models.PositiveIntegerField(default=0, help_text="Credits a user pays for this app.")
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["active", "category"])]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.subcategory_id and self.category_id and self.subcategory.parent_id != self.category_id:
+            raise ValidationError({"subcategory": "The subcategory must belong to the chosen category."})
+
+
+class Store(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Product(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="products")
+    sku = models.CharField("SKU", max_length=64)
+    name = models.CharField(max_length=200)
+    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    stock = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["store", "sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "sku"], name="product_sku_unique_per_store"),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.sku} {self.name}"
+
+
+class ProductPriceChange(models.Model):
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "Bulk upload"
+        FEED = "feed", "Competitor feed"
+        MANUAL = "manual", "Manual edit"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_changes")
+    old_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    new_price = models.DecimalField(max_digits=12, decimal_places=2)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-changed_at"]
+
+    def __str__(self):
+        return f"{self.product_id}: {self.old_price} → {self.new_price}"
+
+
+class Competitor(models.Model):
+    class FeedFormat(models.TextChoices):
+        CSV = "csv", "CSV"
+        JSON = "json", "JSON"
+
+    name = models.CharField(max_length=120, unique=True)
+    feed_url = models.URLField(blank=True)
+    feed_format = models.CharField(max_length=4, choices=FeedFormat.choices, default=FeedFormat.CSV)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class CompetitorOffer(models.Model):
+    competitor = models.ForeignKey(Competitor, on_delete=models.CASCADE, related_name="offers")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="competitor_offers")
+    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-seen_at"]
+        indexes = [models.Index(fields=["product", "-seen_at"])]
+
+    def __str__(self):
+        return f"{self.competitor_id} offers {self.product_id} at {self.price}"
+
+
+class ProductUpload(models.Model):
+    """One bulk upload of products: the file, who sent it, and what became of each row."""
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", "Previewed (dry run)"
+        IMPORTED = "imported", "Imported"
+        FAILED = "failed", "Failed"
+
+    file = models.FileField(upload_to=RandomName("uploads/products"))
+    original_name = models.CharField(max_length=255)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEWED)
+    total_rows = models.PositiveIntegerField(default=0)
+    created_rows = models.PositiveIntegerField(default=0)
+    updated_rows = models.PositiveIntegerField(default=0)
+    unchanged_rows = models.PositiveIntegerField(default=0)
+    error_rows = models.PositiveIntegerField(default=0)
+    row_errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.original_name} ({self.get_status_display()})"

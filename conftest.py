@@ -1,0 +1,29 @@
+"""Project-wide test hooks and fixtures."""
+
+import pytest
+from django.db import connection
+
+DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
+
+
+def _uses_database(item):
+    return item.get_closest_marker("django_db") is not None or bool(DB_FIXTURES & set(item.fixturenames))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """After every passing test that used the database, each balance must equal the sum of its ledger entries."""
+    result = yield
+    if _uses_database(item):
+        from moderation.selectors import users_with_unbalanced_ledger
+
+        unbalanced = [(u.email, u.points_balance, u.ledger_total) for u in users_with_unbalanced_ledger()]
+        assert unbalanced == [], f"ledger check failed, balance != sum(entries) for {unbalanced}"
+    return result
+
+
+@pytest.fixture
+def on_postgres():
+    """Skip unless on PostgreSQL: row locks and real concurrency can only be proven there."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL for real row locks (run with DATABASE_URL=postgres://...)")

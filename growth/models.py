@@ -1,0 +1,114 @@
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from catalog.models import App, Category
+
+
+class Referral(models.Model):
+    """`referred` signed up with `referrer`'s code. One per referred user; the credit is posted once."""
+
+    referrer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals_made")
+    referred = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referral")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    credited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["referrer", "credited_at"])]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(referrer=models.F("referred")), name="no_self_referral")
+        ]
+
+    def __str__(self):
+        return f"{self.referrer} → {self.referred}"
+
+
+class ReferralVisit(models.Model):
+    """Someone opened a referral link: the top of the referral funnel."""
+
+    referrer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referral_visits")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self):
+        return f"visit for {self.referrer_id} at {self.created_at}"
+
+
+class Campaign(models.Model):
+    """A discount users can redeem, within its dates, budget and limits."""
+
+    class DiscountKind(models.TextChoices):
+        PERCENT = "percent", "Percent of cart"
+        FIXED = "fixed", "Fixed amount"
+
+    class Audience(models.TextChoices):
+        ALL = "all", "All users"
+        NEW_USERS = "new", "New users"
+        MIN_POINTS = "points", "Users with at least N points"
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    discount_kind = models.CharField(max_length=8, choices=DiscountKind.choices, default=DiscountKind.PERCENT)
+    discount_value = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
+    min_cart_total = models.DecimalField(max_digits=10, decimal_places=2, default=0, validators=[MinValueValidator(0)])
+    points_cost = models.PositiveIntegerField(default=0, help_text="Points taken from the user on redemption.")
+    eligible_apps = models.ManyToManyField(App, blank=True, related_name="campaigns")
+    eligible_categories = models.ManyToManyField(Category, blank=True, related_name="campaigns")
+    audience = models.CharField(max_length=8, choices=Audience.choices, default=Audience.ALL)
+    new_user_days = models.PositiveIntegerField(default=30, help_text="For 'New users': joined within this many days.")
+    min_points = models.PositiveIntegerField(default=0, help_text="For 'Users with at least N points'.")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: unlimited.")
+    budget = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, help_text="Total discount to give; empty: unlimited."
+    )
+    per_user_limit = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    uses_count = models.PositiveIntegerField(default=0, editable=False)
+    budget_spent = models.DecimalField(max_digits=12, decimal_places=2, default=0, editable=False)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(excluded_fields=["uses_count", "budget_spent"])
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="campaign_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_uses__isnull=True) | models.Q(uses_count__lte=models.F("max_uses")),
+                name="campaign_uses_within_max",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(budget__isnull=True) | models.Q(budget_spent__lte=models.F("budget")),
+                name="campaign_spend_within_budget",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Redemption(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="redemptions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="redemptions")
+    idempotency_key = models.CharField(max_length=64)
+    app = models.ForeignKey(App, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cart_total = models.DecimalField(max_digits=12, decimal_places=2)
+    discount_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["campaign", "user"])]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "idempotency_key"], name="redemption_idempotency_key_per_user")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} redeemed {self.campaign_id} (-{self.discount_amount})"
