@@ -10,6 +10,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("catalog.api_urls")),
+    path("api/", include("growth.api_urls")),
+    path("api/", include("reporting.api_urls")),
     path("", include("growth.urls")),
 ]
 

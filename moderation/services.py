@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 
-from .models import RewardEntry
+from .models import Download, RewardEntry, ScreenshotProof
 
 
 class InsufficientPoints(Exception):
@@ -58,3 +58,35 @@ def post_entry(*, user, amount, kind, source=None, actor=None, reason="", allow_
         User.objects.filter(pk=locked.pk).update(points_balance=balance)
     user.points_balance = balance
     return entry, True
+
+
+class ProofRefused(Exception):
+    """A proof that cannot be accepted; the message says why, in words a user understands."""
+
+
+def record_download(*, user, app):
+    """Mark that `user` installed `app`; marking it again returns the existing download. Returns (download, created)."""
+    if not app.active:
+        raise ProofRefused("This app is no longer available.")
+    return Download.objects.get_or_create(user=user, app=app)
+
+
+def submit_proof(*, user, app, image):
+    """Accept a screenshot proving `user` installed `app`; it waits in the moderation queue.
+
+    Refused when the phone is not verified (earning is locked until then), when the user never marked
+    the app downloaded, and while an earlier proof for it is pending or already approved.
+    """
+    if not user.phone_verified:
+        raise ProofRefused("Verify your phone number before submitting proofs.")
+    download = Download.objects.filter(user=user, app=app).first()
+    if download is None:
+        raise ProofRefused("Mark the app as downloaded before uploading a proof.")
+    with transaction.atomic():
+        Download.objects.select_for_update().filter(pk=download.pk).get()
+        statuses = set(download.proofs.values_list("status", flat=True))
+        if ScreenshotProof.Status.PENDING in statuses:
+            raise ProofRefused("A proof for this app is already waiting for review.")
+        if ScreenshotProof.Status.APPROVED in statuses:
+            raise ProofRefused("A proof for this app was already approved.")
+        return ScreenshotProof.objects.create(download=download, image=image)
