@@ -1,0 +1,51 @@
+"""Schemathesis against the live OpenAPI schema: whatever it sends, the API never answers 500."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from backoffice.tests.factories import StaffFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+
+
+def fuzz(live_server, *headers):
+    command = [
+        str(SCHEMATHESIS),
+        "run",
+        f"{live_server.url}/api/schema/",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        "25",
+        "--seed",
+        "1",
+        "--request-timeout",
+        "20",
+        "--no-color",
+    ]
+    for header in headers:
+        command += ["-H", header]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+def test_anonymous_requests_never_cause_a_server_error(live_server):
+    result = fuzz(live_server)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+
+
+def test_a_members_requests_never_cause_a_server_error(live_server):
+    token = Token.objects.create(user=UserFactory(verified=True))
+    result = fuzz(live_server, f"Authorization: Token {token.key}")
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+
+
+def test_a_staff_members_requests_never_cause_a_server_error(live_server):
+    token = Token.objects.create(user=StaffFactory(role="Admins"))
+    result = fuzz(live_server, f"Authorization: Token {token.key}")
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]

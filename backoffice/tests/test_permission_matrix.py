@@ -1,0 +1,157 @@
+"""Every URL × every role: who gets in and who is turned away.
+
+The routes come from the URL conf itself, so a new URL without a rule here fails `test_every_url_has_a_rule`.
+Rules are tried in order; the first whose pattern matches a route owns it.
+"""
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLResolver, get_resolver
+
+from backoffice.roles import ADMINS, MARKETERS, MODERATORS
+from backoffice.tests.factories import StaffFactory, UserFactory
+from catalog.tests.factories import AppFactory, CategoryFactory
+from growth.models import Campaign
+from moderation.tests.factories import ScreenshotProofFactory
+
+ANON, MEMBER, MODERATOR, MARKETER, ADMIN = "anonymous", "member", "moderator", "marketer", "admin"
+ROLES = (ANON, MEMBER, MODERATOR, MARKETER, ADMIN)
+NOBODY = frozenset()
+EVERYONE = frozenset(ROLES)
+SIGNED_IN = frozenset({MEMBER, MODERATOR, MARKETER, ADMIN})
+STAFF = frozenset({MODERATOR, MARKETER, ADMIN})
+STAFF_ROLE = {MODERATOR: MODERATORS, MARKETER: MARKETERS, ADMIN: ADMINS}
+
+
+@dataclass(frozen=True)
+class Rule:
+    route: str  # regex over the route as the URL conf spells it
+    allowed: frozenset  # roles that get a 200
+    sample: str | None = None  # a concrete path to GET, formatted with the objects fixture
+    why_not_requested: str = ""  # when there is no sample: why (POST-only, Wagtail internals...)
+    staff_unchecked: bool = False  # Wagtail's own screens: only check that outsiders are kept out
+
+
+def own(route, allowed, sample=None, why=""):
+    return Rule(route, frozenset(allowed), sample, why)
+
+
+def wagtail_internal(route, sample=None):
+    """Wagtail's built-in screens: gated by its own permissions; anonymous users and members must never get in."""
+    return Rule(route, NOBODY, sample, "Wagtail built-in, gated by its own permissions", staff_unchecked=True)
+
+
+RULES = [
+    # Public site
+    own(r"^$", EVERYONE, "/"),
+    own(r"^accounts/login/$", EVERYONE, "/accounts/login/"),
+    own(r"^accounts/logout/$", NOBODY, None, "POST only"),
+    own(r"^accounts/password_reset/$", EVERYONE, "/accounts/password_reset/"),
+    own(r"^accounts/password_reset/done/$", EVERYONE, "/accounts/password_reset/done/"),
+    own(r"^accounts/reset/", EVERYONE, None, "needs a token from an email"),
+    own(r"^accounts/password_change/", SIGNED_IN, "/accounts/password_change/"),
+    # API
+    own(r"^api/schema/$", EVERYONE, "/api/schema/"),
+    own(r"^api/docs/$", EVERYONE, "/api/docs/"),
+    own(r"^api/(<drf_format_suffix:format>)?$", EVERYONE, "/api/"),
+    # Back-office: the project's own screens
+    own(r"^admin/apps/edit/", {ADMIN}, "/admin/apps/edit/{app.pk}/"),
+    own(r"^admin/apps/", {ADMIN}, "/admin/apps/"),
+    own(r"^admin/categories/edit/", {ADMIN}, "/admin/categories/edit/{category.pk}/"),
+    own(r"^admin/categories/", {ADMIN}, "/admin/categories/"),
+    own(r"^admin/campaigns/(new|edit)/", {MARKETER}, "/admin/campaigns/new/"),
+    own(r"^admin/campaigns/", {MARKETER, ADMIN}, "/admin/campaigns/"),  # admins watch campaigns read-only
+    own(r"^admin/proofs/", {MODERATOR, ADMIN}, "/admin/proofs/"),
+    own(r"^admin/users/(new|edit|delete)/", {ADMIN}, "/admin/users/edit/{member.pk}/"),
+    own(r"^admin/users/", {MODERATOR, ADMIN}, "/admin/users/"),  # moderators look users up, read-only
+    own(r"^admin/groups/", {ADMIN}, "/admin/groups/"),
+    # Back-office: Wagtail's shell, open to every staff role
+    own(r"^admin/$", STAFF, "/admin/"),
+    own(r"^admin/account/$", STAFF, "/admin/account/"),
+    own(r"^admin/login/$", EVERYONE, None, "redirects signed-in staff; covered by the browser smoke test"),
+    own(r"^admin/logout/$", NOBODY, None, "POST only"),
+    own(r"^admin/password_reset/", EVERYONE, None, "Wagtail's own password reset flow"),
+    own(r"^admin/(jsi18n|sprite)/$", EVERYONE, None, "static assets for the admin"),
+    wagtail_internal(r"^admin/(pages|choose-|workflows|images|documents|collections|snippets|reports/|bulk/|api/)"),
+    wagtail_internal(r"^admin/(tag-autocomplete|editing-sessions|dismissibles|block-preview|test404|failwhale)"),
+    wagtail_internal(r"^admin/\^\.\*/\$$"),
+    # Django admin fallback: staff only, Django's own model permissions inside
+    Rule(r"^django-admin/", NOBODY, "/django-admin/", "Django admin fallback", staff_unchecked=True),
+]
+
+
+def iter_routes(patterns=None, prefix=""):
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            yield from iter_routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern)
+
+
+def rule_for(route):
+    return next((rule for rule in RULES if re.search(rule.route, route)), None)
+
+
+def test_every_url_has_a_rule():
+    uncovered = sorted({route for route in iter_routes() if rule_for(route) is None})
+    assert uncovered == [], "add these URLs to RULES in test_permission_matrix.py:\n" + "\n".join(uncovered)
+
+
+def test_every_rule_still_matches_a_url():
+    routes = list(iter_routes())
+    stale = [rule.route for rule in RULES if not any(re.search(rule.route, route) for route in routes)]
+    assert stale == []
+
+
+@pytest.fixture
+def objects(db):
+    category = CategoryFactory()
+    return {
+        "app": AppFactory(category=category),
+        "category": category,
+        "proof": ScreenshotProofFactory(),
+        "member": UserFactory(verified=True),
+        "campaign": Campaign.objects.first(),
+    }
+
+
+def sign_in(client, role):
+    if role == ANON:
+        return None
+    user = UserFactory(verified=True) if role == MEMBER else StaffFactory(role=STAFF_ROLE[role])
+    client.force_login(user)
+    return user
+
+
+def outcome(response):
+    """'allowed' for a 200; 'denied' for a redirect to a login page or the admin home, a 401, 403 or 404."""
+    if response.status_code == 200:
+        return "allowed"
+    location = response.headers.get("Location", "")
+    if response.status_code in {401, 403, 404} or (
+        response.status_code == 302 and ("login" in location or location.rstrip("/").endswith("/admin"))
+    ):
+        return "denied"
+    return f"unexpected {response.status_code} {location}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_reaches_exactly_the_urls_it_should(client, objects, role):
+    sign_in(client, role)
+    mismatches = []
+    for rule in RULES:
+        if rule.sample is None or (rule.staff_unchecked and role in STAFF):
+            continue
+        path = rule.sample.format(**objects)
+        expected = "allowed" if role in rule.allowed else "denied"
+        got = outcome(client.get(path))
+        if got != expected:
+            mismatches.append(f"{path}: expected {expected}, got {got}")
+    assert mismatches == [], f"{role}:\n" + "\n".join(mismatches)
+
+
+def test_rules_without_a_sample_say_why():
+    assert [rule.route for rule in RULES if rule.sample is None and not rule.why_not_requested] == []
