@@ -6,6 +6,7 @@ from pathlib import PurePath
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from PIL import Image, ImageOps
 
@@ -64,15 +65,26 @@ def deactivate_app(app, *, user=None):
 
 def delete_app(app, *, user=None):
     """Delete an app nobody has downloaded; an app with downloads must be deactivated instead."""
-    if app.downloads.exists():
-        raise AppHasDownloads(
-            "'%(name)s' cannot be deleted: users have downloaded it, and their downloads and rewards refer to it. "
-            "Deactivate it instead (untick 'active'): it disappears from the public site and keeps its history.",
-            code="app_has_downloads",
-            params={"name": app.name},
-        )
+    check_app_deletable(app)
     app._history_user = user
-    app.delete()
+    try:
+        app.delete()
+    except ProtectedError:
+        raise _has_downloads(app) from None
+
+
+def check_app_deletable(app):
+    if app.downloads.exists():
+        raise _has_downloads(app)
+
+
+def _has_downloads(app):
+    return AppHasDownloads(
+        "'%(name)s' cannot be deleted: users have downloaded it, and their downloads and rewards refer to it. "
+        "Deactivate it instead (untick 'active'): it disappears from the public site and keeps its history.",
+        code="app_has_downloads",
+        params={"name": app.name},
+    )
 
 
 def make_thumbnail(image_file, size=THUMBNAIL_SIZE):
