@@ -171,6 +171,9 @@ class ProductUpload(models.Model):
     unchanged_rows = models.PositiveIntegerField(default=0)
     error_rows = models.PositiveIntegerField(default=0)
     row_errors = models.JSONField(default=list, blank=True)
+    preview_rows = models.JSONField(
+        default=list, blank=True, help_text="The first rows the dry run would create or update, for the preview."
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,7 +1,18 @@
 """Read paths of the catalog app."""
 
-from .models import App
+from django.db.models import Q
+
+from .models import App, Category
 
 
 def active_apps():
-    return App.objects.filter(active=True).select_related("category", "subcategory").order_by("name")
+    return App.objects.filter(active=True).select_related("category", "subcategory").order_by("name", "pk")
+
+
+def category_exists(slug):
+    return Category.objects.filter(slug=slug).exists()
+
+
+def apps_in_category(queryset, slug):
+    """Apps filed under a category (directly or through one of its subcategories) or under a subcategory."""
+    return queryset.filter(Q(category__slug=slug) | Q(subcategory__slug=slug))

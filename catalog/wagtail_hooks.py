@@ -1,40 +1,195 @@
+"""The Catalog menu of the Wagtail admin: apps, categories, stores, products, competitors, bulk uploads."""
+
+from django.urls import path
 from wagtail import hooks
+from wagtail.admin.panels import FieldPanel
+from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
-from .models import App, Category
+from . import admin_views, services
+from .models import App, Category, Competitor, Product, ProductUpload, Store
 
 
-class AppViewSet(ModelViewSet):
+class ThumbnailColumn(Column):
+    cell_template_name = "catalog/admin/thumbnail_cell.html"
+
+
+class ChangeHistoryMixin:
+    """Adds a per-object view of its django-simple-history records, linked from each listing row."""
+
+    def get_urlpatterns(self):
+        return [*super().get_urlpatterns(), path("changes/<int:pk>/", self.changes_view, name="changes")]
+
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(changes_url_name=self.get_url_name("changes"), **kwargs)
+
+    @property
+    def changes_view(self):
+        return self.construct_view(admin_views.ChangeHistoryView)
+
+
+class ExportMixin:
+    exporter = None
+
+    def get_urlpatterns(self):
+        return [*super().get_urlpatterns(), path("export/<str:file_format>/", self.export_view, name="export")]
+
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(export_url_name=self.get_url_name("export"), **kwargs)
+
+    @property
+    def export_view(self):
+        return self.construct_view(admin_views.ExportView, exporter=type(self).exporter)
+
+
+class AppViewSet(ChangeHistoryMixin, ExportMixin, ModelViewSet):
     model = App
     icon = "pick"
-    form_fields = [
+    menu_order = 100
+    index_view_class = admin_views.ExportingIndexView
+    add_view_class = admin_views.AppCreateView
+    edit_view_class = admin_views.AppEditView
+    delete_view_class = admin_views.AppDeleteView
+    copy_view_enabled = False
+    exporter = staticmethod(services.export_apps)
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("slug"),
+        FieldPanel("category"),
+        FieldPanel("subcategory"),
+        FieldPanel("image", widget=admin_views.ImagePreviewInput),
+        FieldPanel("description"),
+        FieldPanel("points_reward"),
+        FieldPanel("credit_price"),
+        FieldPanel("active"),
+    ]
+    list_display = [
         "name",
-        "slug",
+        ThumbnailColumn("thumbnail", label=""),
         "category",
         "subcategory",
-        "image",
-        "description",
         "points_reward",
         "credit_price",
         "active",
+        DateColumn("created_at", label="Created", sort_key="created_at"),
     ]
-    list_display = ["name", "category", "points_reward", "credit_price", "active"]
     list_filter = ["category", "active"]
-    search_fields = ["name", "slug"]
+    search_fields = ["name", "slug", "description"]
+    ordering = ["name"]
+    list_per_page = 50
+
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(select_related=("category", "subcategory"), **kwargs)
 
 
 class CategoryViewSet(ModelViewSet):
     model = Category
     icon = "folder-open-inverse"
+    menu_order = 200
+    copy_view_enabled = False
     form_fields = ["name", "slug", "parent"]
-    list_display = ["name", "parent"]
+    list_display = ["name", "slug", "parent"]
+    search_fields = ["name", "slug"]
+    list_per_page = 50
+
+
+class StoreViewSet(ModelViewSet):
+    model = Store
+    icon = "site"
+    menu_order = 300
+    copy_view_enabled = False
+    form_fields = ["name", "slug"]
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+
+
+class ProductViewSet(ChangeHistoryMixin, ExportMixin, ModelViewSet):
+    model = Product
+    icon = "tag"
+    menu_order = 400
+    index_view_class = admin_views.ExportingIndexView
+    add_view_class = admin_views.ProductCreateView
+    edit_view_class = admin_views.ProductEditView
+    copy_view_enabled = False
+    exporter = staticmethod(services.export_products)
+    form_fields = ["store", "sku", "name", "price", "stock", "active"]
+    list_display = ["sku", "name", "store", "price", "stock", "active", DateColumn("updated_at", label="Updated")]
+    list_filter = ["store", "active"]
+    search_fields = ["sku", "name"]
+    ordering = ["store", "sku"]
+    list_per_page = 50
+
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(select_related=("store",), **kwargs)
+
+
+class CompetitorViewSet(ModelViewSet):
+    model = Competitor
+    icon = "globe"
+    menu_order = 500
+    copy_view_enabled = False
+    form_fields = ["name", "feed_url", "feed_format", "active"]
+    list_display = ["name", "feed_url", "feed_format", "active"]
+    search_fields = ["name"]
+
+
+class ProductUploadViewSet(ModelViewSet):
+    """Bulk product uploads: upload → dry-run preview → confirm; the listing shows every upload's status."""
+
+    model = ProductUpload
+    icon = "upload"
+    menu_label = "Product uploads"
+    menu_order = 450
+    add_item_label = "Upload products"
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    form_fields = ["original_name"]
+    list_display = [
+        "original_name",
+        "status",
+        "uploaded_by",
+        DateColumn("created_at", label="Uploaded", sort_key="created_at"),
+        "total_rows",
+        "created_rows",
+        "updated_rows",
+        "error_rows",
+    ]
+    list_filter = ["status"]
+    ordering = ["-created_at"]
+    list_per_page = 50
+
+    def get_urlpatterns(self):
+        return [*super().get_urlpatterns(), path("confirm/<int:pk>/", self.confirm_view, name="confirm")]
+
+    @property
+    def add_view(self):
+        return self.construct_view(admin_views.ProductUploadCreateView, inspect_url_name=self.get_url_name("inspect"))
+
+    @property
+    def inspect_view(self):
+        return self.construct_view(admin_views.ProductUploadDetailView, confirm_url_name=self.get_url_name("confirm"))
+
+    @property
+    def edit_view(self):
+        return self.inspect_view
+
+    @property
+    def confirm_view(self):
+        return self.construct_view(admin_views.ProductUploadConfirmView, inspect_url_name=self.get_url_name("inspect"))
 
 
 class CatalogGroup(ModelViewSetGroup):
     menu_label = "Catalog"
     menu_icon = "folder-inverse"
     menu_order = 200
-    items = (AppViewSet("apps"), CategoryViewSet("categories"))
+    items = (
+        AppViewSet("apps"),
+        CategoryViewSet("categories"),
+        StoreViewSet("stores"),
+        ProductViewSet("products"),
+        ProductUploadViewSet("product_uploads"),
+        CompetitorViewSet("competitors"),
+    )
 
 
 @hooks.register("register_admin_viewset")

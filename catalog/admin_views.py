@@ -1,0 +1,287 @@
+"""Wagtail admin views of the catalog; they stay thin and call catalog.services."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import FormView, TemplateView, View
+from wagtail.admin.ui.menus import MenuItem
+from wagtail.admin.views import generic
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
+from wagtail.admin.widgets.button import HeaderButton
+from wagtail.log_actions import log
+
+from . import services
+from .models import Product, ProductUpload
+from .product_files import MAX_PRODUCT_FILE_BYTES
+
+# Apps
+
+
+class ImagePreviewInput(forms.ClearableFileInput):
+    """A file input that shows the current image (its thumbnail) and a live preview of a newly chosen file."""
+
+    template_name = "catalog/admin/image_preview_input.html"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif", **(attrs or {})})
+
+
+class AppSaveMixin:
+    log_action = "wagtail.edit"
+
+    def save_instance(self):
+        app = self.form.save(commit=False)
+        services.save_app(app, user=self.request.user)
+        log(instance=app, action=self.log_action, user=self.request.user)
+        return app
+
+
+class AppCreateView(AppSaveMixin, generic.CreateView):
+    log_action = "wagtail.create"
+
+
+class AppEditView(AppSaveMixin, generic.EditView):
+    pass
+
+
+class AppDeleteView(generic.DeleteView):
+    """Deleting an app with downloads is refused before the confirmation page, and again on POST."""
+
+    def get(self, request, *args, **kwargs):
+        try:
+            services.check_app_deletable(self.object)
+        except services.AppHasDownloads as refusal:
+            return self._refuse(refusal)
+        return super().get(request, *args, **kwargs)
+
+    def delete_action(self):
+        with transaction.atomic():
+            log(instance=self.object, action="wagtail.delete", user=self.request.user)
+            services.delete_app(self.object, user=self.request.user)
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except services.AppHasDownloads as refusal:
+            return self._refuse(refusal)
+
+    def _refuse(self, refusal):
+        messages.error(self.request, refusal.messages[0])
+        return redirect(self.edit_url_name, self.object.pk)
+
+
+class CatalogIndexView(generic.IndexView):
+    """A listing with its related rows fetched in the same query, and a link to each object's change history."""
+
+    select_related = ()
+    changes_url_name = None
+
+    def get_base_queryset(self):
+        return super().get_base_queryset().select_related(*self.select_related)
+
+    def get_list_more_buttons(self, instance):
+        buttons = super().get_list_more_buttons(instance)
+        if self.changes_url_name:
+            buttons.append(
+                MenuItem(
+                    _("Change history"), url=reverse(self.changes_url_name, args=[instance.pk]), icon_name="history"
+                )
+            )
+        return buttons
+
+
+class ExportingIndexView(CatalogIndexView):
+    export_url_name = None
+
+    @property
+    def header_more_buttons(self):
+        buttons = list(super().header_more_buttons)
+        if self.export_url_name:
+            for file_format in services.EXPORT_FORMATS:
+                buttons.append(
+                    HeaderButton(
+                        _("Export %(format)s") % {"format": file_format.upper()},
+                        url=reverse(self.export_url_name, args=[file_format]),
+                        icon_name="download",
+                    )
+                )
+        return buttons
+
+
+class ExportView(PermissionCheckedMixin, TemplateView):
+    """The whole table in the upload format (CSV or XLSX)."""
+
+    permission_required = "view"
+    model = None
+    exporter = None
+
+    def get(self, request, file_format):
+        if file_format not in services.EXPORT_FORMATS:
+            raise Http404("Unknown export format.")
+        content = self.exporter(file_format)
+        response = HttpResponse(content, content_type=services.EXPORT_FORMATS[file_format])
+        response["Content-Disposition"] = f'attachment; filename="{self.model._meta.model_name}s.{file_format}"'
+        return response
+
+
+class ChangeHistoryView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
+    """django-simple-history records of one object: who changed what, when, field by field."""
+
+    any_permission_required = ["add", "change", "delete", "view"]
+    template_name = "catalog/admin/change_history.html"
+    model = None
+    index_url_name = None
+    edit_url_name = None
+    header_icon = "history"
+    page_title = _("Change history")
+    limit = 100
+
+    def get_page_subtitle(self):
+        return str(self.object)
+
+    def get(self, request, pk):
+        self.object = get_object_or_404(self.model, pk=pk)
+        return super().get(request, pk=pk)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        records = list(self.object.history.select_related("history_user")[: self.limit + 1])
+        rows = []
+        for newer, older in zip(records, [*records[1:], None], strict=True):
+            changes = newer.diff_against(older).changes if older is not None else []
+            rows.append({"record": newer, "changes": changes})
+        context.update(
+            object=self.object,
+            rows=rows[: self.limit],
+            truncated=len(records) > self.limit,
+            index_url=reverse(self.index_url_name),
+            edit_url=reverse(self.edit_url_name, args=[self.object.pk]),
+        )
+        if isinstance(self.object, Product):
+            context["price_changes"] = self.object.price_changes.all()[:50]
+        return context
+
+
+# Products
+
+
+class ProductSaveMixin:
+    log_action = "wagtail.edit"
+
+    def save_instance(self):
+        product = self.form.save(commit=False)
+        services.save_product(product, user=self.request.user)
+        log(instance=product, action=self.log_action, user=self.request.user)
+        return product
+
+
+class ProductCreateView(ProductSaveMixin, generic.CreateView):
+    log_action = "wagtail.create"
+
+
+class ProductEditView(ProductSaveMixin, generic.EditView):
+    pass
+
+
+# Bulk product upload
+
+
+class ProductUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Product file"),
+        help_text=_(
+            "CSV (UTF-8) or Excel .xlsx, at most %(limit)s MB. Columns: store (slug), sku, name, price, "
+            "and optionally stock and active. Store + SKU identify a product: existing ones are updated."
+        )
+        % {"limit": MAX_PRODUCT_FILE_BYTES // 1024 // 1024},
+        widget=forms.FileInput(attrs={"accept": ".csv,.xlsx"}),
+        allow_empty_file=True,
+    )
+
+
+class ProductUploadCreateView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
+    """Step 1: upload a file; it is checked and dry-run, then the preview is shown."""
+
+    permission_required = "add"
+    model = ProductUpload
+    form_class = ProductUploadForm
+    template_name = "catalog/admin/product_upload_form.html"
+    page_title = _("Upload products")
+    header_icon = "upload"
+    index_url_name = None
+    inspect_url_name = None
+
+    def form_valid(self, form):
+        try:
+            upload = services.preview_product_upload(form.cleaned_data["file"], user=self.request.user)
+        except ValidationError as refusal:
+            form.add_error("file", refusal)
+            return self.form_invalid(form)
+        return redirect(self.inspect_url_name, upload.pk)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(index_url=reverse(self.index_url_name), **kwargs)
+
+
+class ProductUploadDetailView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
+    """Step 2: the dry-run preview (creates, updates, errors) with a confirm button; afterwards, the result."""
+
+    any_permission_required = ["add", "view"]
+    model = ProductUpload
+    template_name = "catalog/admin/product_upload_detail.html"
+    header_icon = "upload"
+    index_url_name = None
+    add_url_name = None
+    confirm_url_name = None
+
+    def get_page_title(self):
+        return _("Product upload")
+
+    def get_page_subtitle(self):
+        return self.upload.original_name
+
+    def get(self, request, pk):
+        self.upload = get_object_or_404(ProductUpload.objects.select_related("uploaded_by"), pk=pk)
+        return super().get(request, pk=pk)
+
+    def get_context_data(self, **kwargs):
+        upload = self.upload
+        return super().get_context_data(
+            upload=upload,
+            can_confirm=upload.status == ProductUpload.Status.PREVIEWED and self.user_has_permission("add"),
+            confirm_url=reverse(self.confirm_url_name, args=[upload.pk]),
+            index_url=reverse(self.index_url_name),
+            add_url=reverse(self.add_url_name),
+            more_preview_rows=upload.created_rows + upload.updated_rows - len(upload.preview_rows),
+            **kwargs,
+        )
+
+
+class ProductUploadConfirmView(PermissionCheckedMixin, View):
+    permission_required = "add"
+    model = ProductUpload
+    inspect_url_name = None
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        upload = get_object_or_404(ProductUpload, pk=pk)
+        try:
+            upload = services.confirm_product_upload(upload, user=request.user)
+        except ValidationError as refusal:
+            messages.error(request, refusal.messages[0])
+            return redirect(self.inspect_url_name, upload.pk)
+        if upload.status == ProductUpload.Status.IMPORTED:
+            messages.success(
+                request,
+                _("Imported %(created)s new and %(updated)s updated products.")
+                % {"created": upload.created_rows, "updated": upload.updated_rows},
+            )
+        else:
+            messages.error(request, _("Nothing was imported: the file no longer matches the catalog. See the errors."))
+        return redirect(self.inspect_url_name, upload.pk)

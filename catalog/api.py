@@ -1,0 +1,46 @@
+"""Public read API of the catalog: active apps, filterable by category."""
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+
+from . import selectors
+from .serializers import AppSerializer
+
+CATEGORY_PARAMETER = OpenApiParameter(
+    "category",
+    OpenApiTypes.STR,
+    description="A category or subcategory slug: only apps filed under it.",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List active apps", parameters=[CATEGORY_PARAMETER]),
+    retrieve=extend_schema(summary="One active app by slug"),
+)
+class AppViewSet(viewsets.ReadOnlyModelViewSet):
+    """Apps users can install to earn points. Inactive apps are not listed and answer 404."""
+
+    serializer_class = AppSerializer
+    permission_classes = [AllowAny]
+    lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+
+    def get_object(self):
+        # backoffice.api.exception_handler reads the code off the original exception; Django's Http404 has none.
+        try:
+            return super().get_object()
+        except Http404:
+            raise NotFound(f"No active app with slug '{self.kwargs['slug'][:100]}'.") from None
+
+    def get_queryset(self):
+        queryset = selectors.active_apps()
+        if self.action == "list" and "category" in self.request.query_params:
+            slug = self.request.query_params["category"].strip()
+            if not selectors.category_exists(slug):
+                raise serializers.ValidationError({"category": [f"No category with slug '{slug[:100]}'."]})
+            queryset = selectors.apps_in_category(queryset, slug)
+        return queryset
