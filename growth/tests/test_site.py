@@ -180,7 +180,7 @@ def test_the_leaderboard_shows_the_own_rank(client):
     from growth import services
 
     top = UserFactory(verified=True)
-    for n in range(2):
+    for _ in range(2):
         referred = UserFactory(verified=True)
         services.credit_referral(Referral.objects.create(referrer=top, referred=referred))
     client.force_login(top)
