@@ -306,13 +306,6 @@ def redeem_campaign(*, user, campaign, cart_total, app=None, idempotency_key):
         if campaign.points_cost and locked_user.points_balance < campaign.points_cost:
             raise RedemptionRefused("insufficient_points", f"This campaign costs {campaign.points_cost} points.", 409)
         discount = discount_for(campaign, cart_total)
-        moved = Campaign.objects.filter(
-            Q(max_uses__isnull=True) | Q(uses_count__lt=F("max_uses")),
-            Q(budget__isnull=True) | Q(budget_spent__lte=F("budget") - discount),
-            pk=campaign.pk,
-        ).update(uses_count=F("uses_count") + 1, budget_spent=F("budget_spent") + discount)
-        if not moved:
-            raise _exhausted(campaign.pk, discount)
         redemption = Redemption.objects.create(
             campaign=campaign,
             user=locked_user,
@@ -332,6 +325,14 @@ def redeem_campaign(*, user, campaign, cart_total, app=None, idempotency_key):
                 )
             except InsufficientPoints as exc:
                 raise RedemptionRefused("insufficient_points", str(exc), 409) from exc
+        # Last statement before COMMIT: the hot campaign row stays locked as briefly as possible.
+        moved = Campaign.objects.filter(
+            Q(max_uses__isnull=True) | Q(uses_count__lt=F("max_uses")),
+            Q(budget__isnull=True) | Q(budget_spent__lte=F("budget") - discount),
+            pk=campaign.pk,
+        ).update(uses_count=F("uses_count") + 1, budget_spent=F("budget_spent") + discount)
+        if not moved:
+            raise _exhausted(campaign.pk, discount)
     user.points_balance = User.objects.values_list("points_balance", flat=True).get(pk=user.pk)
     return redemption, True
 
