@@ -153,16 +153,21 @@ def _rank_of_score(score):
 
 
 def leaderboard_page_uncached(page=1, per_page=LEADERBOARD_PAGE_SIZE):
-    """Rows of one page ranked by credited referrals (ties share a rank), and the total number of ranked users."""
+    """Rows of one page ranked by credited referrals (ties share a rank) and whether a next page exists.
+
+    No total count: counting every ranked member would cost more than the page itself at a million members.
+    """
     page = max(int(page), 1)
     offset = (page - 1) * per_page
     scores = list(
         ReferrerScore.objects.filter(credited_referrals__gt=0)
         .select_related("user")
         .order_by("-credited_referrals", F("last_credited_at").asc(nulls_last=True), "user_id")[
-            offset : offset + per_page
+            offset : offset + per_page + 1
         ]
     )
+    has_next = len(scores) > per_page
+    scores = scores[:per_page]
     rows, rank, previous = [], None, None
     for position, score in enumerate(scores):
         if previous is None:
@@ -171,8 +176,7 @@ def leaderboard_page_uncached(page=1, per_page=LEADERBOARD_PAGE_SIZE):
             rank = offset + position + 1
         previous = score.credited_referrals
         rows.append(LeaderboardRow(rank, score.user_id, _public_name(score.user), score.credited_referrals))
-    total = ReferrerScore.objects.filter(credited_referrals__gt=0).count()
-    return {"rows": rows, "page": page, "per_page": per_page, "total": total}
+    return {"rows": rows, "page": page, "per_page": per_page, "has_next": has_next}
 
 
 def leaderboard_page(page=1, per_page=LEADERBOARD_PAGE_SIZE):

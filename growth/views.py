@@ -32,6 +32,7 @@ LOGIN_WINDOW = 15 * 60
 OTP_CHECKS_PER_IP = 30
 OTP_WINDOW = 60 * 60
 REFERRAL_SESSION_KEY = "referral_code"
+LEADERBOARD_MAX_PAGE = 5000
 
 
 def home(request):
@@ -238,13 +239,12 @@ def my_referrals(request):
 
 def leaderboard(request):
     try:
-        page_number = max(int(request.GET.get("page", 1)), 1)
+        page_number = min(max(int(request.GET.get("page", 1)), 1), LEADERBOARD_MAX_PAGE)
     except ValueError:
         page_number = 1
     board = selectors.leaderboard_page(page_number)
     own = selectors.own_rank(request.user) if request.user.is_authenticated else None
-    pages = max((board["total"] + board["per_page"] - 1) // board["per_page"], 1)
-    return render(request, "growth/leaderboard.html", {"board": board, "own": own, "pages": pages})
+    return render(request, "growth/leaderboard.html", {"board": board, "own": own})
 
 
 @login_required
