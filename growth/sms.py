@@ -31,7 +31,7 @@ class TwilioSMSBackend:
             from twilio.rest import Client
 
             client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
-            base_url = getattr(settings, "TWILIO_API_BASE_URL", "")
+            base_url = settings.TWILIO_API_BASE_URL
             if base_url:
                 client.api.base_url = base_url
         self.client = client

@@ -1,7 +1,7 @@
 from django.forms import modelform_factory
 from wagtail import hooks
 from wagtail.admin.ui.tables import Column
-from wagtail.admin.views.generic.models import CreateView, InspectView
+from wagtail.admin.views.generic.models import CreateView, IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from . import selectors
@@ -65,10 +65,19 @@ class CampaignViewSet(ModelViewSet):
         )
 
 
+class ReferralIndexView(IndexView):
+    queryset = Referral.objects.select_related("referrer", "referred")
+
+
+class RedemptionIndexView(IndexView):
+    queryset = Redemption.objects.select_related("campaign", "user")
+
+
 class ReferralViewSet(ModelViewSet):
     """Read-only for marketers and admins: nobody holds add/change/delete on referrals."""
 
     model = Referral
+    index_view_class = ReferralIndexView
     icon = "group"
     menu_label = "Referrals"
     menu_order = 310
@@ -85,6 +94,7 @@ class RedemptionViewSet(ModelViewSet):
     """Read-only for marketers and admins: redemptions are made only by members through the service."""
 
     model = Redemption
+    index_view_class = RedemptionIndexView
     icon = "form"
     menu_label = "Redemptions"
     menu_order = 320

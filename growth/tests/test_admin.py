@@ -122,3 +122,15 @@ def test_the_campaign_listing_queries_stay_flat(client, django_assert_max_num_qu
     client.force_login(marketer())
     with django_assert_max_num_queries(30):
         assert client.get("/admin/campaigns/").status_code == 200
+
+
+def test_the_redemption_and_referral_listings_do_not_query_per_row(client, django_assert_max_num_queries):
+    campaign = CampaignFactory(per_user_limit=1)
+    for n in range(12):
+        redeem_campaign(user=UserFactory(), campaign=campaign, cart_total=10, idempotency_key=f"k{n}")
+        Referral.objects.create(referrer=UserFactory(), referred=UserFactory())
+    client.force_login(marketer())
+    with django_assert_max_num_queries(25):
+        assert client.get("/admin/redemptions/").status_code == 200
+    with django_assert_max_num_queries(25):
+        assert client.get("/admin/referrals/").status_code == 200
