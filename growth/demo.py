@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from . import services
 from .models import Campaign, Referral
 
 CAMPAIGNS = [
@@ -41,10 +42,25 @@ def load(out):
             name=spec["name"],
             defaults={**spec, "starts_at": now - timedelta(days=7), "ends_at": now + timedelta(days=60)},
         )
-    members = list(get_user_model().objects.filter(is_staff=False).order_by("pk")[:120])
+    User = get_user_model()
+    members = list(User.objects.filter(is_staff=False).order_by("pk")[:120])
+    if len(members) < 40:
+        out("growth: too few members for demo referrals")
+        return
     referrers, referred = members[:20], members[20:]
+    # i*i mod 20 skews the counts, so the leaderboard has a shape.
     Referral.objects.bulk_create(
-        [Referral(referrer=referrers[i % len(referrers)], referred=user) for i, user in enumerate(referred)],
+        [Referral(referrer=referrers[(i * i) % len(referrers)], referred=user) for i, user in enumerate(referred)],
         ignore_conflicts=True,
     )
-    out(f"growth: {Campaign.objects.count()} campaigns, {Referral.objects.count()} referrals")
+    # Demo members whose phones count as verified: the referrers and the first 60 people they referred.
+    verified = [user.pk for user in referrers + referred[:60]]
+    User.objects.filter(pk__in=verified, phone_verified_at__isnull=True).update(phone_verified_at=now)
+    credited = sum(
+        services.credit_referral(referral)
+        for referral in Referral.objects.filter(credited_at__isnull=True, referred_id__in=verified)
+    )
+    out(
+        f"growth: {Campaign.objects.count()} campaigns, {Referral.objects.count()} referrals "
+        f"({credited} credited now, {Referral.objects.filter(credited_at__isnull=False).count()} in all)"
+    )

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django_otp.models import SideChannelDevice, ThrottlingMixin
 from simple_history.models import HistoricalRecords
 
 from catalog.models import App, Category
@@ -112,3 +113,46 @@ class Redemption(models.Model):
 
     def __str__(self):
         return f"{self.user_id} redeemed {self.campaign_id} (-{self.discount_amount})"
+
+
+class ReferrerScore(models.Model):
+    """A referrer's count of credited referrals, kept beside the ledger credit so the leaderboard reads one index."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="referrer_score"
+    )
+    credited_referrals = models.PositiveIntegerField(default=0)
+    last_credited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                models.F("credited_referrals").desc(),
+                models.F("last_credited_at").asc(),
+                "user",
+                name="referrer_score_rank",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user_id}: {self.credited_referrals}"
+
+
+class PhoneDevice(ThrottlingMixin, SideChannelDevice):
+    """A django-otp device that sends its one-time code by SMS to the user's phone.
+
+    Verification failures back off exponentially (ThrottlingMixin); after OTP_MAX_ATTEMPTS wrong codes the
+    code is burned and a new one must be sent. Sends are rate-limited by `last_sent_at` and a per-hour window.
+    """
+
+    phone = models.CharField(max_length=20)
+    failed_attempts = models.PositiveIntegerField(default=0, help_text="Wrong codes against the current code.")
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    send_window_started_at = models.DateTimeField(null=True, blank=True)
+    sends_in_window = models.PositiveIntegerField(default=0)
+
+    def get_throttle_factor(self):
+        return getattr(settings, "OTP_PHONE_THROTTLE_FACTOR", 1)
+
+    def __str__(self):
+        return f"phone {self.phone} of {self.user_id}"

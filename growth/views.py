@@ -1,7 +1,305 @@
-from django.shortcuts import render
+"""The public site: thin views over growth, moderation and catalog services and selectors."""
 
+import uuid
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from backoffice.models import Notification
+from catalog.models import Category
 from catalog.selectors import active_apps
+from moderation.models import Download, ScreenshotProof
+from moderation.services import ProofRefused, record_download, submit_proof
+
+from . import ratelimit, selectors, services
+from .forms import CartForm, OTPForm, ProofForm, SignupForm
+from .models import Campaign, Referral
+from .sms import SMSError
+
+LOGIN_FAILURES_PER_ACCOUNT = 5
+LOGIN_FAILURES_PER_IP = 30
+LOGIN_WINDOW = 15 * 60
+OTP_CHECKS_PER_IP = 30
+OTP_WINDOW = 60 * 60
+REFERRAL_SESSION_KEY = "referral_code"
+LEADERBOARD_MAX_PAGE = 5000
 
 
 def home(request):
     return render(request, "growth/home.html", {"apps": active_apps()[:12]})
+
+
+# --- accounts -------------------------------------------------------------------------------------------
+
+
+class RateLimitedLoginView(auth_views.LoginView):
+    """Django's login, refusing further tries after too many failures per account or per IP address."""
+
+    def _keys(self):
+        email = (self.request.POST.get("username") or "").strip().lower()
+        return (f"growth:login-fail:acct:{email}", LOGIN_FAILURES_PER_ACCOUNT), (
+            f"growth:login-fail:ip:{ratelimit.client_ip(self.request)}",
+            LOGIN_FAILURES_PER_IP,
+        )
+
+    def post(self, request, *args, **kwargs):
+        if any(ratelimit.count(key) >= limit for key, limit in self._keys()):
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, "Too many failed log-in attempts. Try again in 15 minutes.")
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        for key, _ in self._keys():
+            ratelimit.hit(key, LOGIN_WINDOW)
+        return super().form_invalid(form)
+
+
+def referral_link(request, code):
+    """/r/<code>/: count the visit and carry the code to the sign-up form."""
+    referrer = services.record_referral_visit(code)
+    if referrer is not None:
+        request.session[REFERRAL_SESSION_KEY] = code
+    else:
+        messages.error(request, "This referral link is not valid; you can still sign up.")
+    return redirect(f"{reverse('signup')}?ref={code}" if referrer else reverse("signup"))
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    code = request.GET.get("ref") or request.session.get(REFERRAL_SESSION_KEY, "")
+    form = SignupForm(request.POST or None, initial={"referral_code": code})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.sign_up(
+                email=data["email"],
+                password=data["password1"],
+                phone=data["phone"],
+                referral_code=data["referral_code"],
+            )
+        except services.SignupRefused as refused:
+            form.add_error(refused.field if refused.field in form.fields else None, str(refused))
+        except ValidationError as error:
+            form.add_error("password1", error)
+        else:
+            request.session.pop(REFERRAL_SESSION_KEY, None)
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            _send_code(request, user)
+            return redirect("verify-phone")
+    return render(request, "growth/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _send_code(request, user):
+    try:
+        services.send_verification_code(user)
+    except services.OTPRefused as refused:
+        messages.error(request, str(refused))
+        return False
+    except SMSError:
+        messages.error(request, "We could not send the SMS. Try again in a minute.")
+        return False
+    messages.success(request, f"We sent a code to {user.phone}.")
+    return True
+
+
+@login_required
+def verify_phone(request):
+    if request.user.phone_verified:
+        messages.info(request, "Your phone number is verified.")
+        return redirect("home")
+    form = OTPForm()
+    status = 200
+    if request.method == "POST" and request.POST.get("action") == "send":
+        _send_code(request, request.user)
+        return redirect("verify-phone")
+    if request.method == "POST":
+        form = OTPForm(request.POST)
+        ip_key = f"growth:otp-check:ip:{ratelimit.client_ip(request)}"
+        if ratelimit.hit(ip_key, OTP_WINDOW) > OTP_CHECKS_PER_IP:
+            form.add_error(None, "Too many attempts from your network. Try again later.")
+            status = 429
+        elif form.is_valid():
+            try:
+                services.verify_phone(request.user, form.cleaned_data["code"])
+            except services.OTPRefused as refused:
+                form.add_error("code", str(refused))
+            else:
+                messages.success(request, "Your phone number is verified. You can now earn points.")
+                return redirect("apps")
+        if form.errors and status == 200:
+            status = 400
+    return render(request, "growth/verify_phone.html", {"form": form, "hide_verify_banner": True}, status=status)
+
+
+# --- apps and proofs ------------------------------------------------------------------------------------
+
+
+def app_list(request):
+    apps = active_apps()
+    category = request.GET.get("category", "")
+    if category:
+        apps = apps.filter(Q(category__slug=category) | Q(subcategory__slug=category))
+    page = Paginator(apps, 24).get_page(request.GET.get("page"))
+    categories = Category.objects.filter(parent__isnull=True).order_by("name")
+    return render(request, "growth/app_list.html", {"page": page, "categories": categories, "category": category})
+
+
+def app_detail(request, slug):
+    app = get_object_or_404(active_apps(), slug=slug)
+    download = proofs = None
+    if request.user.is_authenticated:
+        download = Download.objects.filter(user=request.user, app=app).first()
+        proofs = download.proofs.order_by("-submitted_at") if download else []
+    return render(
+        request,
+        "growth/app_detail.html",
+        {"app": app, "download": download, "proofs": proofs, "proof_form": ProofForm()},
+    )
+
+
+@login_required
+@require_POST
+def mark_downloaded(request, slug):
+    app = get_object_or_404(active_apps(), slug=slug)
+    try:
+        record_download(user=request.user, app=app)
+    except ProofRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, f"Marked {app.name} as downloaded. Upload a screenshot to earn points.")
+    return redirect("app-detail", slug=slug)
+
+
+@login_required
+@require_POST
+def upload_proof(request, slug):
+    app = get_object_or_404(active_apps(), slug=slug)
+    form = ProofForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            submit_proof(user=request.user, app=app, image=form.cleaned_data["image"])
+        except ProofRefused as refused:
+            messages.error(request, str(refused))
+        else:
+            messages.success(request, "Thanks! Your screenshot is waiting for review.")
+            return redirect("my-proofs")
+    else:
+        for error in form.errors.get("image", []):
+            messages.error(request, error)
+    return redirect("app-detail", slug=slug)
+
+
+@login_required
+def my_proofs(request):
+    page = Paginator(selectors.proofs_of(request.user), 25).get_page(request.GET.get("page"))
+    return render(request, "growth/my_proofs.html", {"page": page})
+
+
+@login_required
+def proof_detail(request, pk):
+    try:
+        proof = selectors.proof_of(request.user, pk)
+    except ScreenshotProof.DoesNotExist as missing:
+        raise Http404 from missing
+    return render(request, "growth/proof_detail.html", {"proof": proof})
+
+
+# --- points, referrals, leaderboard, notifications ------------------------------------------------------
+
+
+@login_required
+def my_points(request):
+    page = Paginator(selectors.ledger_of(request.user), 25).get_page(request.GET.get("page"))
+    return render(request, "growth/my_points.html", {"page": page})
+
+
+@login_required
+def my_referrals(request):
+    link = request.build_absolute_uri(reverse("referral-link", args=[request.user.referral_code]))
+    referrals = Referral.objects.filter(referrer=request.user).select_related("referred")[:50]
+    return render(
+        request,
+        "growth/my_referrals.html",
+        {"link": link, "summary": selectors.referral_summary(request.user), "referrals": referrals},
+    )
+
+
+def leaderboard(request):
+    try:
+        page_number = min(max(int(request.GET.get("page", 1)), 1), LEADERBOARD_MAX_PAGE)
+    except ValueError:
+        page_number = 1
+    board = selectors.leaderboard_page(page_number)
+    own = selectors.own_rank(request.user) if request.user.is_authenticated else None
+    return render(request, "growth/leaderboard.html", {"board": board, "own": own})
+
+
+@login_required
+def notifications(request):
+    items = Notification.objects.filter(user=request.user).order_by("-created_at")
+    page = Paginator(items, 25).get_page(request.GET.get("page"))
+    return render(request, "growth/notifications.html", {"page": page})
+
+
+# --- discounts ------------------------------------------------------------------------------------------
+
+
+@login_required
+def discounts(request):
+    form = CartForm(request.GET or None, apps=active_apps())
+    cart_total, app = Decimal("50"), None
+    if form.is_bound and form.is_valid():
+        cart_total, app = form.cleaned_data["cart_total"], form.cleaned_data["app"]
+    campaigns = selectors.available_campaigns(request.user, cart_total, app).prefetch_related(
+        "eligible_apps", "eligible_categories"
+    )
+    offers = [(c, services.discount_for(c, cart_total)) for c in campaigns]
+    return render(
+        request,
+        "growth/discounts.html",
+        {
+            "form": form,
+            "offers": offers,
+            "cart_total": cart_total,
+            "app": app,
+            "idempotency_key": uuid.uuid4().hex,
+            "redemptions": selectors.redemptions_of(request.user)[:20],
+        },
+    )
+
+
+@login_required
+@require_POST
+def redeem(request, pk):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = CartForm(request.POST, apps=active_apps())
+    if not form.is_valid():
+        messages.error(request, "Enter a valid cart total.")
+        return redirect("discounts")
+    try:
+        redemption, created = services.redeem_campaign(
+            user=request.user,
+            campaign=campaign,
+            cart_total=form.cleaned_data["cart_total"],
+            app=form.cleaned_data["app"],
+            idempotency_key=request.POST.get("idempotency_key", ""),
+        )
+    except services.RedemptionRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        verb = "Redeemed" if created else "Already redeemed"
+        messages.success(request, f"{verb} {campaign.name}: {redemption.discount_amount} off.")
+    return redirect("discounts")

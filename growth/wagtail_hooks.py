@@ -1,7 +1,29 @@
+from django.forms import modelform_factory
 from wagtail import hooks
+from wagtail.admin.ui.tables import Column
+from wagtail.admin.views.generic.models import CreateView, IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from .models import Campaign
+from . import selectors
+from .admin_forms import CampaignForm
+from .models import Campaign, Redemption, Referral
+
+
+class CampaignInspectView(InspectView):
+    """The campaign's settings and a preview of who is eligible right now (count and a sample)."""
+
+    template_name = "growth/admin/campaign_inspect.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["eligible"] = selectors.eligible_users_preview(self.object)
+        return context
+
+
+class CampaignCreateView(CreateView):
+    def save_instance(self):
+        self.form.instance.created_by = self.request.user
+        return super().save_instance()
 
 
 class CampaignViewSet(ModelViewSet):
@@ -10,8 +32,11 @@ class CampaignViewSet(ModelViewSet):
     menu_label = "Campaigns"
     menu_order = 300
     add_to_admin_menu = True
+    inspect_view_enabled = True
+    inspect_view_class = CampaignInspectView
+    add_view_class = CampaignCreateView
     list_display = ["name", "discount_kind", "discount_value", "starts_at", "ends_at", "uses_count", "active"]
-    list_filter = ["active", "discount_kind"]
+    list_filter = ["active", "discount_kind", "audience"]
     search_fields = ["name"]
     form_fields = [
         "name",
@@ -32,8 +57,66 @@ class CampaignViewSet(ModelViewSet):
         "per_user_limit",
         "active",
     ]
+    inspect_view_fields = [*form_fields, "uses_count", "budget_spent", "created_by", "created_at"]
+
+    def get_form_class(self, for_update=False):
+        return modelform_factory(
+            self.model, form=CampaignForm, fields=self.form_fields, formfield_callback=self.formfield_for_dbfield
+        )
+
+
+class ReferralIndexView(IndexView):
+    queryset = Referral.objects.select_related("referrer", "referred")
+
+
+class RedemptionIndexView(IndexView):
+    queryset = Redemption.objects.select_related("campaign", "user")
+
+
+class ReferralViewSet(ModelViewSet):
+    """Read-only for marketers and admins: nobody holds add/change/delete on referrals."""
+
+    model = Referral
+    index_view_class = ReferralIndexView
+    icon = "group"
+    menu_label = "Referrals"
+    menu_order = 310
+    add_to_admin_menu = True
+    inspect_view_enabled = True
+    list_display = ["referrer", "referred", "created_at", "credited_at"]
+    list_filter = ["created_at", "credited_at"]
+    search_fields = ["referrer__email", "referred__email"]
+    form_fields = []
+    list_export = ["referrer", "referred", "created_at", "credited_at"]
+
+
+class RedemptionViewSet(ModelViewSet):
+    """Read-only for marketers and admins: redemptions are made only by members through the service."""
+
+    model = Redemption
+    index_view_class = RedemptionIndexView
+    icon = "form"
+    menu_label = "Redemptions"
+    menu_order = 320
+    add_to_admin_menu = True
+    inspect_view_enabled = True
+    list_display = ["campaign", "user", "cart_total", "discount_amount", Column("created_at", label="When")]
+    list_filter = ["campaign", "created_at"]
+    search_fields = ["user__email", "campaign__name"]
+    form_fields = []
+    list_export = ["campaign", "user", "app", "cart_total", "discount_amount", "created_at"]
 
 
 @hooks.register("register_admin_viewset")
-def register_growth():
+def register_campaigns():
     return CampaignViewSet("campaigns")
+
+
+@hooks.register("register_admin_viewset")
+def register_referrals():
+    return ReferralViewSet("referrals")
+
+
+@hooks.register("register_admin_viewset")
+def register_redemptions():
+    return RedemptionViewSet("redemptions")

@@ -164,6 +164,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
+TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")  # another Twilio-compatible host, e.g. a test fake
 SMS_BACKEND = os.environ.get(
     "SMS_BACKEND",
     "growth.sms.TwilioSMSBackend" if TWILIO_ACCOUNT_SID else "growth.sms.ConsoleSMSBackend",

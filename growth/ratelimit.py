@@ -1,0 +1,22 @@
+"""Fixed-window counters in the Django cache (Redis in production) for login and OTP rate limits."""
+
+from django.core.cache import cache
+
+
+def count(key):
+    return cache.get(key, 0)
+
+
+def hit(key, window_seconds):
+    """Count one event in the window starting at the first event; returns the count so far."""
+    if cache.add(key, 1, window_seconds):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, window_seconds)
+        return 1
+
+
+def client_ip(request):
+    return request.META.get("REMOTE_ADDR", "")

@@ -1,0 +1,344 @@
+"""Write paths of the growth app: sign-up, phone verification, referral credit, campaign redemption."""
+
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from moderation.models import RewardEntry
+from moderation.services import InsufficientPoints, post_entry
+
+from . import selectors
+from .models import Campaign, PhoneDevice, Redemption, Referral, ReferralVisit, ReferrerScore
+from .sms import send_sms
+
+CENT = Decimal("0.01")
+
+
+def _setting(name, default):
+    return getattr(settings, name, default)
+
+
+# --- sign-up and referrals -------------------------------------------------------------------------------
+
+
+class SignupRefused(Exception):
+    """Sign-up cannot go ahead; `field` names the form field at fault (or None)."""
+
+    def __init__(self, message, field=None):
+        self.field = field
+        super().__init__(message)
+
+
+class ReferralRefused(SignupRefused):
+    def __init__(self, message):
+        super().__init__(message, field="referral_code")
+
+
+def find_referrer(code):
+    """The active user owning referral `code`, or None."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    return get_user_model().objects.filter(referral_code=code, is_active=True).first()
+
+
+def record_referral_visit(code):
+    """Someone opened /r/<code>/: count it for the referrer. Returns the referrer or None for an unknown code."""
+    referrer = find_referrer(code)
+    if referrer is not None:
+        ReferralVisit.objects.create(referrer=referrer)
+    return referrer
+
+
+def sign_up(*, email, password, phone, referral_code=""):
+    """Create a member, with a Referral when a valid code is given. The phone stays unverified until OTP."""
+    User = get_user_model()
+    email = User.objects.normalize_email(email).strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise SignupRefused("An account with this email already exists.", field="email")
+    if User.objects.filter(phone=phone).exists():
+        raise SignupRefused("This phone number is already used by another account.", field="phone")
+    referrer = None
+    if referral_code:
+        referrer = find_referrer(referral_code)
+        if referrer is None:
+            raise ReferralRefused("This referral code does not exist.")
+        if referrer.email.lower() == email or (referrer.phone and referrer.phone == phone):
+            raise ReferralRefused("You cannot refer yourself.")
+    validate_password(password, User(email=email, phone=phone))
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, phone=phone)
+            if referrer is not None:
+                create_referral(referrer=referrer, referred=user)
+    except IntegrityError as exc:
+        raise SignupRefused("An account with this email or phone already exists.") from exc
+    return user
+
+
+def create_referral(*, referrer, referred):
+    """Link `referred` to `referrer`. Refused for self-referral, a second referral, and cycles."""
+    if referrer.pk == referred.pk:
+        raise ReferralRefused("You cannot refer yourself.")
+    if Referral.objects.filter(referred=referred).exists():
+        raise ReferralRefused("This account was already referred.")
+    ancestor, seen = referrer.pk, set()
+    while ancestor is not None and ancestor not in seen:
+        if ancestor == referred.pk:
+            raise ReferralRefused("Referral cycles are not allowed.")
+        seen.add(ancestor)
+        ancestor = Referral.objects.filter(referred_id=ancestor).values_list("referrer_id", flat=True).first()
+    try:
+        with transaction.atomic():
+            return Referral.objects.create(referrer=referrer, referred=referred)
+    except IntegrityError as exc:
+        raise ReferralRefused("This account was already referred.") from exc
+
+
+def credit_referral(referral):
+    """Post the referrer's bonus once, when the referred user's phone and the referrer's phone are both verified.
+
+    Idempotent: the ledger's (kind, source) uniqueness and the locked referral row make a second call a no-op.
+    Returns True when this call credited.
+    """
+    bonus = _setting("REFERRAL_BONUS_POINTS", 50)
+    with transaction.atomic():
+        referral = Referral.objects.select_for_update().select_related("referrer", "referred").get(pk=referral.pk)
+        if referral.credited_at is not None:
+            return False
+        if not (referral.referred.phone_verified and referral.referrer.phone_verified):
+            return False
+        post_entry(
+            user=referral.referrer,
+            amount=bonus,
+            kind=RewardEntry.Kind.REFERRAL,
+            source=referral,
+            reason=f"Referred {referral.referred.email}",
+        )
+        now = timezone.now()
+        Referral.objects.filter(pk=referral.pk).update(credited_at=now)
+        score, _ = ReferrerScore.objects.get_or_create(user_id=referral.referrer_id)
+        ReferrerScore.objects.filter(pk=score.pk).update(
+            credited_referrals=F("credited_referrals") + 1, last_credited_at=now
+        )
+        transaction.on_commit(selectors.invalidate_leaderboard)
+    return True
+
+
+def credit_pending_referrals(user):
+    """After `user` verified the phone: credit their own referrer, and referrals they made that were waiting."""
+    pending = Referral.objects.filter(credited_at__isnull=True).filter(Q(referred=user) | Q(referrer=user))
+    return sum(credit_referral(referral) for referral in pending)
+
+
+# --- phone verification (OTP) ----------------------------------------------------------------------------
+
+
+class OTPRefused(Exception):
+    """A code cannot be sent or checked now; the message says why and `retry_at` when, if known."""
+
+    def __init__(self, message, retry_at=None):
+        self.retry_at = retry_at
+        super().__init__(message)
+
+
+def _otp_device(user, lock=False):
+    devices = PhoneDevice.objects.filter(user=user)
+    if lock:
+        devices = devices.select_for_update()
+    device = devices.first()
+    if device is None:
+        device = PhoneDevice.objects.create(user=user, name="phone", phone=user.phone, confirmed=False)
+        if lock:
+            device = PhoneDevice.objects.select_for_update().get(pk=device.pk)
+    return device
+
+
+def send_verification_code(user):
+    """Text a fresh 6-digit code to the user's phone. Rate-limited: a pause between sends, a cap per hour."""
+    if user.phone_verified:
+        raise OTPRefused("Your phone number is already verified.")
+    if not user.phone:
+        raise OTPRefused("Add a phone number first.")
+    interval = timedelta(seconds=_setting("OTP_RESEND_INTERVAL_SECONDS", 60))
+    max_per_hour = _setting("OTP_MAX_SENDS_PER_HOUR", 5)
+    now = timezone.now()
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=user.pk).get()
+        device = _otp_device(user, lock=True)
+        if device.last_sent_at and now < device.last_sent_at + interval:
+            raise OTPRefused("Please wait before asking for another code.", retry_at=device.last_sent_at + interval)
+        if device.send_window_started_at is None or now >= device.send_window_started_at + timedelta(hours=1):
+            device.send_window_started_at, device.sends_in_window = now, 0
+        if device.sends_in_window >= max_per_hour:
+            raise OTPRefused(
+                "Too many codes requested. Try again later.",
+                retry_at=device.send_window_started_at + timedelta(hours=1),
+            )
+        device.phone = user.phone
+        device.sends_in_window += 1
+        device.last_sent_at = now
+        device.failed_attempts = 0
+        device.generate_token(valid_secs=_setting("OTP_VALID_SECONDS", 300), commit=False)
+        device.save()
+        token = device.token
+    send_sms(user.phone, f"Your Rewards verification code is {token}. It expires in 5 minutes.")
+    return device
+
+
+def verify_phone(user, code):
+    """Check `code`; on success mark the phone verified and credit referrals. Raises OTPRefused otherwise.
+
+    Wrong codes back off exponentially, and after OTP_MAX_ATTEMPTS the code is burned: brute force gets nowhere.
+    """
+    max_attempts = _setting("OTP_MAX_ATTEMPTS", 5)
+    code = (code or "").strip()
+    refusal = None
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=user.pk).get()
+        device = PhoneDevice.objects.select_for_update().filter(user=user).first()
+        if user.phone_verified:
+            raise OTPRefused("Your phone number is already verified.")
+        if device is None or device.token is None:
+            raise OTPRefused("Ask for a code first.")
+        allowed, info = device.verify_is_allowed()
+        if not allowed:
+            raise OTPRefused("Too many wrong codes. Wait a moment and try again.", retry_at=info.get("locked_until"))
+        if device.phone != user.phone:
+            raise OTPRefused("Your phone number changed; ask for a new code.")
+        if device.verify_token(code):
+            device.failed_attempts = 0
+            device.confirmed = True
+            device.throttle_reset(commit=False)
+            device.save()
+            now = timezone.now()
+            get_user_model().objects.filter(pk=user.pk).update(phone_verified_at=now)
+            user.phone_verified_at = now
+        else:
+            # The failed attempt must be saved, so the refusal is raised after this block commits.
+            device.failed_attempts += 1
+            device.throttle_increment(commit=False)
+            refusal = (
+                "This code has expired. Ask for a new one." if device.valid_until <= timezone.now() else "Wrong code."
+            )
+            if device.failed_attempts >= max_attempts:
+                device.token, device.valid_until = None, timezone.now()
+                refusal = "Too many wrong codes. Ask for a new code."
+            device.save()
+    if refusal:
+        raise OTPRefused(refusal)
+    credit_pending_referrals(user)
+    return True
+
+
+# --- campaigns ------------------------------------------------------------------------------------------
+
+
+class RedemptionRefused(Exception):
+    """A redemption that cannot happen. `code` is machine-readable; `status` the HTTP status the API answers."""
+
+    def __init__(self, code, message, status=422):
+        self.code, self.status = code, status
+        super().__init__(message)
+
+
+def discount_for(campaign, cart_total):
+    cart_total = Decimal(cart_total)
+    if campaign.discount_kind == Campaign.DiscountKind.PERCENT:
+        amount = (cart_total * campaign.discount_value / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    else:
+        amount = campaign.discount_value
+    return min(amount, cart_total).quantize(CENT)
+
+
+def _check_rules(campaign, user, cart_total, app, now):
+    """Refusals that don't depend on counters (dates, cart, app, audience)."""
+    if not campaign.active:
+        raise RedemptionRefused("campaign_inactive", "This campaign is not active.")
+    if now < campaign.starts_at:
+        raise RedemptionRefused("campaign_not_started", "This campaign has not started yet.")
+    if now >= campaign.ends_at:
+        raise RedemptionRefused("campaign_expired", "This campaign has ended.")
+    if cart_total < campaign.min_cart_total:
+        raise RedemptionRefused(
+            "cart_below_minimum", f"The cart total must be at least {campaign.min_cart_total} for this campaign."
+        )
+    if not selectors.campaign_allows_app(campaign, app):
+        raise RedemptionRefused("app_not_eligible", "This campaign does not apply to this app.")
+    if not selectors.campaign_audience_includes(campaign, user, now):
+        raise RedemptionRefused("user_not_eligible", "You are not eligible for this campaign.")
+
+
+def redeem_campaign(*, user, campaign, cart_total, app=None, idempotency_key):
+    """Redeem `campaign` for `user` once per `idempotency_key`. Returns (redemption, created).
+
+    Concurrency: the user row is locked first (serializing one user's requests, so the per-user limit and the
+    idempotency key hold), then the campaign counters move in one conditional UPDATE that matches only while
+    uses and budget remain: PostgreSQL re-checks the WHERE after waiting for the row lock, so it never oversells.
+    The same key again returns the first redemption without redeeming twice.
+    """
+    if not idempotency_key or len(idempotency_key) > 64:
+        raise RedemptionRefused("idempotency_key_invalid", "An Idempotency-Key of 1 to 64 characters is required.", 400)
+    cart_total = Decimal(cart_total).quantize(CENT)
+    if cart_total < 0:
+        raise RedemptionRefused("invalid", "The cart total cannot be negative.", 400)
+    User = get_user_model()
+    with transaction.atomic():
+        locked_user = User.objects.select_for_update().get(pk=user.pk)
+        previous = Redemption.objects.filter(user=locked_user, idempotency_key=idempotency_key).first()
+        if previous is not None:
+            if previous.campaign_id != campaign.pk or previous.cart_total != cart_total:
+                raise RedemptionRefused(
+                    "idempotency_key_reused", "This Idempotency-Key was already used for another request.", 409
+                )
+            return previous, False
+        now = timezone.now()
+        _check_rules(campaign, locked_user, cart_total, app, now)
+        used = Redemption.objects.filter(campaign=campaign, user=locked_user).count()
+        if used >= campaign.per_user_limit:
+            raise RedemptionRefused("per_user_limit_reached", "You have already used this campaign.", 409)
+        if campaign.points_cost and locked_user.points_balance < campaign.points_cost:
+            raise RedemptionRefused("insufficient_points", f"This campaign costs {campaign.points_cost} points.", 409)
+        discount = discount_for(campaign, cart_total)
+        redemption = Redemption.objects.create(
+            campaign=campaign,
+            user=locked_user,
+            idempotency_key=idempotency_key,
+            app=app,
+            cart_total=cart_total,
+            discount_amount=discount,
+        )
+        if campaign.points_cost:
+            try:
+                post_entry(
+                    user=locked_user,
+                    amount=-campaign.points_cost,
+                    kind=RewardEntry.Kind.REDEEM,
+                    source=redemption,
+                    reason=f"Redeemed {campaign.name}",
+                )
+            except InsufficientPoints as exc:
+                raise RedemptionRefused("insufficient_points", str(exc), 409) from exc
+        # Last statement before COMMIT: the hot campaign row stays locked as briefly as possible.
+        moved = Campaign.objects.filter(
+            Q(max_uses__isnull=True) | Q(uses_count__lt=F("max_uses")),
+            Q(budget__isnull=True) | Q(budget_spent__lte=F("budget") - discount),
+            pk=campaign.pk,
+        ).update(uses_count=F("uses_count") + 1, budget_spent=F("budget_spent") + discount)
+        if not moved:
+            raise _exhausted(campaign.pk, discount)
+    user.points_balance = User.objects.values_list("points_balance", flat=True).get(pk=user.pk)
+    return redemption, True
+
+
+def _exhausted(campaign_id, discount):
+    current = Campaign.objects.filter(pk=campaign_id).values("max_uses", "uses_count").first()
+    if current and current["max_uses"] is not None and current["uses_count"] >= current["max_uses"]:
+        return RedemptionRefused("campaign_exhausted", "This campaign has no uses left.", 409)
+    return RedemptionRefused("budget_exhausted", "This campaign's budget is spent.", 409)

@@ -1,0 +1,55 @@
+"""Sending SMS through one interface: `send_sms(to, body)`; the backend is chosen by settings.SMS_BACKEND."""
+
+import logging
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+
+class SMSError(Exception):
+    """The message could not be handed to the provider."""
+
+
+class ConsoleSMSBackend:
+    """Writes messages to the log and keeps them in `outbox` (tests and the local demo read codes from it)."""
+
+    outbox = []
+
+    def send(self, to, body):
+        logger.info("SMS to %s: %s", to, body)
+        self.outbox.append({"to": to, "body": body})
+        return f"console-{len(self.outbox)}"
+
+
+class TwilioSMSBackend:
+    """Sends through Twilio's REST client. `TWILIO_API_BASE_URL` points the client at another host (tests)."""
+
+    def __init__(self, client=None):
+        if client is None:
+            from twilio.rest import Client
+
+            client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+            base_url = settings.TWILIO_API_BASE_URL
+            if base_url:
+                client.api.base_url = base_url
+        self.client = client
+
+    def send(self, to, body):
+        from twilio.base.exceptions import TwilioException
+
+        try:
+            message = self.client.messages.create(to=to, from_=settings.TWILIO_FROM, body=body)
+        except TwilioException as exc:
+            raise SMSError(str(exc)) from exc
+        return message.sid
+
+
+def get_backend():
+    return import_string(settings.SMS_BACKEND)()
+
+
+def send_sms(to, body):
+    """Send `body` to the E.164 number `to`; returns the provider's message id."""
+    return get_backend().send(to, body)

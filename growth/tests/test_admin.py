@@ -1,0 +1,136 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from backoffice.tests.factories import UserFactory, marketer, moderator
+from growth.models import Campaign, Redemption, Referral
+from growth.services import redeem_campaign
+from growth.tests.factories import CampaignFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def campaign_form(**overrides):
+    now = timezone.now()
+    return {
+        "name": "Spring",
+        "description": "",
+        "discount_kind": "percent",
+        "discount_value": "15",
+        "min_cart_total": "20",
+        "points_cost": "0",
+        "audience": "all",
+        "new_user_days": "30",
+        "min_points": "0",
+        "starts_at": (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M"),
+        "ends_at": (now + timedelta(days=30)).strftime("%Y-%m-%d %H:%M"),
+        "max_uses": "100",
+        "budget": "",
+        "per_user_limit": "1",
+        "active": "on",
+        **overrides,
+    }
+
+
+def test_a_marketer_creates_a_campaign(client):
+    staff = marketer()
+    client.force_login(staff)
+    response = client.post("/admin/campaigns/new/", campaign_form())
+    assert response.status_code == 302
+    assert Campaign.objects.get().created_by == staff
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"ends_at": (timezone.now() - timedelta(days=3)).strftime("%Y-%m-%d %H:%M")}, "ends_at"),
+        ({"discount_value": "150"}, "discount_value"),
+        ({"discount_value": "0"}, "discount_value"),
+        ({"audience": "points", "min_points": "0"}, "min_points"),
+        ({"max_uses": "0"}, "max_uses"),
+        ({"per_user_limit": "0"}, "per_user_limit"),
+        ({"discount_value": "abc"}, "discount_value"),
+    ],
+)
+def test_an_invalid_campaign_is_refused_with_a_field_error(client, overrides, field):
+    client.force_login(marketer())
+    response = client.post("/admin/campaigns/new/", campaign_form(**overrides))
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert not Campaign.objects.exists()
+
+
+def test_max_uses_cannot_drop_below_uses_already_made(client):
+    campaign = CampaignFactory(max_uses=10)
+    Campaign.objects.filter(pk=campaign.pk).update(uses_count=5)
+    client.force_login(marketer())
+    response = client.post(f"/admin/campaigns/edit/{campaign.pk}/", campaign_form(max_uses="3"))
+    assert "max_uses" in response.context["form"].errors
+
+
+def test_an_edit_is_recorded_in_history_with_its_author(client):
+    staff = marketer()
+    campaign = CampaignFactory(name="Old name")
+    client.force_login(staff)
+    client.post(f"/admin/campaigns/edit/{campaign.pk}/", campaign_form(name="New name"))
+    latest = campaign.history.latest()
+    assert (latest.name, latest.history_user) == ("New name", staff)
+    assert client.get(f"/admin/campaigns/history/{campaign.pk}/").status_code == 200
+
+
+def test_a_moderator_cannot_edit_campaigns(client):
+    campaign = CampaignFactory(name="Untouched")
+    client.force_login(moderator())
+    response = client.post(f"/admin/campaigns/edit/{campaign.pk}/", campaign_form(name="Hacked"))
+    campaign.refresh_from_db()
+    assert response.status_code in (302, 403)
+    assert campaign.name == "Untouched"
+    assert client.get("/admin/campaigns/").status_code in (302, 403)
+
+
+def test_the_inspect_page_previews_who_is_eligible(client):
+    UserFactory(email="member@example.test")
+    campaign = CampaignFactory()
+    client.force_login(marketer())
+    response = client.get(f"/admin/campaigns/inspect/{campaign.pk}/")
+    assert response.context["eligible"]["count"] == 1
+    assert "member@example.test" in response.content.decode()
+
+
+def test_marketers_list_referrals_and_redemptions_but_cannot_change_them(client):
+    referral = Referral.objects.create(referrer=UserFactory(), referred=UserFactory())
+    redemption, _ = redeem_campaign(user=UserFactory(), campaign=CampaignFactory(), cart_total=10, idempotency_key="k")
+    client.force_login(marketer())
+    assert client.get("/admin/referrals/").status_code == 200
+    assert client.get("/admin/redemptions/").status_code == 200
+    assert client.get(f"/admin/redemptions/inspect/{redemption.pk}/").status_code == 200
+    client.post(f"/admin/redemptions/delete/{redemption.pk}/")
+    client.post(f"/admin/referrals/delete/{referral.pk}/")
+    assert Redemption.objects.filter(pk=redemption.pk).exists() and Referral.objects.filter(pk=referral.pk).exists()
+    assert client.get(f"/admin/referrals/edit/{referral.pk}/").status_code in (302, 403)
+
+
+def test_the_campaigns_menu_keeps_its_label(client):
+    client.force_login(marketer())
+    assert "Campaigns" in client.get("/admin/").content.decode()
+
+
+def test_the_campaign_listing_queries_stay_flat(client, django_assert_max_num_queries):
+    for _ in range(10):
+        CampaignFactory()
+    client.force_login(marketer())
+    with django_assert_max_num_queries(30):
+        assert client.get("/admin/campaigns/").status_code == 200
+
+
+def test_the_redemption_and_referral_listings_do_not_query_per_row(client, django_assert_max_num_queries):
+    campaign = CampaignFactory(per_user_limit=1)
+    for n in range(12):
+        redeem_campaign(user=UserFactory(), campaign=campaign, cart_total=10, idempotency_key=f"k{n}")
+        Referral.objects.create(referrer=UserFactory(), referred=UserFactory())
+    client.force_login(marketer())
+    with django_assert_max_num_queries(25):
+        assert client.get("/admin/redemptions/").status_code == 200
+    with django_assert_max_num_queries(25):
+        assert client.get("/admin/referrals/").status_code == 200

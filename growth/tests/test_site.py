@@ -1,0 +1,233 @@
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from backoffice.images import placeholder_png
+from backoffice.models import Notification
+from backoffice.tests.factories import PASSWORD, UserFactory
+from catalog.tests.factories import AppFactory, CategoryFactory
+from growth.models import Referral, ReferralVisit
+from growth.sms import ConsoleSMSBackend
+from growth.tests.factories import CampaignFactory
+from moderation.models import Download, RewardEntry, ScreenshotProof
+from moderation.services import post_entry
+from moderation.tests.factories import ScreenshotProofFactory
+
+pytestmark = pytest.mark.django_db
+
+STRONG = "a-long-unusual-passphrase-42"
+
+
+def signup_data(**overrides):
+    return {
+        "email": "new@example.test",
+        "phone": "+1 555 000 0001",
+        "password1": STRONG,
+        "password2": STRONG,
+        "referral_code": "",
+        **overrides,
+    }
+
+
+def test_signing_up_logs_in_and_texts_a_code(client):
+    response = client.post(reverse("signup"), signup_data())
+    assert response.status_code == 302 and response["Location"] == reverse("verify-phone")
+    assert ConsoleSMSBackend.outbox[-1]["to"] == "+15550000001"
+
+
+def test_a_referral_link_records_a_visit_and_survives_into_the_signup_form(client):
+    referrer = UserFactory()
+    response = client.get(reverse("referral-link", args=[referrer.referral_code]), follow=True)
+    assert ReferralVisit.objects.filter(referrer=referrer).count() == 1
+    assert f'value="{referrer.referral_code}"' in response.content.decode()
+    client.post(reverse("signup"), signup_data(referral_code=referrer.referral_code))
+    assert Referral.objects.get().referrer == referrer
+
+
+def test_an_unknown_referral_link_records_nothing(client):
+    client.get(reverse("referral-link", args=["doesnotexist"]))
+    assert not ReferralVisit.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"password1": "password", "password2": "password"}, "password1"),
+        ({"password2": "something-else-entirely"}, "password2"),
+        ({"phone": "12345"}, "phone"),
+        ({"email": "not-an-email"}, "email"),
+        ({"referral_code": "unknown-code"}, "referral_code"),
+    ],
+)
+def test_bad_signup_input_is_refused_with_a_field_error(client, overrides, field):
+    response = client.post(reverse("signup"), signup_data(**overrides))
+    assert response.status_code == 400
+    assert field in response.context["form"].errors
+    assert not UserFactory._meta.model.objects.filter(email="new@example.test").exists()
+
+
+def test_a_duplicate_email_is_refused(client):
+    UserFactory(email="new@example.test")
+    response = client.post(reverse("signup"), signup_data())
+    assert "email" in response.context["form"].errors
+
+
+def test_the_phone_page_verifies_with_the_texted_code(client):
+    client.post(reverse("signup"), signup_data())
+    code = re.search(r"\d{6}", ConsoleSMSBackend.outbox[-1]["body"]).group(0)
+    response = client.post(reverse("verify-phone"), {"code": code})
+    assert response.status_code == 302
+    assert UserFactory._meta.model.objects.get(email="new@example.test").phone_verified
+
+
+def test_login_is_locked_after_repeated_failures(client):
+    user = UserFactory()
+    for _ in range(5):
+        client.post(reverse("login"), {"username": user.email, "password": "wrong"})
+    response = client.post(reverse("login"), {"username": user.email, "password": PASSWORD})
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_correct_login_works(client):
+    user = UserFactory()
+    response = client.post(reverse("login"), {"username": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def test_password_reset_sends_an_email(client):
+    user = UserFactory()
+    client.post(reverse("password_reset"), {"email": user.email})
+    assert len(mail.outbox) == 1 and user.email in mail.outbox[0].to
+
+
+def test_apps_are_filtered_by_category(client):
+    games = CategoryFactory(name="Games")
+    AppFactory(name="Chess", category=games)
+    AppFactory(name="Notes")
+    response = client.get(reverse("apps"), {"category": games.slug})
+    assert [app.name for app in response.context["page"].object_list] == ["Chess"]
+
+
+def test_marking_an_app_downloaded_then_uploading_a_proof(client):
+    user, app = UserFactory(verified=True), AppFactory()
+    client.force_login(user)
+    client.post(reverse("mark-downloaded", args=[app.slug]))
+    shot = placeholder_png("ok", size=(90, 160), name="shot.png")
+    response = client.post(reverse("upload-proof", args=[app.slug]), {"image": shot})
+    assert response.status_code == 302 and response["Location"] == reverse("my-proofs")
+    assert ScreenshotProof.objects.get().download == Download.objects.get(user=user, app=app)
+
+
+def test_a_non_image_upload_is_refused(client):
+    user, app = UserFactory(verified=True), AppFactory()
+    client.force_login(user)
+    client.post(reverse("mark-downloaded", args=[app.slug]))
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.post(reverse("upload-proof", args=[app.slug]), {"image": SimpleUploadedFile("x.png", b"not an image")})
+    assert not ScreenshotProof.objects.exists()
+
+
+def test_an_unverified_user_cannot_upload_a_proof(client):
+    user, app = UserFactory(), AppFactory()
+    client.force_login(user)
+    client.post(reverse("mark-downloaded", args=[app.slug]))
+    client.post(reverse("upload-proof", args=[app.slug]), {"image": placeholder_png("ok", name="s.png")})
+    assert not ScreenshotProof.objects.exists()
+
+
+def test_a_user_never_sees_another_users_proof(client):
+    proof = ScreenshotProofFactory()
+    client.force_login(UserFactory())
+    assert client.get(reverse("proof-detail", args=[proof.pk])).status_code == 404
+
+
+def test_a_user_sees_their_own_proof_status(client):
+    proof = ScreenshotProofFactory()
+    client.force_login(proof.download.user)
+    assert "Pending" in client.get(reverse("proof-detail", args=[proof.pk])).content.decode()
+
+
+def test_the_proofs_list_queries_do_not_grow_with_proofs(client, django_assert_max_num_queries):
+    user = UserFactory(verified=True)
+    for _ in range(8):
+        ScreenshotProofFactory(download__user=user)
+    client.force_login(user)
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("my-proofs"))
+    assert len(response.context["page"].object_list) == 8
+
+
+def test_the_points_page_lists_the_ledger(client):
+    user = UserFactory()
+    post_entry(user=user, amount=40, kind=RewardEntry.Kind.ADJUST, reason="welcome")
+    client.force_login(user)
+    response = client.get(reverse("my-points"))
+    assert "welcome" in response.content.decode() and response.context["user"].points_balance == 40
+
+
+def test_the_referrals_page_shows_the_link(client):
+    user = UserFactory()
+    client.force_login(user)
+    assert f"/r/{user.referral_code}/" in client.get(reverse("my-referrals")).content.decode()
+
+
+def test_the_leaderboard_shows_the_own_rank(client):
+    from growth import services
+
+    top = UserFactory(verified=True)
+    for _ in range(2):
+        referred = UserFactory(verified=True)
+        services.credit_referral(Referral.objects.create(referrer=top, referred=referred))
+    client.force_login(top)
+    response = client.get(reverse("leaderboard"))
+    assert response.context["own"] == (1, 2)
+    assert [row.referrals for row in response.context["board"]["rows"]] == [2]
+
+
+def test_notifications_are_listed_for_their_owner_only(client):
+    user = UserFactory()
+    Notification.objects.create(user=user, subject="Proof approved")
+    Notification.objects.create(user=UserFactory(), subject="Someone else's")
+    client.force_login(user)
+    body = client.get(reverse("notifications")).content.decode()
+    assert "Proof approved" in body and "Someone else" not in body
+
+
+def test_redeeming_from_the_discounts_page(client):
+    user, campaign = UserFactory(), CampaignFactory(name="Ten off")
+    client.force_login(user)
+    page = client.get(reverse("discounts"), {"cart_total": "80"})
+    assert "Ten off" in page.content.decode()
+    data = {"cart_total": "80", "idempotency_key": page.context["idempotency_key"]}
+    client.post(reverse("redeem", args=[campaign.pk]), data)
+    client.post(reverse("redeem", args=[campaign.pk]), data)
+    assert campaign.redemptions.count() == 1
+
+
+@pytest.mark.parametrize("name", ["home", "apps", "leaderboard", "signup", "login", "password_reset"])
+def test_public_pages_render_for_visitors(client, name):
+    assert client.get(reverse(name)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "name", ["my-proofs", "my-points", "my-referrals", "notifications", "discounts", "verify-phone"]
+)
+def test_member_pages_need_a_login(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_the_app_page_offers_the_download_button_to_members(client):
+    app = AppFactory(name="Chess")
+    client.force_login(UserFactory())
+    body = client.get(reverse("app-detail", args=[app.slug])).content.decode()
+    assert "I downloaded this" in body
+
+
+def test_an_inactive_app_page_is_not_found(client):
+    assert client.get(reverse("app-detail", args=[AppFactory(active=False).slug])).status_code == 404
