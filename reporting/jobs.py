@@ -32,27 +32,53 @@ def _finish(run, status, *, rows=0, error=""):
     run.save(update_fields=["status", "rows", "error", "finished_at"])
 
 
+class _RetryLater(Exception):
+    def __init__(self, exc, delay):
+        super().__init__(str(exc))
+        self.exc, self.delay = exc, delay
+
+
+def _run_once(name, body, task_id, retries, max_retries, backoff_seconds, args, kwargs):
+    """One recorded attempt. Raises _RetryLater when the failure should be retried after a delay."""
+    run = TaskRun.objects.create(task_name=name, task_id=task_id or "", attempt=retries + 1)
+    try:
+        rows = body(*args, **kwargs)
+    except PermanentJobError as exc:
+        _finish(run, TaskRun.Status.FAILED, error=str(exc))
+        raise
+    except Exception as exc:
+        error = "".join(traceback.format_exception(exc)).strip()
+        if retries >= max_retries:
+            _finish(run, TaskRun.Status.FAILED, error=error)
+            raise
+        delay = retry_delay(retries, backoff_seconds)
+        _finish(run, TaskRun.Status.RETRYING, error=f"{error}\n\nRetrying in {delay} s.")
+        raise _RetryLater(exc, delay) from exc
+    _finish(run, TaskRun.Status.SUCCEEDED, rows=rows or 0)
+    return rows
+
+
 def recorded_task(*, name, max_retries=DEFAULT_MAX_RETRIES, backoff_seconds=DEFAULT_BACKOFF_SECONDS):
+    """Make `body` a Celery task named `name` whose every attempt is a TaskRun row."""
+
     def decorator(body):
         @shared_task(bind=True, name=name, max_retries=max_retries)
         @functools.wraps(body)
         def task(self, *args, **kwargs):
-            attempt = self.request.retries + 1
-            run = TaskRun.objects.create(task_name=name, task_id=self.request.id or "", attempt=attempt)
+            request = self.request
+            if request.is_eager or request.called_directly:
+                # No worker to re-queue on (tests, `make run`): retry in-process, without waiting.
+                for retries in range(self.max_retries + 1):
+                    try:
+                        return _run_once(name, body, request.id, retries, self.max_retries, 0, args, kwargs)
+                    except _RetryLater:
+                        continue
             try:
-                rows = body(*args, **kwargs)
-            except PermanentJobError as exc:
-                _finish(run, TaskRun.Status.FAILED, error=str(exc))
-                raise
-            except Exception as exc:
-                error = "".join(traceback.format_exception(exc)).strip()
-                if self.request.called_directly or self.request.retries >= self.max_retries:
-                    _finish(run, TaskRun.Status.FAILED, error=error)
-                    raise
-                _finish(run, TaskRun.Status.RETRYING, error=error)
-                raise self.retry(exc=exc, countdown=retry_delay(self.request.retries, backoff_seconds)) from exc
-            _finish(run, TaskRun.Status.SUCCEEDED, rows=rows or 0)
-            return rows
+                return _run_once(
+                    name, body, request.id, request.retries, self.max_retries, backoff_seconds, args, kwargs
+                )
+            except _RetryLater as later:
+                raise self.retry(exc=later.exc, countdown=later.delay) from later.exc
 
         return task
 
