@@ -1,7 +1,6 @@
 """Write paths of the reporting app: daily rollups and the daily list download."""
 
 import csv
-import datetime
 import io
 import json
 import urllib.request
@@ -108,4 +107,3 @@ def download_daily_list(url=None, list_date=None):
             DailyListEntry(list_date=list_date, line_number=number, data=row) for number, row in enumerate(rows, 1)
         )
     return len(rows)
-

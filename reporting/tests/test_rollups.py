@@ -27,7 +27,9 @@ def three_days():
 
 def stored_rows():
     stats = list(DailyStat.objects.order_by("date").values("date", *selectors.FIGURES))
-    apps = list(DailyAppStat.objects.order_by("date", "app_id").values("date", "app_id", "downloads", "proofs_approved"))
+    apps = list(
+        DailyAppStat.objects.order_by("date", "app_id").values("date", "app_id", "downloads", "proofs_approved")
+    )
     return stats, apps
 
 
