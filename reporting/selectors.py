@@ -239,7 +239,7 @@ def dashboard(start, end, *, top=TOP_APPS, today=None):
     live = [day for day in days_between(start, end) if day not in stored and day <= today]
     by_day = {day: {name: row[name] for name in FIGURES} for day, row in stored.items()}
     app_totals = defaultdict(lambda: {"downloads": 0, "proofs_approved": 0})
-    if stored:
+    if stored and top:
         for row in (
             DailyAppStat.objects.filter(date__gte=start, date__lte=max(stored))
             .values("app_id")
@@ -251,7 +251,8 @@ def dashboard(start, end, *, top=TOP_APPS, today=None):
     for run_start, run_end in _live_ranges(live):
         computed = raw_daily_figures(run_start, run_end)
         by_day.update(computed)
-        for app_id, figures in raw_app_figures(run_start, run_end, per_day=False).items():
+        app_figures = raw_app_figures(run_start, run_end, per_day=False) if top else {}
+        for app_id, figures in app_figures.items():
             app_totals[app_id]["downloads"] += figures["downloads"]
             app_totals[app_id]["proofs_approved"] += figures["proofs_approved"]
     return _assemble(start, end, by_day, app_totals, top, live)
