@@ -47,6 +47,7 @@ ROLE_PERMISSIONS = {
         *_crud("django_celery_beat", "periodictask", "intervalschedule", "crontabschedule"),
         "reporting.view_dashboard",
         "reporting.view_taskrun",
+        "reporting.view_dailylistentry",
     ],
     MARKETERS: [
         ADMIN_ACCESS,

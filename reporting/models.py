@@ -36,3 +36,73 @@ class TaskRun(models.Model):
 
     def __str__(self):
         return f"{self.task_name} at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class DailyStat(models.Model):
+    """One day's business figures, written by `services.rollup_day`; the dashboard sums these instead of raw tables.
+
+    Day boundaries are midnight to midnight in the project's time zone. Event counts are by the day the event
+    happened (proofs by the day they were reviewed), so re-running any past day reproduces the same row.
+    """
+
+    date = models.DateField(unique=True)
+    apps_created = models.PositiveIntegerField(default=0)
+    users_signed_up = models.PositiveIntegerField(default=0)
+    users_verified = models.PositiveIntegerField(default=0)
+    downloads = models.PositiveIntegerField(default=0)
+    proofs_submitted = models.PositiveIntegerField(default=0)
+    proofs_approved = models.PositiveIntegerField(default=0)
+    proofs_rejected = models.PositiveIntegerField(default=0)
+    proofs_invalidated = models.PositiveIntegerField(default=0)
+    proofs_reviewed = models.PositiveIntegerField(default=0)
+    points_earned = models.BigIntegerField(default=0)
+    points_referral = models.BigIntegerField(default=0)
+    points_taken_back = models.BigIntegerField(default=0)
+    points_adjusted = models.BigIntegerField(default=0)
+    credits_spent = models.BigIntegerField(default=0)
+    redemptions = models.PositiveIntegerField(default=0)
+    discount_given = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    referral_visits = models.PositiveIntegerField(default=0)
+    referral_signups = models.PositiveIntegerField(default=0)
+    referral_verified = models.PositiveIntegerField(default=0)
+    referral_credited = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"Figures for {self.date}"
+
+
+class DailyAppStat(models.Model):
+    """Per-app figures of one day, for the top-apps tables; only apps with activity that day get a row."""
+
+    date = models.DateField()
+    app = models.ForeignKey("catalog.App", on_delete=models.CASCADE, related_name="+")
+    downloads = models.PositiveIntegerField(default=0)
+    proofs_approved = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["date", "app"]
+        constraints = [models.UniqueConstraint(fields=["date", "app"], name="one_app_stat_per_day")]
+
+    def __str__(self):
+        return f"{self.app_id} on {self.date}"
+
+
+class DailyListEntry(models.Model):
+    """One row of the daily list downloaded from the configured URL; a day's download replaces that day's rows."""
+
+    list_date = models.DateField(db_index=True)
+    line_number = models.PositiveIntegerField()
+    data = models.JSONField(default=dict)
+    fetched_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-list_date", "line_number"]
+        verbose_name_plural = "daily list entries"
+        constraints = [models.UniqueConstraint(fields=["list_date", "line_number"], name="one_daily_list_line")]
+
+    def __str__(self):
+        return f"{self.list_date} #{self.line_number}"

@@ -179,6 +179,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rewards <no-reply@rewards.local>")
 
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# The list `reporting.tasks.download_daily_list` fetches each day (CSV with a header row, or a JSON array).
+DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
 
 # Wagtail
 WAGTAIL_SITE_NAME = "Rewards Back-office"

@@ -1,0 +1,180 @@
+"""Staff API for a separate dashboard service: the dashboard figures over a date range (read-only)."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors
+from .forms import default_range, range_problem
+from .views import DASHBOARD_PERMISSION
+
+
+class CanViewDashboard(permissions.BasePermission):
+    """Staff members whose role grants the business dashboard (Admins, Marketers)."""
+
+    message = "Only staff allowed to view the business dashboard can use the reports API."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_staff and user.has_perm(DASHBOARD_PERMISSION))
+
+
+class DateRangeQuery(serializers.Serializer):
+    start = serializers.DateField(required=False, help_text="First day, YYYY-MM-DD (default: 29 days before end).")
+    end = serializers.DateField(required=False, help_text="Last day, YYYY-MM-DD (default: today).")
+
+    def validate(self, attrs):
+        default_start, default_end = default_range()
+        if ("start" in attrs) != ("end" in attrs):
+            missing = "end" if "start" in attrs else "start"
+            raise serializers.ValidationError({missing: "Give both start and end, or neither (the last 30 days)."})
+        start, end = attrs.get("start", default_start), attrs.get("end", default_end)
+        if problem := range_problem(start, end):
+            raise serializers.ValidationError({"end": problem})
+        return {**attrs, "start": start, "end": end}
+
+
+class TopAppsQuery(DateRangeQuery):
+    limit = serializers.IntegerField(required=False, default=selectors.TOP_APPS, min_value=1, max_value=100)
+
+
+def _figure_fields():
+    return {
+        name: serializers.DecimalField(max_digits=14, decimal_places=2, help_text=label)
+        if name == "discount_given"
+        else serializers.IntegerField(help_text=label)
+        for name, label in selectors.FIGURES.items()
+    }
+
+
+FiguresSerializer = type("Figures", (serializers.Serializer,), _figure_fields())
+DaySerializer = type("DayFigures", (serializers.Serializer,), {"date": serializers.DateField(), **_figure_fields()})
+
+
+class FunnelStepSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    step = serializers.CharField()
+    count = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True, help_text="Share of the previous step; null for the first.")
+
+
+class QueueSerializer(serializers.Serializer):
+    pending = serializers.IntegerField()
+    oldest_submitted_at = serializers.DateTimeField(allow_null=True)
+    oldest_age_seconds = serializers.FloatField(allow_null=True)
+    median_age_seconds = serializers.FloatField(allow_null=True)
+
+
+class SummarySerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    totals = FiguresSerializer()
+    funnel = FunnelStepSerializer(many=True)
+    queue = QueueSerializer()
+
+
+class TopAppSerializer(serializers.Serializer):
+    app_id = serializers.IntegerField()
+    name = serializers.CharField()
+    downloads = serializers.IntegerField()
+    proofs_approved = serializers.IntegerField()
+
+
+class TopAppsSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    by_downloads = TopAppSerializer(many=True)
+    by_approved_proofs = TopAppSerializer(many=True)
+
+
+class DailySerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    days = DaySerializer(many=True)
+
+
+RANGE_PARAMETERS = [
+    OpenApiParameter("start", str, description="First day (YYYY-MM-DD); give both or neither."),
+    OpenApiParameter("end", str, description="Last day (YYYY-MM-DD); at most 366 days after start."),
+]
+
+
+def _seconds(delta):
+    return None if delta is None else delta.total_seconds()
+
+
+class ReportView(APIView):
+    permission_classes = [CanViewDashboard]
+    query_serializer = DateRangeQuery
+
+    def query(self, request):
+        query = self.query_serializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return query.validated_data
+
+
+class SummaryView(ReportView):
+    @extend_schema(
+        operation_id="reports_summary",
+        summary="Totals, referral funnel and moderation queue over a date range",
+        parameters=RANGE_PARAMETERS,
+        responses=SummarySerializer,
+        tags=["reports"],
+    )
+    def get(self, request):
+        query = self.query(request)
+        board = selectors.dashboard(query["start"], query["end"], top=0)
+        queue = board.queue
+        data = {
+            "start": board.start,
+            "end": board.end,
+            "totals": board.totals,
+            "funnel": board.funnel,
+            "queue": {
+                "pending": queue.pending,
+                "oldest_submitted_at": queue.oldest_submitted_at,
+                "oldest_age_seconds": _seconds(queue.oldest_age),
+                "median_age_seconds": _seconds(queue.median_age),
+            },
+        }
+        return Response(SummarySerializer(data).data)
+
+
+class TopAppsView(ReportView):
+    query_serializer = TopAppsQuery
+
+    @extend_schema(
+        operation_id="reports_top_apps",
+        summary="Top apps by downloads and by approved proofs over a date range",
+        parameters=[
+            *RANGE_PARAMETERS,
+            OpenApiParameter("limit", int, description="How many apps (1-100, default 10)."),
+        ],
+        responses=TopAppsSerializer,
+        tags=["reports"],
+    )
+    def get(self, request):
+        query = self.query(request)
+        board = selectors.dashboard(query["start"], query["end"], top=query["limit"])
+        data = {
+            "start": board.start,
+            "end": board.end,
+            "by_downloads": board.top_by_downloads,
+            "by_approved_proofs": board.top_by_approved,
+        }
+        return Response(TopAppsSerializer(data).data)
+
+
+class DailyView(ReportView):
+    @extend_schema(
+        operation_id="reports_daily",
+        summary="Every figure, day by day, over a date range",
+        parameters=RANGE_PARAMETERS,
+        responses=DailySerializer,
+        tags=["reports"],
+    )
+    def get(self, request):
+        query = self.query(request)
+        board = selectors.dashboard(query["start"], query["end"], top=0)
+        return Response(DailySerializer({"start": board.start, "end": board.end, "days": board.days}).data)

@@ -1,0 +1,279 @@
+"""Read paths of the reporting app: the dashboard figures, from rollups or from the raw tables of the other apps.
+
+`raw_daily_figures` is the single definition of every figure: `services.rollup_day` stores its result, the
+dashboard reads the stored rows for finished days and calls it live for today (and for any day not rolled up yet).
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from catalog.models import App
+from growth.models import Redemption, Referral, ReferralVisit
+from moderation.models import Download, RewardEntry, ScreenshotProof
+
+from .models import DailyAppStat, DailyStat
+
+MAX_RANGE_DAYS = 366
+TOP_APPS = 10
+
+# Every figure of a day, in display order, with its label. All are additive over days.
+FIGURES = {
+    "apps_created": "Apps created",
+    "users_signed_up": "Users signed up",
+    "users_verified": "Users verified",
+    "downloads": "Downloads",
+    "proofs_submitted": "Proofs submitted",
+    "proofs_approved": "Proofs approved",
+    "proofs_rejected": "Proofs rejected",
+    "proofs_invalidated": "Proofs invalidated",
+    "proofs_reviewed": "Proofs reviewed",
+    "points_earned": "Points earned (proofs)",
+    "points_referral": "Points earned (referrals)",
+    "points_taken_back": "Points taken back",
+    "points_adjusted": "Points adjusted (net)",
+    "credits_spent": "Credits spent",
+    "redemptions": "Redemptions",
+    "discount_given": "Discount given",
+    "referral_visits": "Referral links opened",
+    "referral_signups": "Signups with referral",
+    "referral_verified": "Referred users verified",
+    "referral_credited": "Referrals credited",
+}
+FUNNEL = ["referral_visits", "referral_signups", "referral_verified", "referral_credited"]
+REVIEWED_STATUSES = {
+    ScreenshotProof.Status.APPROVED: "proofs_approved",
+    ScreenshotProof.Status.REJECTED: "proofs_rejected",
+    ScreenshotProof.Status.INVALIDATED: "proofs_invalidated",
+}
+
+
+def empty_figures():
+    return {name: Decimal("0.00") if name == "discount_given" else 0 for name in FIGURES}
+
+
+def days_between(start, end):
+    return [start + datetime.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def day_bounds(start, end):
+    """Aware datetimes [start 00:00, end+1 00:00) in the project's time zone."""
+    tz = timezone.get_current_timezone()
+    low = datetime.datetime.combine(start, datetime.time.min, tzinfo=tz)
+    high = datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz)
+    return low, high
+
+
+def _per_day(queryset, field_name, low, high, *extra_keys, **aggregates):
+    """Rows of {day, *extra_keys, **aggregates} for `field_name` within [low, high)."""
+    return (
+        queryset.filter(**{f"{field_name}__gte": low, f"{field_name}__lt": high})
+        .annotate(day=TruncDate(field_name))
+        .values("day", *extra_keys)
+        .annotate(**aggregates)
+        .order_by()
+    )
+
+
+def raw_daily_figures(start, end):
+    """Every figure of every day from `start` to `end` (inclusive), counted on the raw tables: {date: figures}."""
+    low, high = day_bounds(start, end)
+    by_day = {day: empty_figures() for day in days_between(start, end)}
+
+    def count_into(figure, queryset, field_name):
+        for row in _per_day(queryset, field_name, low, high, n=Count("pk")):
+            by_day[row["day"]][figure] += row["n"]
+
+    members = get_user_model().objects.filter(is_staff=False)
+    count_into("apps_created", App.objects.all(), "created_at")
+    count_into("users_signed_up", members, "date_joined")
+    count_into("users_verified", members, "phone_verified_at")
+    count_into("downloads", Download.objects.all(), "created_at")
+    count_into("proofs_submitted", ScreenshotProof.objects.all(), "submitted_at")
+    reviewed = ScreenshotProof.objects.filter(status__in=list(REVIEWED_STATUSES))
+    for row in _per_day(reviewed, "reviewed_at", low, high, "status", n=Count("pk")):
+        figures = by_day[row["day"]]
+        figures[REVIEWED_STATUSES[row["status"]]] += row["n"]
+        figures["proofs_reviewed"] += row["n"]
+    for row in _per_day(RewardEntry.objects.all(), "created_at", low, high, "kind", total=Sum("amount")):
+        figures, kind, total = by_day[row["day"]], row["kind"], row["total"] or 0
+        if kind == RewardEntry.Kind.EARN:
+            figures["points_earned"] += total
+        elif kind == RewardEntry.Kind.REFERRAL:
+            figures["points_referral"] += total
+        elif kind == RewardEntry.Kind.INVALIDATE:
+            figures["points_taken_back"] -= total
+        elif kind == RewardEntry.Kind.REDEEM:
+            figures["credits_spent"] -= total
+        else:
+            figures["points_adjusted"] += total
+    for row in _per_day(Redemption.objects.all(), "created_at", low, high, n=Count("pk"), total=Sum("discount_amount")):
+        by_day[row["day"]]["redemptions"] += row["n"]
+        by_day[row["day"]]["discount_given"] += row["total"] or Decimal("0.00")
+    count_into("referral_visits", ReferralVisit.objects.all(), "created_at")
+    count_into("referral_signups", Referral.objects.all(), "created_at")
+    count_into("referral_verified", Referral.objects.all(), "referred__phone_verified_at")
+    count_into("referral_credited", Referral.objects.all(), "credited_at")
+    return by_day
+
+
+def raw_app_figures(start, end, *, per_day=True):
+    """Downloads and approved proofs per app (and per day unless `per_day` is False), from the raw tables.
+
+    Returns {(day, app_id): {"downloads", "proofs_approved"}}, or {app_id: {...}} when not per day.
+    """
+    low, high = day_bounds(start, end)
+    result = defaultdict(lambda: {"downloads": 0, "proofs_approved": 0})
+    downloads = Download.objects.filter(created_at__gte=low, created_at__lt=high)
+    approved = ScreenshotProof.objects.filter(
+        status=ScreenshotProof.Status.APPROVED, reviewed_at__gte=low, reviewed_at__lt=high
+    )
+    for figure, queryset, field_name, app_field in [
+        ("downloads", downloads, "created_at", "app_id"),
+        ("proofs_approved", approved, "reviewed_at", "download__app_id"),
+    ]:
+        if per_day:
+            rows = queryset.annotate(day=TruncDate(field_name)).values("day", app_field)
+        else:
+            rows = queryset.values(app_field)
+        for row in rows.annotate(n=Count("pk")).order_by():
+            key = (row["day"], row[app_field]) if per_day else row[app_field]
+            result[key][figure] += row["n"]
+    return dict(result)
+
+
+@dataclass
+class QueueState:
+    pending: int = 0
+    oldest_submitted_at: datetime.datetime | None = None
+    oldest_age: datetime.timedelta | None = None
+    median_age: datetime.timedelta | None = None
+
+
+def moderation_queue(now=None):
+    """How many proofs wait for review, and how long the oldest and the median have waited (always live)."""
+    now = now or timezone.now()
+    pending = ScreenshotProof.objects.filter(status=ScreenshotProof.Status.PENDING).order_by("submitted_at")
+    count = pending.count()
+    if not count:
+        return QueueState()
+    submitted = pending.values_list("submitted_at", flat=True)
+    oldest = submitted[0]
+    if count % 2:
+        median_age = now - submitted[count // 2]
+    else:
+        low, high = list(submitted[count // 2 - 1 : count // 2 + 1])
+        median_age = ((now - low) + (now - high)) / 2
+    return QueueState(pending=count, oldest_submitted_at=oldest, oldest_age=now - oldest, median_age=median_age)
+
+
+@dataclass
+class Dashboard:
+    start: datetime.date
+    end: datetime.date
+    days: list = field(default_factory=list)  # [{"date": date, **figures}]
+    totals: dict = field(default_factory=dict)
+    top_by_downloads: list = field(default_factory=list)  # [{"app_id", "name", "downloads", "proofs_approved"}]
+    top_by_approved: list = field(default_factory=list)
+    queue: QueueState = field(default_factory=QueueState)
+    live_days: list = field(default_factory=list)  # days computed from raw tables (today, or not rolled up)
+
+    @property
+    def funnel(self):
+        """The referral funnel: each step with its count and its share of the step before."""
+        steps, previous = [], None
+        for name in FUNNEL:
+            count = self.totals[name]
+            rate = None if previous in (None, 0) else count / previous
+            steps.append({"step": FIGURES[name], "key": name, "count": count, "rate": rate})
+            previous = count
+        return steps
+
+
+def _totals(days):
+    totals = empty_figures()
+    for day in days:
+        for name in FIGURES:
+            totals[name] += day[name]
+    return totals
+
+
+def _top_apps(app_totals, limit):
+    """Two rankings of {app_id: figures}: by downloads and by approved proofs (ties by name)."""
+    names = dict(App.objects.filter(pk__in=list(app_totals)).values_list("pk", "name"))
+    rows = [{"app_id": pk, "name": names.get(pk, f"App #{pk}"), **figures} for pk, figures in app_totals.items()]
+
+    def ranked(figure):
+        chosen = [row for row in rows if row[figure]]
+        return sorted(chosen, key=lambda row: (-row[figure], row["name"], row["app_id"]))[:limit]
+
+    return ranked("downloads"), ranked("proofs_approved")
+
+
+def _live_ranges(days):
+    """Split days into consecutive runs so each run costs one set of raw queries."""
+    runs = []
+    for day in days:
+        if runs and runs[-1][1] + datetime.timedelta(days=1) == day:
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    return runs
+
+
+def dashboard(start, end, *, top=TOP_APPS, today=None):
+    """The dashboard over [start, end]: stored rollups for finished days, the raw tables for today and any gap."""
+    today = today or timezone.localdate()
+    stored = {
+        row["date"]: row
+        for row in DailyStat.objects.filter(date__gte=start, date__lte=min(end, today - datetime.timedelta(days=1)))
+        .values("date", *FIGURES)
+        .order_by()
+    }
+    live = [day for day in days_between(start, end) if day not in stored and day <= today]
+    by_day = {day: {name: row[name] for name in FIGURES} for day, row in stored.items()}
+    app_totals = defaultdict(lambda: {"downloads": 0, "proofs_approved": 0})
+    if stored and top:
+        for row in (
+            DailyAppStat.objects.filter(date__gte=start, date__lte=max(stored))
+            .values("app_id")
+            .annotate(downloads=Sum("downloads"), proofs_approved=Sum("proofs_approved"))
+            .order_by()
+        ):
+            app_totals[row["app_id"]]["downloads"] += row["downloads"]
+            app_totals[row["app_id"]]["proofs_approved"] += row["proofs_approved"]
+    for run_start, run_end in _live_ranges(live):
+        computed = raw_daily_figures(run_start, run_end)
+        by_day.update(computed)
+        app_figures = raw_app_figures(run_start, run_end, per_day=False) if top else {}
+        for app_id, figures in app_figures.items():
+            app_totals[app_id]["downloads"] += figures["downloads"]
+            app_totals[app_id]["proofs_approved"] += figures["proofs_approved"]
+    return _assemble(start, end, by_day, app_totals, top, live)
+
+
+def raw_dashboard(start, end, *, top=TOP_APPS):
+    """The same dashboard, every figure counted on the raw tables (for checks and the benchmark)."""
+    by_day = raw_daily_figures(start, end)
+    return _assemble(start, end, by_day, raw_app_figures(start, end, per_day=False), top, days_between(start, end))
+
+
+def _assemble(start, end, by_day, app_totals, top, live):
+    days = [{"date": day, **by_day.get(day, empty_figures())} for day in days_between(start, end)]
+    top_by_downloads, top_by_approved = _top_apps(app_totals, top)
+    return Dashboard(
+        start=start,
+        end=end,
+        days=days,
+        totals=_totals(days),
+        top_by_downloads=top_by_downloads,
+        top_by_approved=top_by_approved,
+        queue=moderation_queue(),
+        live_days=list(live),
+    )

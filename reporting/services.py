@@ -1,0 +1,109 @@
+"""Write paths of the reporting app: daily rollups and the daily list download."""
+
+import csv
+import io
+import json
+import urllib.request
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import DailyAppStat, DailyListEntry, DailyStat
+from .selectors import days_between, raw_app_figures, raw_daily_figures
+
+DAILY_LIST_MAX_BYTES = 10 * 1024 * 1024
+DAILY_LIST_TIMEOUT_SECONDS = 30
+
+
+class PermanentJobError(Exception):
+    """A job failure that retrying cannot fix (bad configuration, malformed input): recorded, not retried."""
+
+
+def rollup_day(day):
+    """Recompute and store the figures of one finished day; running it again for the same day gives the same rows.
+
+    Returns the number of rows written (the day's row and one per app with activity).
+    """
+    if day >= timezone.localdate():
+        raise PermanentJobError(f"{day} is not over yet: only past days can be rolled up (today is computed live).")
+    figures = raw_daily_figures(day, day)[day]
+    app_figures = raw_app_figures(day, day)
+    with transaction.atomic():
+        DailyStat.objects.update_or_create(date=day, defaults=figures)
+        DailyAppStat.objects.filter(date=day).delete()
+        DailyAppStat.objects.bulk_create(
+            DailyAppStat(date=day, app_id=app_id, **counts) for (_, app_id), counts in sorted(app_figures.items())
+        )
+    return 1 + len(app_figures)
+
+
+def rollup_days(start, end):
+    """Roll up every day from `start` to `end` inclusive; returns the rows written."""
+    return sum(rollup_day(day) for day in days_between(start, end))
+
+
+def fetch_daily_list(url, *, timeout=DAILY_LIST_TIMEOUT_SECONDS):
+    """Download the list and parse it into a list of dicts (CSV with a header row, or a JSON array of objects).
+
+    Network and server errors propagate (they are worth retrying); a malformed body is a PermanentJobError.
+    """
+    if not url:
+        raise PermanentJobError("No daily list URL: set DAILY_LIST_URL or pass the task a `url` argument.")
+    if not url.startswith(("http://", "https://")):
+        raise PermanentJobError(f"The daily list URL must be http(s), not {url!r}.")
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (scheme checked above)
+        body = response.read(DAILY_LIST_MAX_BYTES + 1)
+        content_type = response.headers.get("Content-Type", "")
+    if len(body) > DAILY_LIST_MAX_BYTES:
+        raise PermanentJobError(f"The daily list is larger than {DAILY_LIST_MAX_BYTES} bytes.")
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PermanentJobError("The daily list is not UTF-8 text.") from exc
+    if "json" in content_type or text.lstrip().startswith("["):
+        return _parse_json_list(text)
+    return _parse_csv_list(text)
+
+
+def _parse_json_list(text):
+    try:
+        rows = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PermanentJobError(f"The daily list is not valid JSON: {exc}") from exc
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise PermanentJobError("The daily list JSON must be an array of objects.")
+    return rows
+
+
+def _parse_csv_list(text):
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header or not any(cell.strip() for cell in header):
+        raise PermanentJobError("The daily list CSV has no header row.")
+    header = [cell.strip() for cell in header]
+    if len(set(header)) != len(header):
+        raise PermanentJobError("The daily list CSV header repeats a column name.")
+    rows = []
+    for line_number, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(header):
+            raise PermanentJobError(
+                f"Line {line_number} of the daily list has {len(cells)} cells; the header has {len(header)}."
+            )
+        rows.append(dict(zip(header, (cell.strip() for cell in cells), strict=True)))
+    return rows
+
+
+def download_daily_list(url=None, list_date=None):
+    """Fetch the daily list and store its rows for `list_date` (default today), replacing that day's rows."""
+    url = url if url is not None else settings.DAILY_LIST_URL
+    list_date = list_date or timezone.localdate()
+    rows = fetch_daily_list(url)
+    with transaction.atomic():
+        DailyListEntry.objects.filter(list_date=list_date).delete()
+        DailyListEntry.objects.bulk_create(
+            DailyListEntry(list_date=list_date, line_number=number, data=row) for number, row in enumerate(rows, 1)
+        )
+    return len(rows)

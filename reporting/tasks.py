@@ -1,0 +1,32 @@
+"""Periodic jobs of the reporting app (scheduled in the database by django-celery-beat)."""
+
+import datetime
+
+from django.utils import timezone
+
+from . import services
+from .jobs import recorded_task
+
+
+def _as_date(value, name):
+    if value is None or isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise services.PermanentJobError(f"`{name}` must be a date as YYYY-MM-DD, not {value!r}.") from exc
+
+
+@recorded_task(name="reporting.tasks.rollup_daily")
+def rollup_daily(day=None, days=1):
+    """Roll up `day` (default: yesterday) and the `days - 1` days before it, so late changes are picked up."""
+    last = _as_date(day, "day") or timezone.localdate() - datetime.timedelta(days=1)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 366:
+        raise services.PermanentJobError(f"`days` must be a whole number from 1 to 366, not {days!r}.")
+    return services.rollup_days(last - datetime.timedelta(days=days - 1), last)
+
+
+@recorded_task(name="reporting.tasks.download_daily_list")
+def download_daily_list(url=None, list_date=None):
+    """Fetch the daily list from `url` (default: the DAILY_LIST_URL setting) and store its rows."""
+    return services.download_daily_list(url=url, list_date=_as_date(list_date, "list_date"))

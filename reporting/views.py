@@ -1,0 +1,139 @@
+"""The Reports page of the Wagtail admin: the dashboard over a date range, its charts, and CSV exports."""
+
+import csv
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.urls import reverse
+from django.views.generic import TemplateView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from . import selectors
+from .forms import DateRangeForm, default_range
+
+DASHBOARD_PERMISSION = "reporting.view_dashboard"
+
+# Chart title -> the daily figures drawn on it.
+CHARTS = {
+    "Downloads and proofs": ["downloads", "proofs_submitted", "proofs_reviewed"],
+    "Sign-ups": ["users_signed_up", "users_verified", "referral_signups"],
+    "Points": ["points_earned", "points_referral", "points_taken_back", "credits_spent"],
+    "Redemptions": ["redemptions", "discount_given"],
+}
+EXPORTS = ["totals", "daily", "top-downloads", "top-approved", "funnel", "throughput"]
+HEADLINE = ["downloads", "proofs_approved", "users_signed_up", "points_earned", "credits_spent", "redemptions"]
+
+
+def export_tables(board):
+    """Every table of the page as (header, rows), keyed by the name used in `?export=`."""
+    names = list(selectors.FIGURES)
+    top_header = ["Rank", "App", "Downloads", "Approved proofs"]
+
+    def top_rows(rows):
+        return [[n, row["name"], row["downloads"], row["proofs_approved"]] for n, row in enumerate(rows, 1)]
+
+    return {
+        "totals": (["Figure", "Total"], [[selectors.FIGURES[name], board.totals[name]] for name in names]),
+        "daily": (
+            ["Date", *(selectors.FIGURES[n] for n in names)],
+            [[d["date"], *(d[n] for n in names)] for d in board.days],
+        ),
+        "top-downloads": (top_header, top_rows(board.top_by_downloads)),
+        "top-approved": (top_header, top_rows(board.top_by_approved)),
+        "funnel": (
+            ["Step", "Count", "Share of previous step"],
+            [[s["step"], s["count"], "" if s["rate"] is None else f"{s['rate']:.1%}"] for s in board.funnel],
+        ),
+        "throughput": (
+            ["Date", "Reviewed", "Approved", "Rejected", "Invalidated", "Submitted"],
+            [
+                [
+                    d["date"],
+                    d["proofs_reviewed"],
+                    d["proofs_approved"],
+                    d["proofs_rejected"],
+                    d["proofs_invalidated"],
+                    d["proofs_submitted"],
+                ]
+                for d in board.days
+            ],
+        ),
+    }
+
+
+def csv_response(filename, header, rows):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_safe(cell) for cell in row])
+    return response
+
+
+def _csv_safe(cell):
+    """Defuse spreadsheet formulas in text cells (app names come from users of the admin)."""
+    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@"):
+        return "'" + cell
+    return cell
+
+
+def chart_data(board):
+    labels = [day["date"].isoformat() for day in board.days]
+    return {
+        "labels": labels,
+        "charts": [
+            {
+                "title": title,
+                "series": [
+                    {"label": selectors.FIGURES[name], "data": [float(day[name]) for day in board.days]}
+                    for name in figures
+                ],
+            }
+            for title, figures in CHARTS.items()
+        ],
+    }
+
+
+class ReportsView(WagtailAdminTemplateMixin, TemplateView):
+    template_name = "reporting/reports.html"
+    page_title = "Business reports"
+    header_icon = "table"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.has_perm(DASHBOARD_PERMISSION):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        start, end = default_range()
+        data = request.GET if {"start", "end"} & set(request.GET) else {"start": start, "end": end}
+        form = DateRangeForm(data)
+        board = selectors.dashboard(form.cleaned_data["start"], form.cleaned_data["end"]) if form.is_valid() else None
+        export = request.GET.get("export")
+        if export:
+            if board is None or export not in EXPORTS:
+                problems = "; ".join(message for errors in form.errors.values() for message in errors)
+                message = problems or f"Unknown table {export!r}; choose one of: {', '.join(EXPORTS)}."
+                return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+            header, rows = export_tables(board)[export]
+            return csv_response(f"{export}_{board.start}_{board.end}.csv", header, rows)
+        context = self.get_context_data(form=form, board=board)
+        status = 200 if board else 400
+        return self.render_to_response(context, status=status)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        board = kwargs.get("board")
+        if board:
+            query = f"start={board.start}&end={board.end}"
+            context.update(
+                figures=[(selectors.FIGURES[name], board.totals[name]) for name in selectors.FIGURES],
+                chart_data=chart_data(board),
+                exports={
+                    name.replace("-", "_"): f"{reverse('reporting_reports')}?{query}&export={name}" for name in EXPORTS
+                },
+                figure_labels=list(selectors.FIGURES.values()),
+                daily_rows=[(day["date"], [day[name] for name in selectors.FIGURES]) for day in board.days],
+            )
+        return context
