@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 import pytest
 from django.urls import URLResolver, get_resolver
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from backoffice.roles import ADMINS, MARKETERS, MODERATORS
 from backoffice.tests.factories import StaffFactory, UserFactory
-from catalog.tests.factories import AppFactory, CategoryFactory
-from growth.models import Campaign
+from catalog.tests.factories import AppFactory, CategoryFactory, ProductFactory
+from growth.tests.factories import CampaignFactory
 from moderation.tests.factories import ScreenshotProofFactory
 
 ANON, MEMBER, MODERATOR, MARKETER, ADMIN = "anonymous", "member", "moderator", "marketer", "admin"
@@ -32,10 +33,11 @@ class Rule:
     sample: str | None = None  # a concrete path to GET, formatted with the objects fixture
     why_not_requested: str = ""  # when there is no sample: why (POST-only, Wagtail internals...)
     staff_unchecked: bool = False  # Wagtail's own screens: only check that outsiders are kept out
+    redirected: frozenset = frozenset()  # roles sent elsewhere because they have no use for the page
 
 
-def own(route, allowed, sample=None, why=""):
-    return Rule(route, frozenset(allowed), sample, why)
+def own(route, allowed, sample=None, why="", redirected=()):
+    return Rule(route, frozenset(allowed), sample, why, redirected=frozenset(redirected))
 
 
 def wagtail_internal(route, sample=None):
@@ -47,23 +49,56 @@ RULES = [
     # Public site
     own(r"^$", EVERYONE, "/"),
     own(r"^accounts/login/$", EVERYONE, "/accounts/login/"),
+    own(r"^accounts/signup/$", {ANON}, "/accounts/signup/", redirected=SIGNED_IN),
+    own(r"^accounts/phone/$", STAFF, "/accounts/phone/", redirected={MEMBER}),  # members here are verified
     own(r"^accounts/logout/$", NOBODY, None, "POST only"),
     own(r"^accounts/password_reset/$", EVERYONE, "/accounts/password_reset/"),
     own(r"^accounts/password_reset/done/$", EVERYONE, "/accounts/password_reset/done/"),
     own(r"^accounts/reset/", EVERYONE, None, "needs a token from an email"),
     own(r"^accounts/password_change/", SIGNED_IN, "/accounts/password_change/"),
+    own(r"^r/<str:code>/$", NOBODY, None, "redirects everyone to the sign-up form (tested in growth)"),
+    own(r"^apps/$", EVERYONE, "/apps/"),
+    own(r"^apps/<slug:slug>/$", EVERYONE, "/apps/{app.slug}/"),
+    own(r"^apps/<slug:slug>/(downloaded|proof)/$", NOBODY, None, "POST only (tested in growth)"),
+    own(r"^me/proofs/<int:pk>/$", NOBODY, "/me/proofs/{proof.pk}/"),  # someone else's proof: 404 for all
+    own(r"^me/", SIGNED_IN, "/me/points/"),
+    own(r"^leaderboard/$", EVERYONE, "/leaderboard/"),
+    own(r"^discounts/$", SIGNED_IN, "/discounts/"),
+    own(r"^discounts/<int:pk>/redeem/$", NOBODY, None, "POST only (tested in growth)"),
     # API
     own(r"^api/schema/$", EVERYONE, "/api/schema/"),
     own(r"^api/docs/$", EVERYONE, "/api/docs/"),
-    own(r"^api/(<drf_format_suffix:format>)?$", EVERYONE, "/api/"),
-    # Back-office: the project's own screens
+    own(r"^api/\^apps", EVERYONE, "/api/apps/"),
+    own(r"^api/campaigns/available/$", SIGNED_IN, "/api/campaigns/available/?cart_total=10"),
+    own(r"^api/campaigns/<int:pk>/redeem/$", NOBODY, None, "POST only (tested in growth)"),
+    own(r"^api/reports/", {MARKETER, ADMIN}, "/api/reports/summary/"),
+    # Back-office: catalog (admins)
     own(r"^admin/apps/edit/", {ADMIN}, "/admin/apps/edit/{app.pk}/"),
     own(r"^admin/apps/", {ADMIN}, "/admin/apps/"),
     own(r"^admin/categories/edit/", {ADMIN}, "/admin/categories/edit/{category.pk}/"),
     own(r"^admin/categories/", {ADMIN}, "/admin/categories/"),
-    own(r"^admin/campaigns/(new|edit)/", {MARKETER}, "/admin/campaigns/new/"),
-    own(r"^admin/campaigns/", {MARKETER, ADMIN}, "/admin/campaigns/"),  # admins watch campaigns read-only
+    own(r"^admin/products/edit/", {ADMIN}, "/admin/products/edit/{product.pk}/"),
+    own(r"^admin/products/", {ADMIN}, "/admin/products/"),
+    own(r"^admin/stores/", {ADMIN}, "/admin/stores/"),
+    own(r"^admin/competitors/", {ADMIN}, "/admin/competitors/"),
+    own(r"^admin/product_uploads/new/", {ADMIN}, "/admin/product_uploads/new/"),
+    own(r"^admin/product_uploads/", {ADMIN}, "/admin/product_uploads/"),
+    # Back-office: growth (marketers edit campaigns; admins watch)
+    own(r"^admin/campaigns/(new|edit)/", {MARKETER}, "/admin/campaigns/edit/{campaign.pk}/"),
+    own(r"^admin/campaigns/", {MARKETER, ADMIN}, "/admin/campaigns/"),
+    own(r"^admin/(referrals|redemptions)/(new|edit|delete|copy)/", NOBODY, "/admin/referrals/new/"),
+    own(r"^admin/referrals/", {MARKETER, ADMIN}, "/admin/referrals/"),
+    own(r"^admin/redemptions/", {MARKETER, ADMIN}, "/admin/redemptions/"),
+    # Back-office: moderation
     own(r"^admin/proofs/", {MODERATOR, ADMIN}, "/admin/proofs/"),
+    # Back-office: reporting and schedules
+    own(r"^admin/business-reports/", {MARKETER, ADMIN}, "/admin/business-reports/"),
+    own(r"^admin/periodic_tasks/edit/", {ADMIN}, "/admin/periodic_tasks/edit/{periodic_task.pk}/"),
+    own(r"^admin/(periodic_tasks|crontab_schedules|interval_schedules)/", {ADMIN}, "/admin/periodic_tasks/"),
+    own(r"^admin/crontab_schedules/", {ADMIN}, "/admin/crontab_schedules/"),
+    own(r"^admin/(task_runs|daily_list)/(new|edit)/", NOBODY, "/admin/task_runs/new/"),
+    own(r"^admin/(task_runs|daily_list)/", {ADMIN}, "/admin/task_runs/"),
+    # Back-office: people
     own(r"^admin/users/(new|edit|delete)/", {ADMIN}, "/admin/users/edit/{member.pk}/"),
     own(r"^admin/users/", {MODERATOR, ADMIN}, "/admin/users/"),  # moderators look users up, read-only
     own(r"^admin/groups/", {ADMIN}, "/admin/groups/"),
@@ -111,9 +146,16 @@ def objects(db):
     return {
         "app": AppFactory(category=category),
         "category": category,
+        "product": ProductFactory(),
         "proof": ScreenshotProofFactory(),
         "member": UserFactory(verified=True),
-        "campaign": Campaign.objects.first(),
+        "campaign": CampaignFactory(),
+        "periodic_task": PeriodicTask.objects.order_by("pk").first()
+        or PeriodicTask.objects.create(
+            name="matrix",
+            task="reporting.tasks.rollup_daily",
+            interval=IntervalSchedule.objects.create(every=1, period="days"),
+        ),
     }
 
 
@@ -126,7 +168,8 @@ def sign_in(client, role):
 
 
 def outcome(response):
-    """'allowed' for a 200; 'denied' for a redirect to a login page or the admin home, a 401, 403 or 404."""
+    """'allowed' for a 200; 'denied' for a 401, 403, 404 or a redirect to a login page or the admin home;
+    'redirected' for any other redirect."""
     if response.status_code == 200:
         return "allowed"
     location = response.headers.get("Location", "")
@@ -134,6 +177,8 @@ def outcome(response):
         response.status_code == 302 and ("login" in location or location.rstrip("/").endswith("/admin"))
     ):
         return "denied"
+    if response.status_code == 302:
+        return "redirected"
     return f"unexpected {response.status_code} {location}"
 
 
@@ -146,7 +191,7 @@ def test_each_role_reaches_exactly_the_urls_it_should(client, objects, role):
         if rule.sample is None or (rule.staff_unchecked and role in STAFF):
             continue
         path = rule.sample.format(**objects)
-        expected = "allowed" if role in rule.allowed else "denied"
+        expected = "allowed" if role in rule.allowed else "redirected" if role in rule.redirected else "denied"
         got = outcome(client.get(path))
         if got != expected:
             mismatches.append(f"{path}: expected {expected}, got {got}")
