@@ -32,7 +32,7 @@ def chromium_page():
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
             try:
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
                 page.set_default_timeout(15_000)
                 yield page
             finally:
