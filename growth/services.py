@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from backoffice.models import Notification
 from moderation.models import RewardEntry
 from moderation.services import InsufficientPoints, post_entry
 
@@ -135,6 +136,13 @@ def credit_pending_referrals(user):
     """After `user` verified the phone: credit their own referrer, and referrals they made that were waiting."""
     pending = Referral.objects.filter(credited_at__isnull=True).filter(Q(referred=user) | Q(referrer=user))
     return sum(credit_referral(referral) for referral in pending)
+
+
+def mark_notifications_read(user, notification_ids):
+    """The member has seen these notifications (only their own are touched)."""
+    return Notification.objects.filter(user=user, pk__in=notification_ids, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
 
 
 # --- phone verification (OTP) ----------------------------------------------------------------------------
