@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Value
 from django.utils import timezone
 
 from moderation.models import RewardEntry, ScreenshotProof
@@ -23,13 +23,24 @@ LEADERBOARD_VERSION_KEY = "growth:leaderboard:version"
 
 def campaign_allows_app(campaign, app):
     """A campaign without app or category restrictions applies to any cart; a restricted one only to its apps."""
-    app_ids = {a.pk for a in campaign.eligible_apps.all()}
-    category_ids = {c.pk for c in campaign.eligible_categories.all()}
-    if not app_ids and not category_ids:
+    AppLink, CategoryLink = Campaign.eligible_apps.through, Campaign.eligible_categories.through
+    links = (
+        AppLink.objects.filter(campaign_id=campaign.pk)
+        .annotate(kind=Value("app"))
+        .values_list("kind", "app_id")
+        .union(
+            CategoryLink.objects.filter(campaign_id=campaign.pk)
+            .annotate(kind=Value("category"))
+            .values_list("kind", "category_id"),
+            all=True,
+        )
+    )
+    links = set(links)
+    if not links:
         return True
     if app is None:
         return False
-    return app.pk in app_ids or bool({app.category_id, app.subcategory_id} & category_ids)
+    return ("app", app.pk) in links or bool({("category", app.category_id), ("category", app.subcategory_id)} & links)
 
 
 def campaign_audience_includes(campaign, user, now=None):

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from backoffice.models import Notification
 from moderation.models import RewardEntry
 from moderation.services import InsufficientPoints, post_entry
 
@@ -135,6 +136,13 @@ def credit_pending_referrals(user):
     """After `user` verified the phone: credit their own referrer, and referrals they made that were waiting."""
     pending = Referral.objects.filter(credited_at__isnull=True).filter(Q(referred=user) | Q(referrer=user))
     return sum(credit_referral(referral) for referral in pending)
+
+
+def mark_notifications_read(user, notification_ids):
+    """The member has seen these notifications (only their own are touched)."""
+    return Notification.objects.filter(user=user, pk__in=notification_ids, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
 
 
 # --- phone verification (OTP) ----------------------------------------------------------------------------
@@ -291,7 +299,10 @@ def redeem_campaign(*, user, campaign, cart_total, app=None, idempotency_key):
     User = get_user_model()
     with transaction.atomic():
         locked_user = User.objects.select_for_update().get(pk=user.pk)
-        previous = Redemption.objects.filter(user=locked_user, idempotency_key=idempotency_key).first()
+        mine = list(
+            Redemption.objects.filter(Q(idempotency_key=idempotency_key) | Q(campaign=campaign), user=locked_user)
+        )
+        previous = next((r for r in mine if r.idempotency_key == idempotency_key), None)
         if previous is not None:
             if previous.campaign_id != campaign.pk or previous.cart_total != cart_total:
                 raise RedemptionRefused(
@@ -300,8 +311,7 @@ def redeem_campaign(*, user, campaign, cart_total, app=None, idempotency_key):
             return previous, False
         now = timezone.now()
         _check_rules(campaign, locked_user, cart_total, app, now)
-        used = Redemption.objects.filter(campaign=campaign, user=locked_user).count()
-        if used >= campaign.per_user_limit:
+        if sum(r.campaign_id == campaign.pk for r in mine) >= campaign.per_user_limit:
             raise RedemptionRefused("per_user_limit_reached", "You have already used this campaign.", 409)
         if campaign.points_cost and locked_user.points_balance < campaign.points_cost:
             raise RedemptionRefused("insufficient_points", f"This campaign costs {campaign.points_cost} points.", 409)
@@ -333,7 +343,8 @@ def redeem_campaign(*, user, campaign, cart_total, app=None, idempotency_key):
         ).update(uses_count=F("uses_count") + 1, budget_spent=F("budget_spent") + discount)
         if not moved:
             raise _exhausted(campaign.pk, discount)
-    user.points_balance = User.objects.values_list("points_balance", flat=True).get(pk=user.pk)
+    if campaign.points_cost:
+        user.points_balance = locked_user.points_balance
     return redemption, True
 
 

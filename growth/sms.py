@@ -1,6 +1,7 @@
 """Sending SMS through one interface: `send_sms(to, body)`; the backend is chosen by settings.SMS_BACKEND."""
 
 import logging
+from collections import deque
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -13,9 +14,9 @@ class SMSError(Exception):
 
 
 class ConsoleSMSBackend:
-    """Writes messages to the log and keeps them in `outbox` (tests and the local demo read codes from it)."""
+    """Writes messages to the log and keeps the last ones in `outbox` (tests and the local demo read codes there)."""
 
-    outbox = []
+    outbox = deque(maxlen=200)
 
     def send(self, to, body):
         logger.info("SMS to %s: %s", to, body)

@@ -1,7 +1,9 @@
+from django.contrib import messages
 from django.forms import modelform_factory
+from django.shortcuts import redirect
 from wagtail import hooks
 from wagtail.admin.ui.tables import Column
-from wagtail.admin.views.generic.models import CreateView, IndexView, InspectView
+from wagtail.admin.views.generic.models import CreateView, DeleteView, IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from . import selectors
@@ -26,6 +28,18 @@ class CampaignCreateView(CreateView):
         return super().save_instance()
 
 
+class CampaignDeleteView(DeleteView):
+    """A redeemed campaign is part of the record: it can be deactivated, not deleted."""
+
+    def form_valid(self, form):
+        if self.object.redemptions.exists():
+            messages.error(
+                self.request, "This campaign has redemptions, so it cannot be deleted. Deactivate it instead."
+            )
+            return redirect("campaigns:edit", self.object.pk)
+        return super().form_valid(form)
+
+
 class CampaignViewSet(ModelViewSet):
     model = Campaign
     icon = "tag"
@@ -35,6 +49,7 @@ class CampaignViewSet(ModelViewSet):
     inspect_view_enabled = True
     inspect_view_class = CampaignInspectView
     add_view_class = CampaignCreateView
+    delete_view_class = CampaignDeleteView
     list_display = ["name", "discount_kind", "discount_value", "starts_at", "ends_at", "uses_count", "active"]
     list_filter = ["active", "discount_kind", "audience"]
     search_fields = ["name"]

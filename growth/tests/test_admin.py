@@ -134,3 +134,19 @@ def test_the_redemption_and_referral_listings_do_not_query_per_row(client, djang
         assert client.get("/admin/redemptions/").status_code == 200
     with django_assert_max_num_queries(25):
         assert client.get("/admin/referrals/").status_code == 200
+
+
+def test_a_campaign_with_redemptions_cannot_be_deleted(client):
+    campaign = CampaignFactory()
+    redeem_campaign(user=UserFactory(), campaign=campaign, cart_total=10, idempotency_key="k")
+    client.force_login(marketer())
+    response = client.post(f"/admin/campaigns/delete/{campaign.pk}/")
+    assert response.status_code < 500
+    assert Campaign.objects.filter(pk=campaign.pk).exists()
+
+
+def test_a_campaign_without_redemptions_can_be_deleted(client):
+    campaign = CampaignFactory()
+    client.force_login(marketer())
+    client.post(f"/admin/campaigns/delete/{campaign.pk}/")
+    assert not Campaign.objects.filter(pk=campaign.pk).exists()

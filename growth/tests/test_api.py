@@ -180,3 +180,11 @@ def test_redeeming_needs_a_login():
 def test_the_schema_documents_both_endpoints(client):
     schema = client.get("/api/schema/").content.decode()
     assert "/api/campaigns/available/" in schema and "/api/campaigns/{id}/redeem/" in schema
+
+
+def test_available_campaigns_queries_do_not_grow_with_campaigns(api, django_assert_max_num_queries):
+    for _ in range(15):
+        CampaignFactory()
+    with django_assert_max_num_queries(3):
+        response = api.get("/api/campaigns/available/", {"cart_total": "80"})
+    assert len(response.json()) == 15

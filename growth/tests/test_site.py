@@ -231,3 +231,29 @@ def test_the_app_page_offers_the_download_button_to_members(client):
 
 def test_an_inactive_app_page_is_not_found(client):
     assert client.get(reverse("app-detail", args=[AppFactory(active=False).slug])).status_code == 404
+
+
+def test_viewing_the_inbox_marks_only_ones_own_notifications_read(client):
+    user = UserFactory()
+    mine = Notification.objects.create(user=user, subject="Proof approved")
+    theirs = Notification.objects.create(user=UserFactory(), subject="Other")
+    client.force_login(user)
+    first = client.get(reverse("notifications")).content.decode()
+    mine.refresh_from_db(), theirs.refresh_from_db()
+    assert 'class="unread"' in first
+    assert mine.read_at is not None and theirs.read_at is None
+
+
+def test_the_phone_page_refuses_a_wrong_code(client):
+    client.post(reverse("signup"), signup_data())
+    code = re.search(r"\d{6}", ConsoleSMSBackend.outbox[-1]["body"]).group(0)
+    wrong = "000000" if code != "000000" else "111111"
+    response = client.post(reverse("verify-phone"), {"code": wrong})
+    assert response.status_code == 400 and "Wrong code" in response.content.decode()
+
+
+def test_asking_for_a_second_code_at_once_is_refused_on_the_phone_page(client):
+    client.post(reverse("signup"), signup_data())
+    response = client.post(reverse("verify-phone"), {"action": "send"}, follow=True)
+    assert "wait" in response.content.decode()
+    assert len(ConsoleSMSBackend.outbox) == 1
