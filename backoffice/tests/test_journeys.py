@@ -4,17 +4,21 @@ Each leaves screenshots in test-artifacts/ (see backoffice.testing.browser).
 """
 
 import datetime
+import re
 
 import pytest
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from backoffice.roles import ADMINS, MARKETERS
+from backoffice.images import placeholder_png
+from backoffice.roles import ADMINS, MARKETERS, MODERATORS
 from backoffice.testing.browser import chromium_page, log_in_to_admin, screenshot
 from backoffice.tests.factories import PASSWORD, StaffFactory, UserFactory
 from catalog.models import Product, ProductPriceChange
-from catalog.tests.factories import ProductFactory, StoreFactory
+from catalog.tests.factories import AppFactory, ProductFactory, StoreFactory
 from growth.models import Redemption
+from growth.sms import ConsoleSMSBackend
+from moderation.models import RewardEntry, ScreenshotProof
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,6 +29,78 @@ def log_in_to_site(page, base_url, email, password=PASSWORD):
     page.fill("input[name=password]", password)
     page.click("main button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def points_shown(page, base_url):
+    page.goto(f"{base_url}/me/points/")
+    return int(re.search(r"(-?\d+)\s*pts", page.text_content(".site-header")).group(1))
+
+
+def test_a_referred_member_earns_points_a_moderator_approves_and_an_admin_invalidates(live_server, tmp_path):
+    """Journeys 1-3: sign up by referral link, verify the phone, prove a download; approve it from the queue
+    with the keyboard; invalidate it with a reason, and see the balance drop and the audit report list it."""
+    ConsoleSMSBackend.outbox.clear()
+    referrer = UserFactory(verified=True)
+    app = AppFactory(name="Orbit Notes", points_reward=120)
+    moderator, admin = StaffFactory(role=MODERATORS), StaffFactory(role=ADMINS)
+    shot = tmp_path / "shot.png"
+    shot.write_bytes(placeholder_png("ok", size=(180, 320), name="shot.png").read())
+    password = "a-long-unusual-passphrase-42"
+
+    with chromium_page() as page:  # 1. the member
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{live_server.url}/r/{referrer.referral_code}/")
+        page.fill("input[name=email]", "orbit.fan@example.test")
+        page.fill("input[name=phone]", "+15550004242")
+        page.fill("input[name=password1]", password)
+        page.fill("input[name=password2]", password)
+        page.click("main button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/accounts/phone/")
+        code = re.search(r"\d{6}", ConsoleSMSBackend.outbox[-1]["body"]).group(0)
+        page.fill("input[name=code]", code)
+        page.click("button[value=verify]")
+        page.wait_for_url(f"{live_server.url}/apps/")
+        page.click(f"text={app.name}")
+        page.click("#mark-downloaded")
+        page.set_input_files("input[name=image]", str(shot))
+        page.click("#upload-proof")
+        page.wait_for_url(f"{live_server.url}/me/proofs/")
+        screenshot(page, "journey-1-proof-uploaded")
+    proof = ScreenshotProof.objects.get(download__user__email="orbit.fan@example.test")
+
+    with chromium_page() as page:  # 2. the moderator, keyboard only
+        log_in_to_admin(page, live_server.url, moderator.email, PASSWORD)
+        page.goto(f"{live_server.url}/admin/moderation/")
+        page.wait_for_selector(f"#current-proof[data-proof='{proof.pk}']")
+        screenshot(page, "journey-2-queue")
+        page.keyboard.press("a")
+        page.wait_for_selector("[data-testid=queue-empty]")
+
+    with chromium_page() as page:  # ... and the member sees the points
+        log_in_to_site(page, live_server.url, "orbit.fan@example.test", password)
+        assert points_shown(page, live_server.url) == 120
+        screenshot(page, "journey-2-member-points")
+
+    with chromium_page() as page:  # 3. the admin invalidates with a reason
+        log_in_to_admin(page, live_server.url, admin.email, PASSWORD)
+        page.goto(f"{live_server.url}/admin/moderation/proofs/{proof.pk}/")
+        page.fill("#invalidate-form [name=reason]", "Screenshot reused from another account")
+        page.click("#invalidate-form button[type=submit]")
+        page.wait_for_load_state()
+        page.goto(f"{live_server.url}/admin/moderation/invalidations/")
+        report = page.text_content("table")
+        screenshot(page, "journey-3-invalidations-report")
+    assert "Screenshot reused from another account" in report
+    assert admin.email in report
+
+    with chromium_page() as page:
+        log_in_to_site(page, live_server.url, "orbit.fan@example.test", password)
+        assert points_shown(page, live_server.url) == 0
+        screenshot(page, "journey-3-member-points-after")
+
+    proof.refresh_from_db()
+    assert proof.status == ScreenshotProof.Status.INVALIDATED
+    assert RewardEntry.objects.filter(kind=RewardEntry.Kind.INVALIDATE, actor=admin, amount=-120).count() == 1
 
 
 def test_a_marketer_creates_a_campaign_and_a_member_redeems_it_once(live_server):
