@@ -379,9 +379,7 @@ def test_concurrent_approve_and_invalidate_end_consistent(on_postgres):
     assert all(isinstance(e, ModerationRefused) for e in errors)
     expected = {Status.APPROVED: 40, Status.INVALIDATED: 0}
     assert balance(proof) == expected[proof.status]
-    assert RewardEntry.objects.filter(kind=RewardEntry.Kind.INVALIDATE).count() == (
-        proof.status == Status.INVALIDATED
-    )
+    assert RewardEntry.objects.filter(kind=RewardEntry.Kind.INVALIDATE).count() == (proof.status == Status.INVALIDATED)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -398,4 +396,3 @@ def test_concurrent_claims_give_each_moderator_a_different_proof(on_postgres):
     assert run_in_threads(5, claim) == []
     assert None not in claimed
     assert len({p.pk for p in claimed}) == 5
-
