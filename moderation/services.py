@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from backoffice.services import notify_user
+from backoffice.uploads import validate_image
 
 from .models import Download, RewardEntry, ScreenshotProof
 
@@ -82,8 +83,13 @@ def submit_proof(*, user, app, image):
     """Accept a screenshot proving `user` installed `app`; it waits in the moderation queue.
 
     Refused when the phone is not verified (earning is locked until then), when the user never marked
-    the app downloaded, and while an earlier proof for it is pending or already approved.
+    the app downloaded, while an earlier proof for it is pending or already approved, and when the
+    upload is not a real image of a sensible size.
     """
+    try:
+        validate_image(image)
+    except ValidationError as exc:
+        raise ProofRefused(" ".join(exc.messages)) from exc
     if not user.phone_verified:
         raise ProofRefused("Verify your phone number before submitting proofs.")
     download = Download.objects.filter(user=user, app=app).first()
