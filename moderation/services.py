@@ -302,7 +302,12 @@ def claim_next_proof(moderator, *, filters=None, exclude_ids=(), minutes=CLAIM_M
     """
     _require_perm(moderator, MODERATE_PERM)
     now = timezone.now()
-    candidates = _claimable(moderator, now).filter(**(filters or {})).exclude(pk__in=list(exclude_ids))
+    candidates = (
+        _claimable(moderator, now)
+        .filter(**(filters or {}))
+        .exclude(pk__in=list(exclude_ids))
+        .select_related("download__app", "download__user")
+    )
     with transaction.atomic():
         held = candidates.filter(claimed_by=moderator, claimed_until__gte=now).order_by("submitted_at", "pk").first()
         if held is not None:

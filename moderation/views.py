@@ -65,7 +65,11 @@ def queue(request):
     filter_form = QueueFilterForm(request.GET or None)
     lookups = filter_form.lookups()
     current = services.claim_next_proof(request.user, filters=selectors.queue_filters(**lookups))
-    pending = Paginator(selectors.pending_proofs(**lookups), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = selectors.queue_counts(request.user)
+    paginator = Paginator(selectors.pending_proofs(**lookups), QUEUE_PAGE_SIZE)
+    if not any(lookups.values()):
+        paginator.count = counts["pending"]
+    pending = paginator.get_page(request.GET.get("page"))
     return TemplateResponse(
         request,
         "moderation/queue.html",
@@ -76,7 +80,7 @@ def queue(request):
             "current": current,
             "context": selectors.proof_context(current) if current else None,
             "pending": pending,
-            "counts": selectors.queue_counts(request.user),
+            "counts": counts,
             "claim_minutes": services.CLAIM_MINUTES,
             "here": request.get_full_path(),
             "can_invalidate": request.user.has_perm(services.INVALIDATE_PERM),
