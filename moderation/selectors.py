@@ -1,10 +1,13 @@
 """Read paths of the moderation app."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, Value
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from .models import RewardEntry
+from .models import Download, RewardEntry, ScreenshotProof
 
 
 def users_with_unbalanced_ledger():
@@ -21,4 +24,113 @@ def users_with_unbalanced_ledger():
         .objects.annotate(ledger_total=Coalesce(Subquery(entries_total, output_field=IntegerField()), Value(0)))
         .exclude(points_balance=F("ledger_total"))
         .order_by("pk")
+    )
+
+
+def pending_proofs(*, app_id=None, user_query="", older_than=None):
+    """Pending proofs, oldest first, with what the queue shows of each (one query)."""
+    proofs = ScreenshotProof.objects.filter(
+        status=ScreenshotProof.Status.PENDING,
+        **queue_filters(app_id=app_id, user_query=user_query, older_than=older_than),
+    )
+    return proofs.select_related("download__app", "download__user", "claimed_by").order_by("submitted_at", "pk")
+
+
+def queue_filters(*, app_id=None, user_query="", older_than=None):
+    """Queryset lookups for the queue's filters: app, user (email or id), minimum age."""
+    lookups = {}
+    if app_id:
+        lookups["download__app_id"] = app_id
+    if user_query:
+        if str(user_query).isdigit():
+            lookups["download__user_id"] = int(user_query)
+        else:
+            lookups["download__user__email__icontains"] = user_query
+    if older_than:
+        lookups["submitted_at__lte"] = timezone.now() - older_than
+    return lookups
+
+
+def queue_counts(moderator):
+    """Pending proofs, and proofs reviewed today (by anyone and by this moderator): two index-backed queries."""
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    done = ScreenshotProof.objects.filter(reviewed_at__gte=today).aggregate(
+        done_today=Count("pk"), done_today_by_me=Count("pk", filter=Q(reviewer=moderator))
+    )
+    return {"pending": ScreenshotProof.objects.filter(status=ScreenshotProof.Status.PENDING).count(), **done}
+
+
+def proof_context(proof):
+    """What a moderator needs beside a proof: the user's other proofs (same app first) and their ledger summary."""
+    member = proof.download.user
+    others = list(
+        ScreenshotProof.objects.filter(download__user=member)
+        .exclude(pk=proof.pk)
+        .select_related("download__app", "reviewer")
+        .order_by("-submitted_at")[:20]
+    )
+    totals = member.downloads.aggregate(
+        downloads=Count("pk", distinct=True),
+        approved=Count("proofs", filter=Q(proofs__status=ScreenshotProof.Status.APPROVED)),
+        rejected=Count("proofs", filter=Q(proofs__status=ScreenshotProof.Status.REJECTED)),
+        invalidated=Count("proofs", filter=Q(proofs__status=ScreenshotProof.Status.INVALIDATED)),
+    )
+    return {
+        "same_app": [p for p in others if p.download_id == proof.download_id],
+        "other_apps": [p for p in others if p.download_id != proof.download_id],
+        "totals": totals,
+    }
+
+
+def proof_with_history(pk):
+    proof = get_object_or_404(
+        ScreenshotProof.objects.select_related("download__app", "download__user", "reviewer", "claimed_by"), pk=pk
+    )
+    history = proof.history.select_related("history_user").order_by("-history_date", "-history_id")
+    ledger = RewardEntry.objects.filter(
+        source_type=ContentType.objects.get_for_model(ScreenshotProof), source_id=proof.pk
+    ).select_related("actor")
+    return proof, list(history), list(ledger)
+
+
+def proof_for_user(user, pk):
+    """A user's own proof; another user's proof (or none) is a 404, never a 403 that confirms it exists."""
+    return get_object_or_404(
+        ScreenshotProof.objects.select_related("download__app"), pk=pk, download__user_id=getattr(user, "pk", None)
+    )
+
+
+def user_history(member):
+    """A user's downloads (with their proofs), and ledger, newest first."""
+    downloads = (
+        Download.objects.filter(user=member)
+        .select_related("app")
+        .prefetch_related(
+            Prefetch("proofs", queryset=ScreenshotProof.objects.select_related("reviewer").order_by("-submitted_at"))
+        )
+        .order_by("-created_at")
+    )
+    ledger = (
+        RewardEntry.objects.filter(user=member).select_related("actor", "source_type").order_by("-created_at", "-id")
+    )
+    return {"downloads": list(downloads), "ledger": list(ledger[:500])}
+
+
+def downloaders_of_app(app):
+    """Every user who marked `app` downloaded, with their latest proof's status."""
+    latest = ScreenshotProof.objects.filter(download=OuterRef("pk")).order_by("-submitted_at", "-pk")
+    return (
+        Download.objects.filter(app=app)
+        .select_related("user")
+        .annotate(proof_status=Subquery(latest.values("status")[:1]), proof_count=Count("proofs"))
+        .order_by("created_at", "pk")
+    )
+
+
+def invalidations():
+    """Every reversed reward (invalidation, or rejection after approval): who, when, why, how much."""
+    return (
+        RewardEntry.objects.filter(kind=RewardEntry.Kind.INVALIDATE)
+        .select_related("user", "actor")
+        .order_by("-created_at", "-id")
     )

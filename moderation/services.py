@@ -1,8 +1,16 @@
 """Write paths of the moderation app. `post_entry` is the only way points change."""
 
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from backoffice.services import notify_user
+from backoffice.uploads import validate_image
 
 from .models import Download, RewardEntry, ScreenshotProof
 
@@ -75,8 +83,13 @@ def submit_proof(*, user, app, image):
     """Accept a screenshot proving `user` installed `app`; it waits in the moderation queue.
 
     Refused when the phone is not verified (earning is locked until then), when the user never marked
-    the app downloaded, and while an earlier proof for it is pending or already approved.
+    the app downloaded, while an earlier proof for it is pending or already approved, and when the
+    upload is not a real image of a sensible size.
     """
+    try:
+        validate_image(image)
+    except ValidationError as exc:
+        raise ProofRefused(" ".join(exc.messages)) from exc
     if not user.phone_verified:
         raise ProofRefused("Verify your phone number before submitting proofs.")
     download = Download.objects.filter(user=user, app=app).first()
@@ -90,3 +103,234 @@ def submit_proof(*, user, app, image):
         if ScreenshotProof.Status.APPROVED in statuses:
             raise ProofRefused("A proof for this app was already approved.")
         return ScreenshotProof.objects.create(download=download, image=image)
+
+
+# --- Moderation -------------------------------------------------------------------------------------------------
+
+CLAIM_MINUTES = 10
+REASON_MAX_LENGTH = 1000
+MODERATE_PERM = "moderation.moderate_screenshotproof"
+INVALIDATE_PERM = "moderation.invalidate_reward"
+
+
+class ModerationRefused(Exception):
+    """A moderation action that does not apply to the proof as it stands (e.g. approving a rejected proof)."""
+
+
+def _require_perm(actor, perm):
+    if actor is None or not actor.is_active or not actor.has_perm(perm):
+        raise PermissionDenied(f"{actor} may not do this ({perm}).")
+
+
+def _clean_reason(reason):
+    reason = (reason or "").strip() if isinstance(reason, str) else None
+    if not reason:
+        raise ValidationError({"reason": "A reason is required."})
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError({"reason": f"Keep the reason under {REASON_MAX_LENGTH} characters."})
+    return reason
+
+
+def _locked(proof):
+    return (
+        ScreenshotProof.objects.select_for_update(of=("self",))
+        .select_related("download__app", "download__user")
+        .get(pk=proof.pk)
+    )
+
+
+def _save_status(proof, *, actor, status, reason, review=True):
+    """Change the proof's status, recording the actor in its history (rule 5)."""
+    proof.status = status
+    proof.reason = reason
+    if review:
+        proof.reviewer = actor
+        proof.reviewed_at = timezone.now()
+    proof.claimed_by = None
+    proof.claimed_until = None
+    proof._history_user = actor
+    proof.save()
+
+
+def _sync(target, source):
+    for field in ("status", "reason", "reviewer_id", "reviewed_at", "claimed_by_id", "claimed_until"):
+        setattr(target, field, getattr(source, field))
+    return target
+
+
+def _earn_entry(proof):
+    return RewardEntry.objects.filter(
+        kind=RewardEntry.Kind.EARN, source_type=ContentType.objects.get_for_model(ScreenshotProof), source_id=proof.pk
+    ).first()
+
+
+def approve_proof(proof, *, moderator):
+    """Approve a pending proof and credit the app's points once. Returns (proof, changed).
+
+    The proof row is locked first, so of two moderators approving at once the second sees it approved
+    and changes nothing; the earn entry is also unique per proof in the ledger (belt and braces).
+    Approving an approved proof is a no-op; approving a rejected or invalidated one is refused.
+    """
+    _require_perm(moderator, MODERATE_PERM)
+    with transaction.atomic():
+        locked = _locked(proof)
+        if locked.status == ScreenshotProof.Status.APPROVED:
+            return _sync(proof, locked), False
+        if locked.status != ScreenshotProof.Status.PENDING:
+            raise ModerationRefused(
+                f"This proof is {locked.get_status_display().lower()}; only pending proofs can be approved."
+            )
+        app, member = locked.download.app, locked.download.user
+        post_entry(user=member, amount=app.points_reward, kind=RewardEntry.Kind.EARN, source=locked, actor=moderator)
+        _save_status(locked, actor=moderator, status=ScreenshotProof.Status.APPROVED, reason="")
+        notify_user(
+            member,
+            f"Your proof for {app.name} was approved",
+            f"{app.points_reward} points were added to your balance.",
+        )
+    return _sync(proof, locked), True
+
+
+def _reverse_reward(locked, *, actor, reason, allow_negative):
+    earn = _earn_entry(locked)
+    if earn is None:
+        return None
+    entry, _ = post_entry(
+        user=locked.download.user,
+        amount=-earn.amount,
+        kind=RewardEntry.Kind.INVALIDATE,
+        source=locked,
+        actor=actor,
+        reason=reason,
+        allow_negative=allow_negative,
+    )
+    return entry
+
+
+def reject_proof(proof, *, moderator, reason, allow_negative=False):
+    """Reject a proof with a reason the user will read. Returns (proof, changed).
+
+    Rejecting a pending proof credits nothing. Rejecting an approved proof takes its points back with one
+    reversing entry, which needs the invalidate permission (taking points away is an admin's call).
+    Rejecting a rejected proof is a no-op.
+    """
+    _require_perm(moderator, MODERATE_PERM)
+    reason = _clean_reason(reason)
+    with transaction.atomic():
+        locked = _locked(proof)
+        if locked.status == ScreenshotProof.Status.REJECTED:
+            return _sync(proof, locked), False
+        if locked.status == ScreenshotProof.Status.INVALIDATED:
+            raise ModerationRefused("This proof's reward was already invalidated.")
+        if locked.status == ScreenshotProof.Status.APPROVED:
+            _require_perm(moderator, INVALIDATE_PERM)
+            _reverse_reward(locked, actor=moderator, reason=reason, allow_negative=allow_negative)
+        app, member = locked.download.app, locked.download.user
+        _save_status(locked, actor=moderator, status=ScreenshotProof.Status.REJECTED, reason=reason)
+        notify_user(member, f"Your proof for {app.name} was rejected", f"Reason: {reason}")
+    return _sync(proof, locked), True
+
+
+def invalidate_reward(proof, *, actor, reason, allow_negative=False):
+    """Take back an approved proof's reward (admins only): one reversing ledger entry with actor and reason.
+
+    Nothing is deleted: the earn entry stays, the reversing `invalidate` entry sits beside it, the proof is
+    marked invalidated and the change is in its history. If the user already spent the points, the
+    invalidation is refused (InsufficientPoints) unless the admin explicitly allows a negative balance.
+    Invalidating an invalidated proof is a no-op. Returns (proof, changed).
+    """
+    _require_perm(actor, INVALIDATE_PERM)
+    reason = _clean_reason(reason)
+    with transaction.atomic():
+        locked = _locked(proof)
+        if locked.status == ScreenshotProof.Status.INVALIDATED:
+            return _sync(proof, locked), False
+        if locked.status != ScreenshotProof.Status.APPROVED:
+            raise ModerationRefused("Only an approved proof's reward can be invalidated.")
+        entry = _reverse_reward(locked, actor=actor, reason=reason, allow_negative=allow_negative)
+        _save_status(locked, actor=actor, status=ScreenshotProof.Status.INVALIDATED, reason=reason, review=False)
+        app, member = locked.download.app, locked.download.user
+        points = -entry.amount if entry else 0
+        notify_user(
+            member,
+            f"Your reward for {app.name} was withdrawn",
+            f"{points} points were taken back. Reason: {reason}",
+        )
+    return _sync(proof, locked), True
+
+
+def _bulk(action, proof_ids, **kwargs):
+    """Apply `action` to each proof in its own transaction; one refused proof doesn't undo the others."""
+    done, skipped = [], []
+    for proof in ScreenshotProof.objects.filter(pk__in=list(proof_ids)).order_by("submitted_at", "pk"):
+        try:
+            _, changed = action(proof, **kwargs)
+        except (ModerationRefused, InsufficientPoints):
+            changed = False
+        (done if changed else skipped).append(proof.pk)
+    return done, skipped
+
+
+def bulk_approve(proof_ids, *, moderator):
+    """Approve a selection of proofs. Returns (ids approved, ids left as they were)."""
+    _require_perm(moderator, MODERATE_PERM)
+    return _bulk(approve_proof, proof_ids, moderator=moderator)
+
+
+def bulk_reject(proof_ids, *, moderator, reason):
+    """Reject a selection of proofs with one reason. Returns (ids rejected, ids left as they were)."""
+    _require_perm(moderator, MODERATE_PERM)
+    reason = _clean_reason(reason)
+    return _bulk(reject_proof, proof_ids, moderator=moderator, reason=reason)
+
+
+# --- Claims: two moderators are never shown the same proof --------------------------------------------------
+
+
+def _claimable(moderator, now):
+    return ScreenshotProof.objects.filter(status=ScreenshotProof.Status.PENDING).filter(
+        Q(claimed_by__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=moderator)
+    )
+
+
+def claim_next_proof(moderator, *, filters=None, exclude_ids=(), minutes=CLAIM_MINUTES):
+    """Claim the oldest pending proof nobody else holds, for `minutes`; the moderator's live claim comes first.
+
+    `filters` is a dict of queryset lookups (app, user, age) from the queue's filter form. On PostgreSQL
+    the candidate row is locked with SKIP LOCKED, so two moderators claiming at once get different proofs.
+    Returns the proof, or None when the queue is empty.
+    """
+    _require_perm(moderator, MODERATE_PERM)
+    now = timezone.now()
+    candidates = (
+        _claimable(moderator, now)
+        .filter(**(filters or {}))
+        .exclude(pk__in=list(exclude_ids))
+        .select_related("download__app", "download__user")
+    )
+    with transaction.atomic():
+        held = candidates.filter(claimed_by=moderator, claimed_until__gte=now).order_by("submitted_at", "pk").first()
+        if held is not None:
+            return held
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        proof = candidates.order_by("submitted_at", "pk").first()
+        if proof is None:
+            return None
+        until = now + timedelta(minutes=minutes)
+        claimed = _claimable(moderator, now).filter(pk=proof.pk).update(claimed_by=moderator, claimed_until=until)
+        if not claimed:
+            return None
+        proof.claimed_by, proof.claimed_until = moderator, until
+        return proof
+
+
+def release_claim(proof, *, moderator):
+    """Give a claimed proof back to the queue (e.g. the moderator skips it)."""
+    return ScreenshotProof.objects.filter(pk=proof.pk, claimed_by=moderator).update(claimed_by=None, claimed_until=None)
+
+
+def expire_claims(now=None):
+    """Free claims whose time ran out; run periodically (task moderation.tasks.expire_claims). Returns how many."""
+    now = now or timezone.now()
+    return ScreenshotProof.objects.filter(claimed_until__lt=now).update(claimed_by=None, claimed_until=None)

@@ -1,21 +1,50 @@
+from django.urls import include, path, reverse
 from wagtail import hooks
-from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
-from .models import ScreenshotProof
-
-
-class ScreenshotProofViewSet(ModelViewSet):
-    model = ScreenshotProof
-    icon = "image"
-    menu_label = "Moderation"
-    menu_order = 100
-    add_to_admin_menu = True
-    inspect_view_enabled = True
-    list_display = ["__str__", "download", "status", "submitted_at"]
-    list_filter = ["status"]
-    form_fields = ["status"]
+from . import services, urls
+from .views import VIEW_DOWNLOADS_PERM
 
 
-@hooks.register("register_admin_viewset")
-def register_moderation():
-    return ScreenshotProofViewSet("proofs")
+class PermissionMenuItem(MenuItem):
+    def __init__(self, label, url_name, perm, **kwargs):
+        self.perm = perm
+        super().__init__(label, reverse(url_name), **kwargs)
+
+    def is_shown(self, request):
+        return request.user.has_perm(self.perm)
+
+
+@hooks.register("register_admin_urls")
+def register_moderation_urls():
+    return [path("moderation/", include(urls))]
+
+
+moderation_menu = Menu(
+    register_hook_name="register_moderation_menu_item",
+    construct_hook_name="construct_moderation_menu",
+)
+
+
+@hooks.register("register_moderation_menu_item")
+def queue_menu_item():
+    return PermissionMenuItem("Queue", "moderation_queue", services.MODERATE_PERM, icon_name="tasks", order=100)
+
+
+@hooks.register("register_moderation_menu_item")
+def downloads_menu_item():
+    return PermissionMenuItem(
+        "Downloads by app", "moderation_app_downloads", VIEW_DOWNLOADS_PERM, icon_name="download", order=200
+    )
+
+
+@hooks.register("register_moderation_menu_item")
+def invalidations_menu_item():
+    return PermissionMenuItem(
+        "Invalidations", "moderation_invalidations", services.INVALIDATE_PERM, icon_name="warning", order=300
+    )
+
+
+@hooks.register("register_admin_menu_item")
+def moderation_menu_item():
+    return SubmenuMenuItem("Moderation", moderation_menu, icon_name="image", name="moderation", order=100)

@@ -1,4 +1,5 @@
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from backoffice.images import placeholder_png
 from backoffice.tests.factories import UserFactory
@@ -55,3 +56,25 @@ def test_a_new_proof_after_a_rejection_is_accepted():
     proof = ScreenshotProofFactory(status=ScreenshotProof.Status.REJECTED)
     again = submit_proof(user=proof.download.user, app=proof.download.app, image=screenshot())
     assert again.status == ScreenshotProof.Status.PENDING
+
+
+@pytest.mark.parametrize(
+    "upload",
+    [
+        SimpleUploadedFile("shot.png", b"%PDF-1.4 not an image", content_type="image/png"),
+        SimpleUploadedFile("shot.png", b"", content_type="image/png"),
+        SimpleUploadedFile("shot.exe", b"MZ\x90\x00" * 100, content_type="application/octet-stream"),
+    ],
+)
+def test_a_non_image_upload_is_refused(upload):
+    download = DownloadFactory()
+    with pytest.raises(ProofRefused):
+        submit_proof(user=download.user, app=download.app, image=upload)
+    assert ScreenshotProof.objects.count() == 0
+
+
+def test_an_oversize_image_is_refused(settings):
+    download = DownloadFactory()
+    big = SimpleUploadedFile("big.png", b"\x89PNG" + b"0" * (5 * 1024 * 1024 + 1), content_type="image/png")
+    with pytest.raises(ProofRefused, match="limit"):
+        submit_proof(user=download.user, app=download.app, image=big)

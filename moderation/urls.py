@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.queue, name="moderation_queue"),
+    path("bulk/", views.bulk, name="moderation_bulk"),
+    path("<int:pk>/approve/", views.approve, name="moderation_approve"),
+    path("<int:pk>/reject/", views.reject, name="moderation_reject"),
+    path("<int:pk>/skip/", views.skip, name="moderation_skip"),
+    path("proofs/<int:pk>/", views.proof_detail, name="moderation_proof"),
+    path("proofs/<int:pk>/invalidate/", views.invalidate, name="moderation_invalidate"),
+    path("users/<int:pk>/", views.user_history, name="moderation_user_history"),
+    path("downloads/", views.app_downloads, name="moderation_app_downloads"),
+    path("invalidations/", views.invalidations, name="moderation_invalidations"),
+]

@@ -1,0 +1,257 @@
+"""Staff pages of the moderation app, served inside the Wagtail admin. Thin: rules live in services/selectors."""
+
+import csv
+import itertools
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponseForbidden, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from wagtail import hooks
+
+from catalog.models import App
+
+from . import selectors, services
+from .forms import BulkForm, InvalidateForm, QueueFilterForm, ReasonForm
+from .models import ScreenshotProof
+
+QUEUE_PAGE_SIZE = 50
+VIEW_DOWNLOADS_PERM = "moderation.view_download"
+
+
+def staff_only(perm):
+    """Answer 403 (not Wagtail's redirect to the dashboard) when the user lacks `perm` or a service refuses them."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            try:
+                if not request.user.has_perm(perm):
+                    raise PermissionDenied
+                return view(request, *args, **kwargs)
+            except PermissionDenied:
+                return HttpResponseForbidden("You may not do this.")
+
+        return wrapper
+
+    return decorate
+
+
+def _back_to_queue(request):
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("moderation_queue")
+
+
+def _error_text(exc):
+    if isinstance(exc, ValidationError):
+        return " ".join(m for messages_ in exc.message_dict.values() for m in messages_)
+    return str(exc)
+
+
+REFUSALS = (services.ModerationRefused, services.InsufficientPoints, ValidationError)
+
+
+@staff_only(services.MODERATE_PERM)
+def queue(request):
+    """The oldest pending proof nobody else holds (claimed for this moderator), and the page of pending proofs."""
+    filter_form = QueueFilterForm(request.GET or None)
+    lookups = filter_form.lookups()
+    current = services.claim_next_proof(request.user, filters=selectors.queue_filters(**lookups))
+    counts = selectors.queue_counts(request.user)
+    paginator = Paginator(selectors.pending_proofs(**lookups), QUEUE_PAGE_SIZE)
+    if not any(lookups.values()):
+        paginator.count = counts["pending"]
+    pending = paginator.get_page(request.GET.get("page"))
+    return TemplateResponse(
+        request,
+        "moderation/queue.html",
+        {
+            "page_title": "Moderation queue",
+            "header_icon": "image",
+            "filter_form": filter_form,
+            "current": current,
+            "context": selectors.proof_context(current) if current else None,
+            "pending": pending,
+            "counts": counts,
+            "claim_minutes": services.CLAIM_MINUTES,
+            "here": request.get_full_path(),
+            "can_invalidate": request.user.has_perm(services.INVALIDATE_PERM),
+        },
+    )
+
+
+@staff_only(services.MODERATE_PERM)
+@require_POST
+def approve(request, pk):
+    proof = get_object_or_404(ScreenshotProof, pk=pk)
+    try:
+        _, changed = services.approve_proof(proof, moderator=request.user)
+    except REFUSALS as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"Approved {proof}." if changed else f"{proof} was already approved.")
+    return _back_to_queue(request)
+
+
+@staff_only(services.MODERATE_PERM)
+@require_POST
+def reject(request, pk):
+    proof = get_object_or_404(ScreenshotProof, pk=pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason to reject (the user reads it).")
+        return _back_to_queue(request)
+    try:
+        _, changed = services.reject_proof(proof, moderator=request.user, reason=form.cleaned_data["reason"])
+    except REFUSALS as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"Rejected {proof}." if changed else f"{proof} was already rejected.")
+    return _back_to_queue(request)
+
+
+@staff_only(services.MODERATE_PERM)
+@require_POST
+def skip(request, pk):
+    """Give the proof back to the queue and claim the next one."""
+    proof = get_object_or_404(ScreenshotProof, pk=pk)
+    services.release_claim(proof, moderator=request.user)
+    services.claim_next_proof(request.user, exclude_ids=[proof.pk])
+    return _back_to_queue(request)
+
+
+@staff_only(services.MODERATE_PERM)
+@require_POST
+def bulk(request):
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return _back_to_queue(request)
+    ids = form.cleaned_data["proofs"]
+    if form.cleaned_data["action"] == "approve":
+        done, skipped = services.bulk_approve(ids, moderator=request.user)
+        verb = "Approved"
+    else:
+        done, skipped = services.bulk_reject(ids, moderator=request.user, reason=form.cleaned_data["reason"])
+        verb = "Rejected"
+    messages.success(request, f"{verb} {len(done)} proof(s); {len(skipped)} left unchanged.")
+    return _back_to_queue(request)
+
+
+@staff_only("moderation.view_screenshotproof")
+def proof_detail(request, pk):
+    proof, history, ledger = selectors.proof_with_history(pk)
+    return TemplateResponse(
+        request,
+        "moderation/proof_detail.html",
+        {
+            "page_title": str(proof),
+            "header_icon": "image",
+            "proof": proof,
+            "history": history,
+            "ledger": ledger,
+            "context": selectors.proof_context(proof),
+            "can_moderate": request.user.has_perm(services.MODERATE_PERM),
+            "can_invalidate": request.user.has_perm(services.INVALIDATE_PERM),
+            "invalidate_form": InvalidateForm(),
+            "here": request.get_full_path(),
+        },
+    )
+
+
+@staff_only(services.INVALIDATE_PERM)
+@require_POST
+def invalidate(request, pk):
+    proof = get_object_or_404(ScreenshotProof, pk=pk)
+    form = InvalidateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason to invalidate (it is kept in the audit report).")
+        return redirect("moderation_proof", pk=pk)
+    try:
+        services.invalidate_reward(
+            proof,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            allow_negative=form.cleaned_data["allow_negative"],
+        )
+    except services.InsufficientPoints as exc:
+        messages.error(request, f"{exc} Tick “Allow a negative balance” to invalidate anyway.")
+    except REFUSALS as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"Invalidated the reward of {proof}.")
+    return redirect("moderation_proof", pk=pk)
+
+
+@staff_only(VIEW_DOWNLOADS_PERM)
+def user_history(request, pk):
+    """A user's downloads, proofs, ledger, and whatever other apps add through the
+    `moderation_user_history_sections` hook (growth adds referrals: moderation may not import growth)."""
+    member = get_object_or_404(get_user_model(), pk=pk)
+    extra_sections = [section for fn in hooks.get_hooks("moderation_user_history_sections") if (section := fn(member))]
+    return TemplateResponse(
+        request,
+        "moderation/user_history.html",
+        {
+            "page_title": f"History of {member}",
+            "header_icon": "user",
+            "member": member,
+            **selectors.user_history(member),
+            "extra_sections": extra_sections,
+        },
+    )
+
+
+def _csv_cell(value):
+    """Neutralise spreadsheet formulas in user-supplied text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@staff_only(VIEW_DOWNLOADS_PERM)
+def app_downloads(request):
+    """All users who downloaded one app, as a page or a CSV file (?format=csv)."""
+    apps = App.objects.order_by("name").only("id", "name")
+    app = get_object_or_404(App, pk=request.GET["app"]) if request.GET.get("app", "").isdigit() else None
+    downloads = selectors.downloaders_of_app(app) if app else None
+    if app and request.GET.get("format") == "csv":
+        writer = csv.writer(_Echo())
+        header = ["user_id", "email", "name", "downloaded_at", "proofs", "latest_proof_status"]
+        rows = (
+            [d.user_id, d.user.email, d.user.get_full_name(), d.created_at.isoformat(), d.proof_count, d.proof_status]
+            for d in downloads.iterator(chunk_size=2000)
+        )
+        lines = (writer.writerow([_csv_cell(v) for v in row]) for row in itertools.chain([header], rows))
+        response = StreamingHttpResponse(lines, content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="downloads-{app.slug}.csv"'
+        return response
+    page = Paginator(downloads, 100).get_page(request.GET.get("page")) if app else None
+    return TemplateResponse(
+        request,
+        "moderation/app_downloads.html",
+        {"page_title": "Downloads by app", "header_icon": "download", "apps": apps, "app": app, "page": page},
+    )
+
+
+@staff_only(services.INVALIDATE_PERM)
+def invalidations(request):
+    """Audit report: every reward taken back — who, when, why, how much."""
+    page = Paginator(selectors.invalidations(), 100).get_page(request.GET.get("page"))
+    return TemplateResponse(
+        request,
+        "moderation/invalidations.html",
+        {"page_title": "Invalidations", "header_icon": "warning", "page": page},
+    )
