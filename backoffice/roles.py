@@ -71,9 +71,9 @@ def sync_roles(apps, schema_editor=None):
     Permission = apps.get_model("auth", "Permission")
     # Wagtail's own migrations create an "Editors" group for its page editor, which this project doesn't use.
     Group.objects.filter(name="Editors", user__isnull=True).delete()
-    # ...and grants image/document collection permissions to a "Moderators" group; ours moderate proofs only.
-    GroupCollectionPermission = apps.get_model("wagtailcore", "GroupCollectionPermission")
-    GroupCollectionPermission.objects.filter(group__name__in=ROLE_NAMES).delete()
+    # ...and grants page, image and document permissions to a "Moderators" group; ours moderate proofs only.
+    for model_name in ("GroupPagePermission", "GroupCollectionPermission"):
+        apps.get_model("wagtailcore", model_name).objects.filter(group__name__in=ROLE_NAMES).delete()
     for role, perms in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         wanted = []
