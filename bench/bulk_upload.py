@@ -83,12 +83,12 @@ def timed_copy(connection, csv_bytes):
             "(store text, sku text, name text, price numeric(12, 2), stock integer, active boolean)"
         )
         cursor.execute("TRUNCATE bench_copy_products")
-    connection.commit() if not connection.get_autocommit() else None
-    raw = connection.connection
     started = time.perf_counter()
-    with raw.cursor() as cursor:
-        with cursor.copy("COPY bench_copy_products FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
-            copy.write(csv_bytes)
+    with (
+        connection.cursor() as cursor,
+        cursor.copy("COPY bench_copy_products FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+    ):
+        copy.write(csv_bytes)
     elapsed = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM bench_copy_products")
