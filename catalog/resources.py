@@ -5,6 +5,8 @@ per file (no query per row), rows are written with bulk_create/bulk_update (with
 and the html diff is skipped. Each row is cleaned here so errors name the row and the column.
 """
 
+import csv
+import io
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -240,6 +242,7 @@ class PostgresProductWriter(OrmProductWriter):
         now = timezone.now()
         user_id = getattr(self.user, "pk", None)
         product_table = Product._meta.db_table
+        columns = "id, store_id, sku, name, price, stock, active"
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT nextval(pg_get_serial_sequence('{product_table}', 'id')) FROM generate_series(1, %s)",
@@ -247,42 +250,57 @@ class PostgresProductWriter(OrmProductWriter):
             )
             new_ids = [pk for (pk,) in cursor.fetchall()]
             created = [(pk, *values) for pk, values in zip(new_ids, creates, strict=True)]
-            columns = "id, store_id, sku, name, price, stock, active"
-            with cursor.copy(f"COPY {product_table} ({columns}, updated_at) FROM STDIN") as copy:
-                for values in created:
-                    copy.write_row((*values, now))
+            _copy_csv(cursor, f"{product_table} ({columns}, updated_at)", ((*values, now) for values in created))
             if updates:
                 cursor.execute(
                     "CREATE TEMPORARY TABLE product_upload_changes "
                     "(id bigint, store_id bigint, sku text, name text, price numeric(12, 2), stock integer, "
                     "active boolean) ON COMMIT DROP"
                 )
-                with cursor.copy(f"COPY product_upload_changes ({columns}) FROM STDIN") as copy:
-                    for values in updates:
-                        copy.write_row(values)
+                _copy_csv(cursor, f"product_upload_changes ({columns})", updates)
                 cursor.execute(
                     f"UPDATE {product_table} AS p SET name = c.name, price = c.price, stock = c.stock, "
                     "active = c.active, updated_at = %s FROM product_upload_changes AS c WHERE p.id = c.id",
                     [now],
                 )
                 cursor.execute("DROP TABLE product_upload_changes")
-            history_table = Product.history.model._meta.db_table
-            with cursor.copy(
-                f"COPY {history_table} ({columns}, updated_at, history_date, history_change_reason, "
-                "history_type, history_user_id) FROM STDIN"
-            ) as copy:
-                for history_type, rows in (("+", created), ("~", updates)):
-                    for values in rows:
-                        copy.write_row((*values, now, now, self.change_reason, history_type, user_id))
+            history_columns = (
+                f"{columns}, updated_at, history_date, history_change_reason, history_type, history_user_id"
+            )
+            history_rows = (
+                (*values, now, now, self.change_reason, history_type, user_id)
+                for history_type, rows in (("+", created), ("~", updates))
+                for values in rows
+            )
+            _copy_csv(cursor, f"{Product.history.model._meta.db_table} ({history_columns})", history_rows)
             pk_of_created = {values: pk for pk, values in zip(new_ids, creates, strict=True)}
-            with cursor.copy(
-                f"COPY {ProductPriceChange._meta.db_table} (product_id, old_price, new_price, source, changed_at) "
-                "FROM STDIN"
-            ) as copy:
-                for product, old, new in price_changes:
-                    copy.write_row(
-                        (pk_of_created.get(product, product), old, new, ProductPriceChange.Source.UPLOAD, now)
-                    )
+            _copy_csv(
+                cursor,
+                f"{ProductPriceChange._meta.db_table} (product_id, old_price, new_price, source, changed_at)",
+                (
+                    (pk_of_created.get(product, product), old, new, ProductPriceChange.Source.UPLOAD, now)
+                    for product, old, new in price_changes
+                ),
+            )
+
+
+def _copy_csv(cursor, target, rows, chunk_rows=20_000):
+    """COPY rows in CSV format, written by the C csv module (None and '' both become NULL: no column here
+    may be an empty string)."""
+    with cursor.copy(f"COPY {target} FROM STDIN WITH (FORMAT csv)") as copy:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        pending = 0
+        for row in rows:
+            writer.writerow(row)
+            pending += 1
+            if pending == chunk_rows:
+                copy.write(buffer.getvalue())
+                buffer.seek(0)
+                buffer.truncate()
+                pending = 0
+        if pending:
+            copy.write(buffer.getvalue())
 
 
 class AppResource(resources.ModelResource):
@@ -301,6 +319,8 @@ class AppResource(resources.ModelResource):
 
 
 def _text(value):
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
