@@ -270,6 +270,12 @@ def test_wrong_encoding_is_refused_with_a_hint(store, staff):
     assert "CSV UTF-8" in message
 
 
+def test_utf16_csv_is_refused_with_a_hint(store, staff):
+    message = _refused(csv_file("main-store,A1,Apple,1.00,1,yes\n", encoding="utf-16"), staff)
+
+    assert "UTF-16 text, not UTF-8" in message
+
+
 def test_non_csv_renamed_csv_is_refused(store, staff):
     message = _refused(SimpleUploadedFile("products.csv", placeholder_png().read()), staff)
 
