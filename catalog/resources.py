@@ -10,7 +10,7 @@ import io
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from import_export import fields, resources
 from import_export.results import RowResult
@@ -176,7 +176,9 @@ class ProductResource(resources.ModelResource):
             return
         try:
             writer = PostgresProductWriter if connection.vendor == "postgresql" else OrmProductWriter
-            writer(self.uploaded_by, self.change_reason).write(self.creates, self.updates, self.price_changes)
+            # Own savepoint: a failed write (e.g. a concurrent upload of the same SKU) leaves the transaction usable.
+            with transaction.atomic():
+                writer(self.uploaded_by, self.change_reason).write(self.creates, self.updates, self.price_changes)
         except Exception as exc:
             self.handle_import_error(result, exc, raise_errors)
 
