@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView, TemplateView, View
 from wagtail.admin.ui.menus import MenuItem
@@ -130,7 +131,18 @@ class ExportView(PermissionCheckedMixin, TemplateView):
         return response
 
 
-class ChangeHistoryView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
+class BreadcrumbsMixin:
+    """Home › <listing> › <this page>, like Wagtail's own generic views."""
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": reverse(self.index_url_name), "label": capfirst(self.model._meta.verbose_name_plural)},
+            {"url": "", "label": self.get_page_title(), "sublabel": self.get_page_subtitle()},
+        ]
+
+
+class ChangeHistoryView(BreadcrumbsMixin, PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
     """django-simple-history records of one object: who changed what, when, field by field."""
 
     any_permission_required = ["add", "change", "delete", "view"]
@@ -205,7 +217,11 @@ class ProductUploadForm(forms.Form):
     )
 
 
-class ProductUploadCreateView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
+class ProductUploadIndexView(generic.IndexView):
+    add_item_label = _("Upload products")
+
+
+class ProductUploadCreateView(BreadcrumbsMixin, PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
     """Step 1: upload a file; it is checked and dry-run, then the preview is shown."""
 
     permission_required = "add"
@@ -229,7 +245,7 @@ class ProductUploadCreateView(PermissionCheckedMixin, WagtailAdminTemplateMixin,
         return super().get_context_data(index_url=reverse(self.index_url_name), **kwargs)
 
 
-class ProductUploadDetailView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
+class ProductUploadDetailView(BreadcrumbsMixin, PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
     """Step 2: the dry-run preview (creates, updates, errors) with a confirm button; afterwards, the result."""
 
     any_permission_required = ["add", "view"]

@@ -2,7 +2,7 @@
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
@@ -17,9 +17,28 @@ CATEGORY_PARAMETER = OpenApiParameter(
 )
 
 
+ERROR_RESPONSE = inline_serializer(
+    "CatalogError",
+    {
+        "error": inline_serializer(
+            "CatalogErrorBody",
+            {
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "details": serializers.DictField(),
+            },
+        )
+    },
+)
+
+
 @extend_schema_view(
-    list=extend_schema(summary="List active apps", parameters=[CATEGORY_PARAMETER]),
-    retrieve=extend_schema(summary="One active app by slug"),
+    list=extend_schema(
+        summary="List active apps",
+        parameters=[CATEGORY_PARAMETER],
+        responses={200: AppSerializer(many=True), 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+    ),
+    retrieve=extend_schema(summary="One active app by slug", responses={200: AppSerializer, 404: ERROR_RESPONSE}),
 )
 class AppViewSet(viewsets.ReadOnlyModelViewSet):
     """Apps users can install to earn points. Inactive apps are not listed and answer 404."""

@@ -139,6 +139,8 @@ def _check_headers(headers):
 
 
 def _binary_kind(raw):
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 text, not UTF-8"
     for signature, kind in BINARY_SIGNATURES.items():
         if raw.startswith(signature):
             return kind

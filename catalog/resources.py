@@ -5,14 +5,16 @@ per file (no query per row), rows are written with bulk_create/bulk_update (with
 and the html diff is skipped. Each row is cleaned here so errors name the row and the column.
 """
 
+import csv
+import io
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.utils import timezone
 from import_export import fields, resources
 from import_export.results import RowResult
 from import_export.widgets import ForeignKeyWidget
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from .models import App, Category, Product, ProductPriceChange, Store
 
@@ -31,6 +33,15 @@ def spreadsheet_row(row_number):
 
 
 class ProductResource(resources.ModelResource):
+    """Products keyed on store + SKU.
+
+    `import_row` is a lean version of import-export's: no model instance per row, just the cleaned values, so a
+    100k-row file stays fast. The rows are written once, after the whole file was read (COPY on PostgreSQL,
+    bulk_create/bulk_update elsewhere), together with their history records and price changes.
+    A dry run writes nothing: every check but database constraints happens while reading the rows, and the
+    confirm step, which does write, is all-or-nothing.
+    """
+
     store = fields.Field(attribute="store", column_name="store", widget=ForeignKeyWidget(Store, "slug"))
 
     class Meta:
@@ -39,61 +50,97 @@ class ProductResource(resources.ModelResource):
         export_order = PRODUCT_COLUMNS
         import_id_fields = ("store", "sku")
         use_bulk = True
-        batch_size = 2000
+        batch_size = None
         skip_diff = True
         clean_model_instances = False
         use_transactions = True
+        report_skipped = False
 
     def __init__(self, uploaded_by=None, change_reason="Bulk upload", **kwargs):
         super().__init__(**kwargs)
         self.uploaded_by = uploaded_by
-        self.change_reason = change_reason
+        self.change_reason = change_reason[:100]
         self.preview_rows = []
+        self.creates = []
+        self.updates = []
         self.price_changes = []
 
     def get_queryset(self):
         return Product.objects.select_related("store")
 
-    # Loading: once per file.
+    # Reading: stores and existing products are loaded once per file.
 
     def before_import(self, dataset, **kwargs):
-        slugs = {str(slug).strip() for slug in dataset["store"] if slug is not None}
+        slugs = {_text(slug) for slug in dataset["store"]}
         self.stores = {store.slug: store for store in Store.objects.filter(slug__in=slugs)}
-        existing = Product.objects.filter(store__in=self.stores.values()).only(
-            "id", "store_id", "sku", "name", "price", "stock", "active"
-        )
-        skus = {str(sku).strip() for sku in dataset["sku"] if sku is not None}
+        existing = Product.objects.filter(store__in=self.stores.values())
+        skus = {_text(sku) for sku in dataset["sku"]}
         if len(skus) <= PREFETCH_BY_SKU_LIMIT:
             existing = existing.filter(sku__in=skus)
-        self.existing = {(product.store_id, product.sku): product for product in existing.iterator(chunk_size=5000)}
-        self.snapshots = {key: self._snapshot(product) for key, product in self.existing.items()}
+        self.existing = {
+            (store_id, sku): (pk, name, price, stock, active)
+            for pk, store_id, sku, name, price, stock, active in existing.values_list(
+                "pk", "store_id", "sku", "name", "price", "stock", "active"
+            ).iterator(chunk_size=10_000)
+        }
         self.first_seen = {}
 
-    @staticmethod
-    def _snapshot(product):
-        return (product.name, product.price, product.stock, product.active)
-
-    # One row.
-
-    def before_import_row(self, row, **kwargs):
-        """Clean the whole row up front, collecting every bad column into one error."""
+    def import_row(self, row, instance_loader, **kwargs):
         row_number = spreadsheet_row(kwargs["row_number"])
+        row_result = self.get_row_result_class()()
+        try:
+            store, sku, name, price, stock, active = self.clean_row(row, row_number)
+        except ValidationError as error:
+            row_result.import_type = RowResult.IMPORT_TYPE_INVALID
+            row_result.validation_error = error
+            return row_result
+        old = self.existing.get((store.pk, sku))
+        if old is None:
+            values = (store.pk, sku, name, price, 0 if stock is None else stock, True if active is None else active)
+            self.creates.append(values)
+            self.price_changes.append((values, None, price))
+            row_result.import_type = RowResult.IMPORT_TYPE_NEW
+        else:
+            pk, old_name, old_price, old_stock, old_active = old
+            new = (name, price, old_stock if stock is None else stock, old_active if active is None else active)
+            if new == (old_name, old_price, old_stock, old_active):
+                row_result.import_type = RowResult.IMPORT_TYPE_SKIP
+                return row_result
+            self.updates.append((pk, store.pk, sku, *new))
+            if price != old_price:
+                self.price_changes.append((pk, old_price, price))
+            row_result.import_type = RowResult.IMPORT_TYPE_UPDATE
+        if len(self.preview_rows) < PREVIEW_LIMIT:
+            self.preview_rows.append(
+                {
+                    "row": row_number,
+                    "action": "create" if old is None else "update",
+                    "store": store.slug,
+                    "sku": sku,
+                    "name": name,
+                    "old_price": None if old is None else str(old[2]),
+                    "new_price": str(price),
+                }
+            )
+        return row_result
+
+    def clean_row(self, row, row_number):
+        """Every bad column of the row in one ValidationError, keyed by column name."""
         errors = {}
-        cleaned = {}
+        store = sku = name = price = stock = active = None
         slug = _text(row.get("store"))
         if not slug:
             errors["store"] = "Store is required."
         elif slug not in self.stores:
-            errors["store"] = f"Unknown store '{slug}'."
+            errors["store"] = f"Unknown store '{slug[:64]}'."
         else:
-            cleaned["store"] = self.stores[slug]
+            store = self.stores[slug]
         sku = _text(row.get("sku"))
         if not sku:
             errors["sku"] = "SKU is required."
         elif len(sku) > 64:
             errors["sku"] = "SKU is longer than 64 characters."
         else:
-            cleaned["sku"] = sku
             first = self.first_seen.setdefault((slug, sku), row_number)
             if first != row_number:
                 errors["sku"] = (
@@ -104,119 +151,158 @@ class ProductResource(resources.ModelResource):
             errors["name"] = "Name is required."
         elif len(name) > 200:
             errors["name"] = "Name is longer than 200 characters."
-        else:
-            cleaned["name"] = name
         try:
-            cleaned["price"] = _price(row.get("price"))
+            price = _price(row.get("price"))
         except ValueError as exc:
             errors["price"] = str(exc)
         if _text(row.get("stock")):
             try:
-                cleaned["stock"] = _stock(row.get("stock"))
+                stock = _stock(row.get("stock"))
             except ValueError as exc:
                 errors["stock"] = str(exc)
         if _text(row.get("active")):
             try:
-                cleaned["active"] = _boolean(row.get("active"))
+                active = _boolean(row.get("active"))
             except ValueError as exc:
                 errors["active"] = str(exc)
         if errors:
             raise ValidationError(errors)
-        self.cleaned = cleaned
+        return store, sku, name, price, stock, active
 
-    def get_instance(self, instance_loader, row):
-        return self.existing.get((self.cleaned["store"].id, self.cleaned["sku"]))
-
-    def init_instance(self, row=None):
-        return Product(store=self.cleaned["store"], sku=self.cleaned["sku"])
-
-    def import_instance(self, instance, row, **kwargs):
-        for field, value in self.cleaned.items():
-            if field not in ("store", "sku"):
-                setattr(instance, field, value)
-
-    def skip_row(self, instance, original, row, import_validation_errors=None):
-        if import_validation_errors or instance.pk is None:
-            return False
-        return self._snapshot(instance) == self.snapshots[(instance.store_id, instance.sku)]
-
-    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
-        if import_validation_errors:
-            raise ValidationError(import_validation_errors)
-
-    def after_save_instance(self, instance, row, **kwargs):
-        old_price = None if instance.pk is None else self.snapshots[(instance.store_id, instance.sku)][1]
-        if old_price != instance.price:
-            self.price_changes.append((instance, old_price, instance.price))
-
-    def after_import_row(self, row, row_result, **kwargs):
-        if len(self.preview_rows) >= PREVIEW_LIMIT:
-            return
-        if row_result.import_type not in (RowResult.IMPORT_TYPE_NEW, RowResult.IMPORT_TYPE_UPDATE):
-            return
-        key = (self.cleaned["store"].id, self.cleaned["sku"])
-        old = self.snapshots.get(key)
-        self.preview_rows.append(
-            {
-                "row": spreadsheet_row(kwargs["row_number"]),
-                "action": "create" if row_result.import_type == RowResult.IMPORT_TYPE_NEW else "update",
-                "store": self.cleaned["store"].slug,
-                "sku": self.cleaned["sku"],
-                "name": self.cleaned["name"],
-                "old_price": None if old is None else str(old[1]),
-                "new_price": str(self.cleaned["price"]),
-            }
-        )
-
-    # Writing: in batches, with history.
+    # Writing: once, after every row was read.
 
     def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
-        if self.create_instances and (using_transactions or not dry_run):
-            try:
-                bulk_create_with_history(
-                    self.create_instances,
-                    Product,
-                    batch_size=batch_size,
-                    default_user=self.uploaded_by,
-                    default_change_reason=self.change_reason,
-                )
-            except Exception as exc:
-                self.handle_import_error(result, exc, raise_errors)
-            finally:
-                self.create_instances.clear()
+        if dry_run or not (self.creates or self.updates) or result.has_validation_errors():
+            return
+        try:
+            writer = PostgresProductWriter if connection.vendor == "postgresql" else OrmProductWriter
+            # Own savepoint: a failed write (e.g. a concurrent upload of the same SKU) leaves the transaction usable.
+            with transaction.atomic():
+                writer(self.uploaded_by, self.change_reason).write(self.creates, self.updates, self.price_changes)
+        except Exception as exc:
+            self.handle_import_error(result, exc, raise_errors)
 
     def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
-        if self.update_instances and (using_transactions or not dry_run):
-            now = timezone.now()
-            for product in self.update_instances:
-                product.updated_at = now
-            try:
-                bulk_update_with_history(
-                    self.update_instances,
-                    Product,
-                    ["name", "price", "stock", "active", "updated_at"],
-                    batch_size=batch_size,
-                    default_user=self.uploaded_by,
-                    default_change_reason=self.change_reason,
-                )
-            except Exception as exc:
-                self.handle_import_error(result, exc, raise_errors)
-            finally:
-                self.update_instances.clear()
+        """Updates are written together with creates in bulk_create."""
+
+    def bulk_delete(self, using_transactions, dry_run, raise_errors, result=None):
+        """Uploads never delete products."""
 
     def after_import(self, dataset, result, **kwargs):
-        """Every price set by the file (a new product's first price included) becomes a ProductPriceChange."""
-        if kwargs.get("dry_run") or result.has_errors() or result.has_validation_errors():
-            return
+        """Nothing to do: no explicit primary keys are imported, so no sequence needs resetting."""
+
+
+class OrmProductWriter:
+    """Any database: bulk_create/bulk_update with simple-history's bulk history records."""
+
+    batch_size = 500
+
+    def __init__(self, user, change_reason):
+        self.user, self.change_reason = user, change_reason
+
+    def write(self, creates, updates, price_changes):
+        now = timezone.now()
+        created = [
+            Product(store_id=store_id, sku=sku, name=name, price=price, stock=stock, active=active, updated_at=now)
+            for store_id, sku, name, price, stock, active in creates
+        ]
+        Product.objects.bulk_create(created, batch_size=self.batch_size)
+        updated = [
+            Product(
+                pk=pk, store_id=store_id, sku=sku, name=name, price=price, stock=stock, active=active, updated_at=now
+            )
+            for pk, store_id, sku, name, price, stock, active in updates
+        ]
+        Product.objects.bulk_update(
+            updated, ["name", "price", "stock", "active", "updated_at"], batch_size=self.batch_size
+        )
+        history = {"default_user": self.user, "default_change_reason": self.change_reason, "default_date": now}
+        Product.history.bulk_history_create(created, batch_size=self.batch_size, **history)
+        Product.history.bulk_history_create(updated, batch_size=self.batch_size, update=True, **history)
+        pk_of_created = {values: product.pk for values, product in zip(creates, created, strict=True)}
         ProductPriceChange.objects.bulk_create(
             (
                 ProductPriceChange(
-                    product_id=product.pk, old_price=old, new_price=new, source=ProductPriceChange.Source.UPLOAD
+                    product_id=pk_of_created.get(product, product),
+                    old_price=old,
+                    new_price=new,
+                    source=ProductPriceChange.Source.UPLOAD,
+                    changed_at=now,
                 )
-                for product, old, new in self.price_changes
+                for product, old, new in price_changes
             ),
-            batch_size=self._meta.batch_size,
+            batch_size=self.batch_size,
         )
+
+
+class PostgresProductWriter(OrmProductWriter):
+    """PostgreSQL: COPY for every row written (products, their history, price changes), an UPDATE ... FROM for
+    changed products. Primary keys of new products are drawn from the table's sequence first, so the history and
+    price-change rows can refer to them."""
+
+    def write(self, creates, updates, price_changes):
+        now = timezone.now()
+        user_id = getattr(self.user, "pk", None)
+        product_table = Product._meta.db_table
+        columns = "id, store_id, sku, name, price, stock, active"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT nextval(pg_get_serial_sequence('{product_table}', 'id')) FROM generate_series(1, %s)",
+                [len(creates)],
+            )
+            new_ids = [pk for (pk,) in cursor.fetchall()]
+            created = [(pk, *values) for pk, values in zip(new_ids, creates, strict=True)]
+            _copy_csv(cursor, f"{product_table} ({columns}, updated_at)", ((*values, now) for values in created))
+            if updates:
+                cursor.execute(
+                    "CREATE TEMPORARY TABLE product_upload_changes "
+                    "(id bigint, store_id bigint, sku text, name text, price numeric(12, 2), stock integer, "
+                    "active boolean) ON COMMIT DROP"
+                )
+                _copy_csv(cursor, f"product_upload_changes ({columns})", updates)
+                cursor.execute(
+                    f"UPDATE {product_table} AS p SET name = c.name, price = c.price, stock = c.stock, "
+                    "active = c.active, updated_at = %s FROM product_upload_changes AS c WHERE p.id = c.id",
+                    [now],
+                )
+                cursor.execute("DROP TABLE product_upload_changes")
+            history_columns = (
+                f"{columns}, updated_at, history_date, history_change_reason, history_type, history_user_id"
+            )
+            history_rows = (
+                (*values, now, now, self.change_reason, history_type, user_id)
+                for history_type, rows in (("+", created), ("~", updates))
+                for values in rows
+            )
+            _copy_csv(cursor, f"{Product.history.model._meta.db_table} ({history_columns})", history_rows)
+            pk_of_created = {values: pk for pk, values in zip(new_ids, creates, strict=True)}
+            _copy_csv(
+                cursor,
+                f"{ProductPriceChange._meta.db_table} (product_id, old_price, new_price, source, changed_at)",
+                (
+                    (pk_of_created.get(product, product), old, new, ProductPriceChange.Source.UPLOAD, now)
+                    for product, old, new in price_changes
+                ),
+            )
+
+
+def _copy_csv(cursor, target, rows, chunk_rows=20_000):
+    """COPY rows in CSV format, written by the C csv module (None and '' both become NULL: no column here
+    may be an empty string)."""
+    with cursor.copy(f"COPY {target} FROM STDIN WITH (FORMAT csv)") as copy:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        pending = 0
+        for row in rows:
+            writer.writerow(row)
+            pending += 1
+            if pending == chunk_rows:
+                copy.write(buffer.getvalue())
+                buffer.seek(0)
+                buffer.truncate()
+                pending = 0
+        if pending:
+            copy.write(buffer.getvalue())
 
 
 class AppResource(resources.ModelResource):
@@ -235,6 +321,8 @@ class AppResource(resources.ModelResource):
 
 
 def _text(value):
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

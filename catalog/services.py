@@ -202,7 +202,8 @@ def row_errors(result):
 
 
 def _file_error_message(error):
-    if isinstance(error, IntegrityError):
+    # COPY errors come straight from psycopg: integrity violations are SQLSTATE class 23.
+    if isinstance(error, IntegrityError) or str(getattr(error, "sqlstate", None) or "").startswith("23"):
         return (
             "Some products changed while this file was being imported (another upload or edit at the same time). "
             "Nothing was imported; upload the file again."

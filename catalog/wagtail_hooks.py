@@ -140,7 +140,7 @@ class ProductUploadViewSet(ModelViewSet):
     icon = "upload"
     menu_label = "Product uploads"
     menu_order = 450
-    add_item_label = "Upload products"
+    index_view_class = admin_views.ProductUploadIndexView
     inspect_view_enabled = True
     copy_view_enabled = False
     form_fields = ["original_name"]

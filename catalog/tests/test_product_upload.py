@@ -270,6 +270,12 @@ def test_wrong_encoding_is_refused_with_a_hint(store, staff):
     assert "CSV UTF-8" in message
 
 
+def test_utf16_csv_is_refused_with_a_hint(store, staff):
+    message = _refused(csv_file("main-store,A1,Apple,1.00,1,yes\n", encoding="utf-16"), staff)
+
+    assert "UTF-16 text, not UTF-8" in message
+
+
 def test_non_csv_renamed_csv_is_refused(store, staff):
     message = _refused(SimpleUploadedFile("products.csv", placeholder_png().read()), staff)
 
@@ -346,3 +352,39 @@ def test_two_confirms_at_once_import_once(on_postgres):
 
     assert sorted(outcomes) == ["imported", "refused"]
     assert ProductPriceChange.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_uploads_creating_the_same_sku_at_once_import_one_and_fail_the_other_whole(on_postgres):
+    StoreFactory(slug="main-store")
+    staff = admin()
+    uploads = [
+        services.preview_product_upload(
+            csv_file(f"main-store,N{n},Only mine {n},1.00,1,yes\nmain-store,SHARED,Shared,{n}.00,1,yes\n"), user=staff
+        )
+        for n in (1, 2)
+    ]
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def confirm(upload):
+        from django.db import connection
+
+        try:
+            barrier.wait()
+            outcomes[upload.pk] = services.confirm_product_upload(upload, user=staff)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=confirm, args=[upload]) for upload in uploads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(upload.status for upload in outcomes.values())
+    assert statuses == ["failed", "imported"]
+    failed = next(upload for upload in outcomes.values() if upload.status == "failed")
+    assert "Nothing was imported" in failed.row_errors[0]["message"]
+    assert Product.objects.filter(sku="SHARED").count() == 1
+    assert Product.objects.filter(sku__startswith="N").count() == 1

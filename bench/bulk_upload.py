@@ -1,0 +1,161 @@
+"""Benchmark: a 100,000-row product CSV through the admin's upload path vs a plain COPY of the same rows.
+
+    .venv/bin/python bench/bulk_upload.py [--scale 0.05] [--database-url postgres://...]
+
+The import goes through exactly what the admin runs: catalog.services.preview_product_upload (file checks +
+dry run) then confirm_product_upload (the real import in one transaction, with history and price changes).
+Twice: a first upload that creates every product, then a re-upload with every price changed (updates).
+Beside it, in the same run, COPY loads the same CSV into a scratch table with no indexes.
+Targets: import within 5x of COPY's rows/s, peak memory (max RSS) under 500 MB.
+"""
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+FULL_ROWS = 100_000
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_catalog"
+
+
+def ensure_database(url):
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django(url):
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.test")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def product_csv(rows, price_offset=0):
+    lines = ["store,sku,name,price,stock,active"]
+    lines += [
+        f"bench-store,SKU-{i:07d},Bench product {i},{(i % 9000) / 100 + 1 + price_offset:.2f},{i % 500},yes"
+        for i in range(rows)
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def reset_catalog(connection):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE catalog_productpricechange, catalog_competitoroffer, catalog_historicalproduct, "
+            "catalog_product, catalog_productupload RESTART IDENTITY CASCADE"
+        )
+
+
+def timed_upload(csv_bytes, user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from catalog import services
+
+    started = time.perf_counter()
+    upload = services.preview_product_upload(SimpleUploadedFile("bench.csv", csv_bytes), user=user)
+    previewed = time.perf_counter()
+    assert upload.status == "previewed", upload.row_errors[:3]
+    upload = services.confirm_product_upload(upload, user=user)
+    confirmed = time.perf_counter()
+    assert upload.status == "imported", upload.row_errors[:3]
+    return upload, previewed - started, confirmed - previewed
+
+
+def timed_copy(connection, csv_bytes):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_copy_products "
+            "(store text, sku text, name text, price numeric(12, 2), stock integer, active boolean)"
+        )
+        cursor.execute("TRUNCATE bench_copy_products")
+    started = time.perf_counter()
+    with (
+        connection.cursor() as cursor,
+        cursor.copy("COPY bench_copy_products FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+    ):
+        copy.write(csv_bytes)
+    elapsed = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM bench_copy_products")
+        copied = cursor.fetchone()[0]
+        cursor.execute("DROP TABLE bench_copy_products")
+    return copied, elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of 100,000 rows (default 1.0)")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    args = parser.parse_args()
+    rows = max(10, int(FULL_ROWS * args.scale))
+
+    ensure_database(args.database_url)
+    setup_django(args.database_url)
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from catalog.models import Product, ProductPriceChange, Store
+
+    reset_catalog(connection)
+    Store.objects.get_or_create(slug="bench-store", defaults={"name": "Bench store"})
+    user, _ = get_user_model().objects.get_or_create(email="bench@example.test", defaults={"is_staff": True})
+
+    first_csv = product_csv(rows)
+    second_csv = product_csv(rows, price_offset=1)
+    print(f"bulk upload benchmark: {rows:,} rows, {len(first_csv) / 1024 / 1024:.1f} MB CSV, PostgreSQL")
+
+    copied, copy_seconds = timed_copy(connection, first_csv)
+    assert copied == rows
+    created, create_preview, create_import = timed_upload(first_csv, user)
+    assert Product.objects.count() == rows
+    updated, update_preview, update_import = timed_upload(second_csv, user)
+    assert updated.updated_rows == rows
+    assert ProductPriceChange.objects.count() == 2 * rows
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    copy_rate = rows / copy_seconds
+    figures = {
+        "rows": rows,
+        "copy_rows_per_s": round(copy_rate),
+        "create_import_rows_per_s": round(rows / create_import),
+        "create_preview_rows_per_s": round(rows / create_preview),
+        "update_import_rows_per_s": round(rows / update_import),
+        "update_preview_rows_per_s": round(rows / update_preview),
+        "create_import_vs_copy": round(copy_rate / (rows / create_import), 2),
+        "update_import_vs_copy": round(copy_rate / (rows / update_import), 2),
+        "admin_round_trip_vs_copy": round(copy_rate / (rows / (create_preview + create_import)), 2),
+        "peak_rss_mb": round(peak_mb),
+    }
+    print(f"{'path':<36}{'seconds':>10}{'rows/s':>12}{'x COPY':>9}")
+    for label, seconds in [
+        ("COPY into scratch table", copy_seconds),
+        ("upload: dry-run preview (creates)", create_preview),
+        ("upload: confirm import (creates)", create_import),
+        ("upload: dry-run preview (updates)", update_preview),
+        ("upload: confirm import (updates)", update_import),
+    ]:
+        print(f"{label:<36}{seconds:>10.2f}{rows / seconds:>12,.0f}{copy_rate / (rows / seconds):>9.1f}")
+    print(f"peak memory (max RSS): {peak_mb:.0f} MB  (target < 500 MB)")
+    print(f"import vs COPY: {figures['create_import_vs_copy']}x slower (target within 5x)")
+    figures["within_5x_of_copy"] = figures["create_import_vs_copy"] <= 5
+    figures["memory_under_500mb"] = peak_mb < 500
+    print("BENCH_RESULT " + json.dumps({"bench": "bulk_upload", **figures}))
+
+
+if __name__ == "__main__":
+    main()
