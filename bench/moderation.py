@@ -144,6 +144,7 @@ def measure_queue(repeat):
             assert client.get(path).status_code == 200
         query_counts.append(len(queries))
     page_s = timed(lambda: client.get("/admin/moderation/"), repeat)
+    chrome_s = timed(lambda: client.get("/admin/"), repeat)
 
     def bare():
         with connection.cursor() as cur:
@@ -151,7 +152,7 @@ def measure_queue(repeat):
             cur.fetchall()
 
     bare_s = timed(bare, repeat)
-    return query_counts, page_s, bare_s
+    return query_counts, page_s, bare_s, chrome_s
 
 
 def measure_approvals(count):
@@ -183,7 +184,7 @@ def main():
     generate_s = time.perf_counter() - start
     print(f"generated {proofs:,} proofs ({pending:,} pending) in {generate_s:.1f} s")
 
-    query_counts, page_s, bare_s = measure_queue(args.repeat)
+    query_counts, page_s, bare_s, chrome_s = measure_queue(args.repeat)
     approved, approve_s = measure_approvals(approvals)
 
     from moderation.selectors import users_with_unbalanced_ledger
@@ -198,6 +199,7 @@ def main():
         "queue_page_median_ms": round(page_s * 1000, 2),
         "bare_select_median_ms": round(bare_s * 1000, 2),
         "queue_vs_bare_ratio": round(page_s / bare_s, 1),
+        "admin_dashboard_median_ms": round(chrome_s * 1000, 2),
         "approved": approved,
         "approve_seconds": round(approve_s, 2),
         "approvals_per_s": round(approved / approve_s, 1),
@@ -206,6 +208,8 @@ def main():
     print(f"{'queue page (median)':<28}{result['queue_page_median_ms']:>10} ms  queries per render {query_counts}")
     ratio = result["queue_vs_bare_ratio"]
     print(f"{'bare SELECT of same page':<28}{result['bare_select_median_ms']:>10} ms  ratio {ratio}x")
+    chrome = result["admin_dashboard_median_ms"]
+    print(f"{'Wagtail dashboard':<28}{chrome:>10} ms  (what any admin page costs)")
     print(f"{'approve through service':<28}{result['approvals_per_s']:>10} proofs/s ({approved} in {approve_s:.2f} s)")
     print(f"{'ledger balanced':<28}{ledger_ok!s:>10}")
     print("BENCH_RESULT " + json.dumps({"bench": "moderation", **result}))

@@ -4,6 +4,7 @@ from django import forms
 
 from catalog.models import App
 
+from .models import ScreenshotProof
 from .services import REASON_MAX_LENGTH
 
 AGES = {"": None, "1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
@@ -63,3 +64,11 @@ class BulkForm(forms.Form):
         if len(data.get("proofs") or []) > 500:
             self.add_error("proofs", "Select at most 500 proofs at once.")
         return data
+
+
+class ProofFilterForm(QueueFilterForm):
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *ScreenshotProof.Status.choices])
+
+    def lookups(self):
+        lookups = super().lookups()
+        return {**lookups, "status": self.cleaned_data["status"]} if lookups else {}

@@ -36,6 +36,16 @@ def pending_proofs(*, app_id=None, user_query="", older_than=None):
     return proofs.select_related("download__app", "download__user", "claimed_by").order_by("submitted_at", "pk")
 
 
+def all_proofs(*, status="", app_id=None, user_query="", older_than=None):
+    """Every proof, newest first, for finding one to inspect or invalidate (one query per page)."""
+    proofs = ScreenshotProof.objects.filter(
+        **queue_filters(app_id=app_id, user_query=user_query, older_than=older_than)
+    )
+    if status:
+        proofs = proofs.filter(status=status)
+    return proofs.select_related("download__app", "download__user", "reviewer").order_by("-submitted_at", "-pk")
+
+
 def queue_filters(*, app_id=None, user_query="", older_than=None):
     """Queryset lookups for the queue's filters: app, user (email or id), minimum age."""
     lookups = {}

@@ -8,6 +8,7 @@ urlpatterns = [
     path("<int:pk>/approve/", views.approve, name="moderation_approve"),
     path("<int:pk>/reject/", views.reject, name="moderation_reject"),
     path("<int:pk>/skip/", views.skip, name="moderation_skip"),
+    path("proofs/", views.proof_list, name="moderation_proofs"),
     path("proofs/<int:pk>/", views.proof_detail, name="moderation_proof"),
     path("proofs/<int:pk>/invalidate/", views.invalidate, name="moderation_invalidate"),
     path("users/<int:pk>/", views.user_history, name="moderation_user_history"),

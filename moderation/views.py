@@ -18,7 +18,7 @@ from wagtail import hooks
 from catalog.models import App
 
 from . import selectors, services
-from .forms import BulkForm, InvalidateForm, QueueFilterForm, ReasonForm
+from .forms import BulkForm, InvalidateForm, ProofFilterForm, QueueFilterForm, ReasonForm
 from .models import ScreenshotProof
 
 QUEUE_PAGE_SIZE = 50
@@ -51,9 +51,7 @@ def _back_to_queue(request):
 
 
 def _error_text(exc):
-    if isinstance(exc, ValidationError):
-        return " ".join(m for messages_ in exc.message_dict.values() for m in messages_)
-    return str(exc)
+    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
 
 
 REFUSALS = (services.ModerationRefused, services.InsufficientPoints, ValidationError)
@@ -144,6 +142,17 @@ def bulk(request):
         verb = "Rejected"
     messages.success(request, f"{verb} {len(done)} proof(s); {len(skipped)} left unchanged.")
     return _back_to_queue(request)
+
+
+@staff_only("moderation.view_screenshotproof")
+def proof_list(request):
+    filter_form = ProofFilterForm(request.GET or None)
+    page = Paginator(selectors.all_proofs(**filter_form.lookups()), 100).get_page(request.GET.get("page"))
+    return TemplateResponse(
+        request,
+        "moderation/proof_list.html",
+        {"page_title": "All proofs", "header_icon": "image", "filter_form": filter_form, "page": page},
+    )
 
 
 @staff_only("moderation.view_screenshotproof")

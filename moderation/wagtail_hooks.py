@@ -32,6 +32,13 @@ def queue_menu_item():
 
 
 @hooks.register("register_moderation_menu_item")
+def proofs_menu_item():
+    return PermissionMenuItem(
+        "All proofs", "moderation_proofs", "moderation.view_screenshotproof", icon_name="image", order=150
+    )
+
+
+@hooks.register("register_moderation_menu_item")
 def downloads_menu_item():
     return PermissionMenuItem(
         "Downloads by app", "moderation_app_downloads", VIEW_DOWNLOADS_PERM, icon_name="download", order=200

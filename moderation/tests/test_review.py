@@ -396,3 +396,27 @@ def test_concurrent_claims_give_each_moderator_a_different_proof(on_postgres):
     assert run_in_threads(5, claim) == []
     assert None not in claimed
     assert len({p.pk for p in claimed}) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_invalidations_and_rejections_of_an_approved_proof_reverse_once(on_postgres):
+    proof = ScreenshotProofFactory(download__app__points_reward=40)
+    approve_proof(proof, moderator=moderator())
+    admins = [admin() for _ in range(6)]
+    lock, queue = threading.Lock(), iter(enumerate(admins))
+
+    def take_back():
+        with lock:
+            i, boss = next(queue)
+        fresh = ScreenshotProof.objects.get(pk=proof.pk)
+        if i % 2:
+            invalidate_reward(fresh, actor=boss, reason="fraud")
+        else:
+            reject_proof(fresh, moderator=boss, reason="fraud")
+
+    errors = run_in_threads(6, take_back)
+    proof.refresh_from_db()
+    assert all(isinstance(e, ModerationRefused) for e in errors)
+    assert proof.status in (Status.INVALIDATED, Status.REJECTED)
+    assert balance(proof) == 0
+    assert RewardEntry.objects.filter(kind=RewardEntry.Kind.INVALIDATE).count() == 1

@@ -241,3 +241,17 @@ def test_proof_detail_shows_history(mod_client):
 def test_get_on_an_action_url_is_refused(mod_client):
     proof = ScreenshotProofFactory()
     assert mod_client.get(reverse("moderation_approve", args=[proof.pk])).status_code == 405
+
+
+def test_all_proofs_filters_by_status_in_few_queries(mod_client, django_assert_max_num_queries):
+    approved = ScreenshotProofFactory()
+    approve_proof(approved, moderator=moderator())
+    ScreenshotProofFactory.create_batch(5)
+    with django_assert_max_num_queries(20):
+        response = mod_client.get(reverse("moderation_proofs"), {"status": "approved"})
+    assert list(response.context["page"]) == [approved]
+
+
+def test_marketers_cannot_list_proofs(client):
+    client.force_login(marketer())
+    assert client.get(reverse("moderation_proofs")).status_code == 403
