@@ -205,15 +205,23 @@ def _totals(days):
 
 
 def _top_apps(app_totals, limit):
-    """Two rankings of {app_id: figures}: by downloads and by approved proofs (ties by name)."""
-    names = dict(App.objects.filter(pk__in=list(app_totals)).values_list("pk", "name"))
-    rows = [{"app_id": pk, "name": names.get(pk, f"App #{pk}"), **figures} for pk, figures in app_totals.items()]
+    """Two rankings of {app_id: figures}: by downloads and by approved proofs (ties: lower app id first).
+
+    Ranking before naming keeps the name lookup to the few apps shown.
+    """
 
     def ranked(figure):
-        chosen = [row for row in rows if row[figure]]
-        return sorted(chosen, key=lambda row: (-row[figure], row["name"], row["app_id"]))[:limit]
+        chosen = [(pk, figures) for pk, figures in app_totals.items() if figures[figure]]
+        return sorted(chosen, key=lambda item: (-item[1][figure], item[0]))[:limit]
 
-    return ranked("downloads"), ranked("proofs_approved")
+    by_downloads, by_approved = ranked("downloads"), ranked("proofs_approved")
+    shown = {pk for pk, _ in by_downloads + by_approved}
+    names = dict(App.objects.filter(pk__in=shown).values_list("pk", "name")) if shown else {}
+
+    def rows(items):
+        return [{"app_id": pk, "name": names.get(pk, f"App #{pk}"), **figures} for pk, figures in items]
+
+    return rows(by_downloads), rows(by_approved)
 
 
 def _live_ranges(days):

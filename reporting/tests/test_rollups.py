@@ -107,7 +107,7 @@ def test_today_and_future_days_cannot_be_rolled_up():
         services.rollup_day(TODAY)
 
 
-def test_top_apps_rank_by_downloads_then_name(three_days):
+def test_top_apps_rank_by_downloads_then_app(three_days):
     board = selectors.raw_dashboard(days_ago(3), days_ago(1), top=3)
     counts = [row["downloads"] for row in board.top_by_downloads]
     assert counts == sorted(counts, reverse=True)
