@@ -18,7 +18,7 @@ from catalog.models import App
 from growth.models import Redemption, Referral, ReferralVisit
 from moderation.models import Download, RewardEntry, ScreenshotProof
 
-from .models import DailyAppStat, DailyStat
+from .models import DailyAppStat, DailyStat, WeeklyAppStat
 
 MAX_RANGE_DAYS = 366
 TOP_APPS = 10
@@ -60,6 +60,10 @@ def empty_figures():
 
 def days_between(start, end):
     return [start + datetime.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def week_start(day):
+    return day - datetime.timedelta(days=day.weekday())
 
 
 def day_bounds(start, end):
@@ -248,12 +252,7 @@ def dashboard(start, end, *, top=TOP_APPS, today=None):
     by_day = {day: {name: row[name] for name in FIGURES} for day, row in stored.items()}
     app_totals = defaultdict(lambda: {"downloads": 0, "proofs_approved": 0})
     if stored and top:
-        for row in (
-            DailyAppStat.objects.filter(date__gte=start, date__lte=max(stored))
-            .values("app_id")
-            .annotate(downloads=Sum("downloads"), proofs_approved=Sum("proofs_approved"))
-            .order_by()
-        ):
+        for row in _stored_app_totals(start, max(stored)):
             app_totals[row["app_id"]]["downloads"] += row["downloads"]
             app_totals[row["app_id"]]["proofs_approved"] += row["proofs_approved"]
     for run_start, run_end in _live_ranges(live):
@@ -264,6 +263,25 @@ def dashboard(start, end, *, top=TOP_APPS, today=None):
             app_totals[app_id]["downloads"] += figures["downloads"]
             app_totals[app_id]["proofs_approved"] += figures["proofs_approved"]
     return _assemble(start, end, by_day, app_totals, top, live)
+
+
+def _stored_app_totals(start, end):
+    """Per-app sums of the rolled-up days in [start, end]: weekly rows for whole weeks, daily rows for the edges."""
+    first_monday = week_start(start + datetime.timedelta(days=6))
+    last_monday = week_start(end + datetime.timedelta(days=1)) - datetime.timedelta(days=7)
+    sums = {"downloads": Sum("downloads"), "proofs_approved": Sum("proofs_approved")}
+    if first_monday > last_monday:
+        return list(
+            DailyAppStat.objects.filter(date__gte=start, date__lte=end).values("app_id").annotate(**sums).order_by()
+        )
+    weeks = WeeklyAppStat.objects.filter(week_start__gte=first_monday, week_start__lte=last_monday)
+    edges = DailyAppStat.objects.filter(date__gte=start, date__lt=first_monday) | DailyAppStat.objects.filter(
+        date__gt=last_monday + datetime.timedelta(days=6), date__lte=end
+    )
+    return [
+        *weeks.values("app_id").annotate(**sums).order_by(),
+        *edges.values("app_id").annotate(**sums).order_by(),
+    ]
 
 
 def raw_dashboard(start, end, *, top=TOP_APPS):
