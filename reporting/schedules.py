@@ -2,6 +2,7 @@
 
 import datetime
 
+from celery import schedules as celery_schedules
 from django.utils import timezone
 
 HALF_SECOND = datetime.timedelta(microseconds=500_000)
@@ -22,9 +23,13 @@ def next_run_at(periodic_task, now=None):
         return None
     if periodic_task.clocked_id:
         return periodic_task.clocked.clocked_time
-    last_run_at = periodic_task.last_run_at or periodic_task.date_changed or now
-    remaining = schedule.remaining_estimate(last_run_at)
-    next_run = (now + max(remaining, datetime.timedelta(0)) + HALF_SECOND).replace(microsecond=0)
+    last_run_at = periodic_task.last_run_at or now
+    if isinstance(schedule, celery_schedules.crontab):
+        last, delta, _ = schedule.remaining_delta(last_run_at)
+        next_run = last + delta
+    else:
+        next_run = last_run_at + schedule.run_every
+    next_run = (max(next_run, now) + HALF_SECOND).replace(microsecond=0)
     if periodic_task.start_time and next_run < periodic_task.start_time:
         return periodic_task.start_time
     if periodic_task.expires and next_run >= periodic_task.expires:

@@ -18,7 +18,7 @@ from catalog.models import App
 from growth.models import Redemption, Referral, ReferralVisit
 from moderation.models import Download, RewardEntry, ScreenshotProof
 
-from .models import DailyAppStat, DailyStat
+from .models import DailyAppStat, DailyStat, WeeklyAppStat
 
 MAX_RANGE_DAYS = 366
 TOP_APPS = 10
@@ -60,6 +60,10 @@ def empty_figures():
 
 def days_between(start, end):
     return [start + datetime.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def week_start(day):
+    return day - datetime.timedelta(days=day.weekday())
 
 
 def day_bounds(start, end):
@@ -205,15 +209,23 @@ def _totals(days):
 
 
 def _top_apps(app_totals, limit):
-    """Two rankings of {app_id: figures}: by downloads and by approved proofs (ties by name)."""
-    names = dict(App.objects.filter(pk__in=list(app_totals)).values_list("pk", "name"))
-    rows = [{"app_id": pk, "name": names.get(pk, f"App #{pk}"), **figures} for pk, figures in app_totals.items()]
+    """Two rankings of {app_id: figures}: by downloads and by approved proofs (ties: lower app id first).
+
+    Ranking before naming keeps the name lookup to the few apps shown.
+    """
 
     def ranked(figure):
-        chosen = [row for row in rows if row[figure]]
-        return sorted(chosen, key=lambda row: (-row[figure], row["name"], row["app_id"]))[:limit]
+        chosen = [(pk, figures) for pk, figures in app_totals.items() if figures[figure]]
+        return sorted(chosen, key=lambda item: (-item[1][figure], item[0]))[:limit]
 
-    return ranked("downloads"), ranked("proofs_approved")
+    by_downloads, by_approved = ranked("downloads"), ranked("proofs_approved")
+    shown = {pk for pk, _ in by_downloads + by_approved}
+    names = dict(App.objects.filter(pk__in=shown).values_list("pk", "name")) if shown else {}
+
+    def rows(items):
+        return [{"app_id": pk, "name": names.get(pk, f"App #{pk}"), **figures} for pk, figures in items]
+
+    return rows(by_downloads), rows(by_approved)
 
 
 def _live_ranges(days):
@@ -240,12 +252,7 @@ def dashboard(start, end, *, top=TOP_APPS, today=None):
     by_day = {day: {name: row[name] for name in FIGURES} for day, row in stored.items()}
     app_totals = defaultdict(lambda: {"downloads": 0, "proofs_approved": 0})
     if stored and top:
-        for row in (
-            DailyAppStat.objects.filter(date__gte=start, date__lte=max(stored))
-            .values("app_id")
-            .annotate(downloads=Sum("downloads"), proofs_approved=Sum("proofs_approved"))
-            .order_by()
-        ):
+        for row in _stored_app_totals(start, max(stored)):
             app_totals[row["app_id"]]["downloads"] += row["downloads"]
             app_totals[row["app_id"]]["proofs_approved"] += row["proofs_approved"]
     for run_start, run_end in _live_ranges(live):
@@ -256,6 +263,25 @@ def dashboard(start, end, *, top=TOP_APPS, today=None):
             app_totals[app_id]["downloads"] += figures["downloads"]
             app_totals[app_id]["proofs_approved"] += figures["proofs_approved"]
     return _assemble(start, end, by_day, app_totals, top, live)
+
+
+def _stored_app_totals(start, end):
+    """Per-app sums of the rolled-up days in [start, end]: weekly rows for whole weeks, daily rows for the edges."""
+    first_monday = week_start(start + datetime.timedelta(days=6))
+    last_monday = week_start(end + datetime.timedelta(days=1)) - datetime.timedelta(days=7)
+    sums = {"downloads": Sum("downloads"), "proofs_approved": Sum("proofs_approved")}
+    if first_monday > last_monday:
+        return list(
+            DailyAppStat.objects.filter(date__gte=start, date__lte=end).values("app_id").annotate(**sums).order_by()
+        )
+    weeks = WeeklyAppStat.objects.filter(week_start__gte=first_monday, week_start__lte=last_monday)
+    edges = DailyAppStat.objects.filter(date__gte=start, date__lt=first_monday) | DailyAppStat.objects.filter(
+        date__gt=last_monday + datetime.timedelta(days=6), date__lte=end
+    )
+    return [
+        *weeks.values("app_id").annotate(**sums).order_by(),
+        *edges.values("app_id").annotate(**sums).order_by(),
+    ]
 
 
 def raw_dashboard(start, end, *, top=TOP_APPS):

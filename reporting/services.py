@@ -1,16 +1,18 @@
 """Write paths of the reporting app: daily rollups and the daily list download."""
 
 import csv
+import datetime
 import io
 import json
 import urllib.request
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
-from .models import DailyAppStat, DailyListEntry, DailyStat
-from .selectors import days_between, raw_app_figures, raw_daily_figures
+from .models import DailyAppStat, DailyListEntry, DailyStat, WeeklyAppStat
+from .selectors import days_between, raw_app_figures, raw_daily_figures, week_start
 
 DAILY_LIST_MAX_BYTES = 10 * 1024 * 1024
 DAILY_LIST_TIMEOUT_SECONDS = 30
@@ -35,7 +37,19 @@ def rollup_day(day):
         DailyAppStat.objects.bulk_create(
             DailyAppStat(date=day, app_id=app_id, **counts) for (_, app_id), counts in sorted(app_figures.items())
         )
+        _rewrite_week(week_start(day))
     return 1 + len(app_figures)
+
+
+def _rewrite_week(monday):
+    WeeklyAppStat.objects.filter(week_start=monday).delete()
+    week = (
+        DailyAppStat.objects.filter(date__gte=monday, date__lte=monday + datetime.timedelta(days=6))
+        .values("app_id")
+        .annotate(downloads=Sum("downloads"), proofs_approved=Sum("proofs_approved"))
+        .order_by("app_id")
+    )
+    WeeklyAppStat.objects.bulk_create(WeeklyAppStat(week_start=monday, **row) for row in week)
 
 
 def rollup_days(start, end):

@@ -100,6 +100,9 @@ class ReportsView(WagtailAdminTemplateMixin, TemplateView):
     page_title = "Business reports"
     header_icon = "table"
 
+    def get_breadcrumbs_items(self):
+        return [*super().get_breadcrumbs_items(), {"url": "", "label": self.page_title}]
+
     def dispatch(self, request, *args, **kwargs):
         if not request.user.has_perm(DASHBOARD_PERMISSION):
             raise PermissionDenied

@@ -107,7 +107,7 @@ def test_today_and_future_days_cannot_be_rolled_up():
         services.rollup_day(TODAY)
 
 
-def test_top_apps_rank_by_downloads_then_name(three_days):
+def test_top_apps_rank_by_downloads_then_app(three_days):
     board = selectors.raw_dashboard(days_ago(3), days_ago(1), top=3)
     counts = [row["downloads"] for row in board.top_by_downloads]
     assert counts == sorted(counts, reverse=True)
@@ -141,3 +141,32 @@ def test_queue_reports_oldest_and_median_age_of_pending_proofs():
 
 def test_empty_queue_has_no_ages():
     assert selectors.moderation_queue() == selectors.QueueState()
+
+
+def test_top_apps_over_several_weeks_with_gaps_match_the_raw_tables():
+    reviewer = moderator()
+    for n in (2, 8, 9, 15, 17):
+        generate_activity(days_ago(n), scale=1, moderator=reviewer)
+    for n in (2, 8, 15, 17):  # day 9 is left for the dashboard to count live
+        services.rollup_day(days_ago(n))
+    for start in (days_ago(20), days_ago(16), days_ago(9)):
+        rolled, raw = selectors.dashboard(start, TODAY, top=50), selectors.raw_dashboard(start, TODAY, top=50)
+        assert rolled.top_by_downloads == raw.top_by_downloads
+        assert rolled.top_by_approved == raw.top_by_approved
+        assert rolled.totals == raw.totals
+
+
+def test_rerolling_a_day_rewrites_its_week():
+    from reporting.models import WeeklyAppStat
+
+    reviewer = moderator()
+    generate_activity(YESTERDAY, scale=1, moderator=reviewer)
+    services.rollup_day(YESTERDAY)
+    monday = selectors.week_start(YESTERDAY)
+    before = sum(WeeklyAppStat.objects.filter(week_start=monday).values_list("downloads", flat=True))
+    ScreenshotProofFactory(download__app__name="Late app")
+    from moderation.models import Download
+
+    Download.objects.filter(app__name="Late app").update(created_at=at(YESTERDAY, 20))
+    services.rollup_day(YESTERDAY)
+    assert sum(WeeklyAppStat.objects.filter(week_start=monday).values_list("downloads", flat=True)) == before + 1

@@ -1,5 +1,5 @@
 // Draws the Reports page trend charts from the JSON the page embeds (no network: Chart.js is vendored).
-(function () {
+function drawReportCharts() {
   const source = document.getElementById("reporting-chart-data");
   if (!source || typeof Chart === "undefined") return;
   const data = JSON.parse(source.textContent);
@@ -23,4 +23,10 @@
     });
     canvas.dataset.rendered = "true";
   });
-})();
+}
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", drawReportCharts);
+} else {
+  drawReportCharts();
+}

@@ -1,0 +1,36 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from backoffice.testing.browser import chromium_page, log_in_to_admin, screenshot
+from backoffice.tests.factories import PASSWORD, marketer
+from reporting import services
+from reporting.tests.factories import generate_activity
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_marketer_opens_the_business_reports_and_sees_the_charts(live_server):
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    generate_activity(yesterday, scale=1)
+    generate_activity(timezone.localdate(), scale=1)
+    services.rollup_day(yesterday)
+    user = marketer()
+    with chromium_page() as page:
+        log_in_to_admin(page, live_server.url, user.email, PASSWORD)
+        assert page.locator("text=Business figures, last 7 days").is_visible()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.click("text=Business reports")
+        page.wait_for_selector("canvas[data-rendered=true]")
+        assert page.locator("canvas[data-rendered=true]").count() == 4
+        assert page.evaluate("typeof Chart") == "function"
+        assert errors == []
+        page.fill("input[name=start]", "2026-03-10")
+        page.fill("input[name=end]", "2026-03-01")
+        page.click("button:has-text('Show')")
+        page.get_by_text("is before the start date").wait_for()
+        page.go_back()
+        page.wait_for_selector("canvas[data-rendered=true]")
+        screenshot(page, "reporting-business-reports")
