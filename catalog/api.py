@@ -49,7 +49,7 @@ class AppViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
 
     def get_object(self):
-        # backoffice.api.exception_handler reads the code off the original exception; Django's Http404 has none.
+        # Name the slug in the message: a typo in a URL is the usual cause.
         try:
             return super().get_object()
         except Http404:

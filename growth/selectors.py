@@ -235,9 +235,8 @@ def proofs_of(user):
     )
 
 
-def proof_of(user, proof_id):
-    """One of the user's own proofs; another user's proof is simply not found."""
-    return proofs_of(user).get(pk=proof_id)
+def referrals_made_by(user):
+    return Referral.objects.filter(referrer=user).select_related("referred").order_by("-created_at")
 
 
 def ledger_of(user):

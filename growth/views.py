@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -18,7 +17,8 @@ from django.views.decorators.http import require_POST
 from backoffice.models import Notification
 from catalog.models import Category
 from catalog.selectors import active_apps
-from moderation.models import Download, ScreenshotProof
+from moderation.models import Download
+from moderation.selectors import proof_for_user
 from moderation.services import ProofRefused, record_download, submit_proof
 
 from . import ratelimit, selectors, services
@@ -210,10 +210,7 @@ def my_proofs(request):
 
 @login_required
 def proof_detail(request, pk):
-    try:
-        proof = selectors.proof_of(request.user, pk)
-    except ScreenshotProof.DoesNotExist as missing:
-        raise Http404 from missing
+    proof = proof_for_user(request.user, pk)
     return render(request, "growth/proof_detail.html", {"proof": proof})
 
 

@@ -135,3 +135,16 @@ def register_referrals():
 @hooks.register("register_admin_viewset")
 def register_redemptions():
     return RedemptionViewSet("redemptions")
+
+
+@hooks.register("moderation_user_history_sections")
+def referrals_section(member):
+    """The referrals a user made, on the staff user-history page (moderation cannot import growth)."""
+    referrals = selectors.referrals_made_by(member)[:200]
+    return {
+        "title": "Referrals",
+        "columns": ["Referred user", "Signed up", "Credited"],
+        "rows": [
+            [referral.referred.email, referral.created_at, referral.credited_at or "not yet"] for referral in referrals
+        ],
+    }

@@ -90,7 +90,13 @@ RULES = [
     own(r"^admin/referrals/", {MARKETER, ADMIN}, "/admin/referrals/"),
     own(r"^admin/redemptions/", {MARKETER, ADMIN}, "/admin/redemptions/"),
     # Back-office: moderation
-    own(r"^admin/proofs/", {MODERATOR, ADMIN}, "/admin/proofs/"),
+    own(r"^admin/moderation/proofs/<int:pk>/invalidate/$", NOBODY, None, "POST only (tested in moderation)"),
+    own(r"^admin/moderation/(<int:pk>/|bulk/)", NOBODY, None, "POST only (tested in moderation)"),
+    own(r"^admin/moderation/invalidations/$", {ADMIN}, "/admin/moderation/invalidations/"),
+    own(r"^admin/moderation/proofs/<int:pk>/$", {MODERATOR, ADMIN}, "/admin/moderation/proofs/{proof.pk}/"),
+    own(r"^admin/moderation/users/<int:pk>/$", {MODERATOR, ADMIN}, "/admin/moderation/users/{member.pk}/"),
+    own(r"^admin/moderation/downloads/$", {MODERATOR, ADMIN}, "/admin/moderation/downloads/?app={app.pk}"),
+    own(r"^admin/moderation/(proofs/)?$", {MODERATOR, ADMIN}, "/admin/moderation/"),
     # Back-office: reporting and schedules
     own(r"^admin/business-reports/", {MARKETER, ADMIN}, "/admin/business-reports/"),
     own(r"^admin/periodic_tasks/edit/", {ADMIN}, "/admin/periodic_tasks/edit/{periodic_task.pk}/"),

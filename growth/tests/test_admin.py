@@ -150,3 +150,11 @@ def test_a_campaign_without_redemptions_can_be_deleted(client):
     client.force_login(marketer())
     client.post(f"/admin/campaigns/delete/{campaign.pk}/")
     assert not Campaign.objects.filter(pk=campaign.pk).exists()
+
+
+def test_staff_see_a_users_referrals_on_the_user_history_page(client):
+    referrer, friend = UserFactory(), UserFactory(email="friend@example.test")
+    Referral.objects.create(referrer=referrer, referred=friend)
+    client.force_login(moderator())
+    body = client.get(f"/admin/moderation/users/{referrer.pk}/").content.decode()
+    assert "Referrals" in body and "friend@example.test" in body

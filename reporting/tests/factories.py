@@ -13,21 +13,11 @@ from django.utils import timezone
 from backoffice.tests.factories import UserFactory
 from catalog.models import App
 from catalog.tests.factories import AppFactory
-from growth.models import Campaign, Redemption, Referral, ReferralVisit
+from growth.models import Redemption, Referral, ReferralVisit
+from growth.tests.factories import CampaignFactory
 from moderation.models import Download, RewardEntry, ScreenshotProof
 from moderation.services import post_entry
 from moderation.tests.factories import ScreenshotProofFactory
-
-
-class CampaignFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Campaign
-
-    name = factory.Sequence(lambda n: f"Campaign {n}")
-    discount_value = Decimal("10.00")
-    points_cost = 50
-    starts_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=60))
-    ends_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=60))
 
 
 class ReferralVisitFactory(factory.django.DjangoModelFactory):
