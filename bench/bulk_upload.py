@@ -13,35 +13,12 @@ import argparse
 import json
 import os
 import resource
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import prepare_django
+
 FULL_ROWS = 100_000
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_catalog"
-
-
-def ensure_database(url):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(url):
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.test")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def product_csv(rows, price_offset=0):
@@ -104,8 +81,7 @@ def main():
     args = parser.parse_args()
     rows = max(10, int(FULL_ROWS * args.scale))
 
-    ensure_database(args.database_url)
-    setup_django(args.database_url)
+    prepare_django(args.database_url, settings="backoffice.settings.test")
     from django.contrib.auth import get_user_model
     from django.db import connection
 

@@ -14,35 +14,11 @@ import random
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import prepare_django
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_growth_leaderboard"
 FULL_SIZE = 1_000_000
-
-
-def ensure_database(url):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(url, redis_url):
-    os.environ["DATABASE_URL"] = url
-    os.environ["REDIS_URL"] = redis_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.local")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def generate(size):
@@ -100,8 +76,7 @@ def main():
     args = parser.parse_args()
     size = max(int(FULL_SIZE * args.scale), 1000)
 
-    ensure_database(args.database_url)
-    setup_django(args.database_url, args.redis_url)
+    prepare_django(args.database_url, redis_url=args.redis_url)
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.cache import cache

@@ -10,37 +10,13 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import prepare_django
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_moderation"
 APPS = 20
 FULL_PROOFS, FULL_PENDING, APPROVALS = 1_000_000, 100_000, 1_000
-
-
-def create_database(url):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(url):
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.local")
-    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
-    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def generate(proofs, pending):
@@ -177,8 +153,11 @@ def main():
     proofs, pending = max(APPS, int(FULL_PROOFS * args.scale)), max(1, int(FULL_PENDING * args.scale))
     approvals = min(APPROVALS, pending)
 
-    create_database(args.database_url)
-    setup_django(args.database_url)
+    prepare_django(
+        args.database_url,
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+        CELERY_TASK_ALWAYS_EAGER="1",
+    )
     start = time.perf_counter()
     generate(proofs, pending)
     generate_s = time.perf_counter() - start

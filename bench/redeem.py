@@ -16,33 +16,10 @@ import queue
 import sys
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import prepare_django
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_growth"
-
-
-def ensure_database(url):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(url):
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.local")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def create_members(cursor, count, prefix):
@@ -173,8 +150,7 @@ def main():
     args = parser.parse_args()
     uses = max(int(1000 * args.scale), 20)
 
-    ensure_database(args.database_url)
-    setup_django(args.database_url)
+    prepare_django(args.database_url)
     from django.conf import settings
 
     settings.CONN_MAX_AGE = 0
