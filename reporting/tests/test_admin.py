@@ -319,3 +319,20 @@ def test_an_admin_sees_the_downloaded_daily_list(as_admin):
 
     DailyListEntry.objects.create(list_date=TODAY, line_number=1, data={"sku": "ZX-81"})
     assert "ZX-81" in as_admin.get(reverse("daily_list:index")).content.decode()
+
+
+def test_an_admin_disables_and_enables_a_task_from_the_listing(as_admin):
+    task = rollup_task()
+    toggle = reverse("periodic_tasks:toggle", args=[task.pk])
+    assert toggle in as_admin.get(reverse("periodic_tasks:index")).content.decode()
+    assert "Disable" in as_admin.get(toggle).content.decode()
+    as_admin.post(toggle)
+    assert PeriodicTask.objects.get(pk=task.pk).enabled is False
+    as_admin.post(toggle)
+    assert PeriodicTask.objects.get(pk=task.pk).enabled is True
+
+
+def test_a_marketer_cannot_toggle_a_task(as_marketer):
+    task = rollup_task()
+    assert_refused(as_marketer.post(reverse("periodic_tasks:toggle", args=[task.pk])))
+    assert PeriodicTask.objects.get(pk=task.pk).enabled is True
