@@ -9,7 +9,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -256,13 +258,30 @@ def dashboard(start, end, *, top=TOP_APPS, today=None):
             app_totals[row["app_id"]]["downloads"] += row["downloads"]
             app_totals[row["app_id"]]["proofs_approved"] += row["proofs_approved"]
     for run_start, run_end in _live_ranges(live):
-        computed = raw_daily_figures(run_start, run_end)
+        computed, app_figures = _live_figures(run_start, run_end, top, today)
         by_day.update(computed)
-        app_figures = raw_app_figures(run_start, run_end, per_day=False) if top else {}
         for app_id, figures in app_figures.items():
             app_totals[app_id]["downloads"] += figures["downloads"]
             app_totals[app_id]["proofs_approved"] += figures["proofs_approved"]
     return _assemble(start, end, by_day, app_totals, top, live)
+
+
+def _live_figures(start, end, top, today):
+    """Figures of days without a rollup, from the raw tables. Today's are cached for LIVE_FIGURES_CACHE_SECONDS
+    (shared by every viewer), so a busy dashboard does not recount today's rows on every page view."""
+
+    def compute():
+        return raw_daily_figures(start, end), (raw_app_figures(start, end, per_day=False) if top else {})
+
+    seconds = settings.REPORTING_LIVE_CACHE_SECONDS
+    if not seconds or start != today or end != today:
+        return compute()
+    key = f"reporting:live:{today.isoformat()}:{bool(top)}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = compute()
+        cache.set(key, cached, seconds)
+    return cached
 
 
 def _stored_app_totals(start, end):

@@ -2,10 +2,13 @@
 
 import csv
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
+from django_celery_beat.models import PeriodicTask
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from . import selectors
@@ -140,3 +143,29 @@ class ReportsView(WagtailAdminTemplateMixin, TemplateView):
                 daily_rows=[(day["date"], [day[name] for name in selectors.FIGURES]) for day in board.days],
             )
         return context
+
+
+class TogglePeriodicTaskView(WagtailAdminTemplateMixin, TemplateView):
+    """Enable or disable a periodic task from the listing: a confirmation page, then a POST."""
+
+    template_name = "reporting/toggle_periodic_task.html"
+    header_icon = "time"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.has_perm("django_celery_beat.change_periodictask"):
+            raise PermissionDenied
+        self.task = get_object_or_404(PeriodicTask, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self):
+        return f"{'Disable' if self.task.enabled else 'Enable'} {self.task.name}"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(task=self.task, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        self.task.enabled = not self.task.enabled
+        self.task.save()
+        state = "enabled" if self.task.enabled else "disabled"
+        messages.success(request, f"'{self.task.name}' is {state}.")
+        return redirect("periodic_tasks:index")

@@ -7,7 +7,8 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 from laces.components import Component
 from wagtail import hooks
-from wagtail.admin.menu import MenuItem
+from wagtail.admin.menu import MenuItem as AdminMenuItem
+from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn
 from wagtail.admin.views.generic import IndexView
 from wagtail.admin.viewsets.base import ViewSetGroup
@@ -17,7 +18,7 @@ from . import selectors
 from .forms import PeriodicTaskForm
 from .models import DailyListEntry, TaskRun
 from .schedules import next_run_at
-from .views import DASHBOARD_PERMISSION, HEADLINE, ReportsView
+from .views import DASHBOARD_PERMISSION, HEADLINE, ReportsView, TogglePeriodicTaskView
 
 HOME_PANEL_DAYS = 7
 
@@ -27,7 +28,7 @@ def register_reports_url():
     return [path("business-reports/", ReportsView.as_view(), name="reporting_reports")]
 
 
-class ReportsMenuItem(MenuItem):
+class ReportsMenuItem(AdminMenuItem):
     def is_shown(self, request):
         return request.user.has_perm(DASHBOARD_PERMISSION)
 
@@ -75,6 +76,15 @@ class PeriodicTaskIndexView(IndexView):
     def get_base_queryset(self):
         return super().get_base_queryset().select_related("interval", "crontab", "clocked", "solar")
 
+    def get_list_more_buttons(self, instance):
+        buttons = super().get_list_more_buttons(instance)
+        if self.user_has_permission("change"):
+            label, icon = ("Disable", "cross") if instance.enabled else ("Enable", "tick")
+            buttons.append(
+                MenuItem(label, url=reverse("periodic_tasks:toggle", args=[instance.pk]), icon_name=icon, priority=15)
+            )
+        return buttons
+
 
 class PeriodicTaskViewSet(ModelViewSet):
     model = PeriodicTask
@@ -98,6 +108,9 @@ class PeriodicTaskViewSet(ModelViewSet):
 
     def get_form_class(self, for_update=False):
         return PeriodicTaskForm
+
+    def get_urlpatterns(self):
+        return [*super().get_urlpatterns(), path("<int:pk>/toggle/", TogglePeriodicTaskView.as_view(), name="toggle")]
 
 
 class IntervalScheduleViewSet(ModelViewSet):

@@ -182,6 +182,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rewards <no-reply@rew
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 # The list `reporting.tasks.download_daily_list` fetches each day (CSV with a header row, or a JSON array).
 DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
+# The dashboard counts today live from the raw tables; viewers within this many seconds share one count (0: off).
+REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS", "60"))
 
 # Wagtail
 WAGTAIL_SITE_NAME = "Rewards Back-office"

@@ -290,3 +290,49 @@ def test_the_reports_page_query_count_does_not_grow_with_the_range(as_marketer, 
         assert (
             as_marketer.get(REPORTS, {"start": TODAY - datetime.timedelta(days=365), "end": TODAY}).status_code == 200
         )
+
+
+def test_an_admin_opens_the_schedule_forms(as_admin):
+    assert as_admin.get(reverse("periodic_tasks:edit", args=[rollup_task().pk])).status_code == 200
+    assert as_admin.get(reverse("periodic_tasks:add")).status_code == 200
+    assert as_admin.get(reverse("interval_schedules:index")).status_code == 200
+    assert as_admin.get(reverse("crontab_schedules:index")).status_code == 200
+
+
+def test_an_admin_adds_a_periodic_task(as_admin):
+    interval = IntervalSchedule.objects.create(every=2, period="days")
+    payload = {
+        "name": "Redo last week",
+        "task": "reporting.tasks.rollup_daily",
+        "enabled": "on",
+        "interval": interval.pk,
+        "kwargs": '{"days": 7}',
+        "args": "[]",
+    }
+    assert as_admin.post(reverse("periodic_tasks:add"), payload).status_code == 302
+    task = PeriodicTask.objects.get(name="Redo last week")
+    assert (task.interval_id, json.loads(task.kwargs)) == (interval.pk, {"days": 7})
+
+
+def test_an_admin_sees_the_downloaded_daily_list(as_admin):
+    from reporting.models import DailyListEntry
+
+    DailyListEntry.objects.create(list_date=TODAY, line_number=1, data={"sku": "ZX-81"})
+    assert "ZX-81" in as_admin.get(reverse("daily_list:index")).content.decode()
+
+
+def test_an_admin_disables_and_enables_a_task_from_the_listing(as_admin):
+    task = rollup_task()
+    toggle = reverse("periodic_tasks:toggle", args=[task.pk])
+    assert toggle in as_admin.get(reverse("periodic_tasks:index")).content.decode()
+    assert "Disable" in as_admin.get(toggle).content.decode()
+    as_admin.post(toggle)
+    assert PeriodicTask.objects.get(pk=task.pk).enabled is False
+    as_admin.post(toggle)
+    assert PeriodicTask.objects.get(pk=task.pk).enabled is True
+
+
+def test_a_marketer_cannot_toggle_a_task(as_marketer):
+    task = rollup_task()
+    assert_refused(as_marketer.post(reverse("periodic_tasks:toggle", args=[task.pk])))
+    assert PeriodicTask.objects.get(pk=task.pk).enabled is True

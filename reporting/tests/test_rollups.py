@@ -170,3 +170,16 @@ def test_rerolling_a_day_rewrites_its_week():
     Download.objects.filter(app__name="Late app").update(created_at=at(YESTERDAY, 20))
     services.rollup_day(YESTERDAY)
     assert sum(WeeklyAppStat.objects.filter(week_start=monday).values_list("downloads", flat=True)) == before + 1
+
+
+def test_todays_live_figures_are_shared_for_the_cache_lifetime(settings):
+    from django.core.cache import cache
+
+    settings.REPORTING_LIVE_CACHE_SECONDS = 60
+    cache.clear()
+    first = generate_activity(TODAY, scale=1)
+    assert selectors.dashboard(TODAY, TODAY).totals["downloads"] == first["downloads"]
+    generate_activity(TODAY, scale=1)
+    assert selectors.dashboard(TODAY, TODAY).totals["downloads"] == first["downloads"]
+    assert selectors.raw_dashboard(TODAY, TODAY).totals["downloads"] > first["downloads"]
+    cache.clear()
