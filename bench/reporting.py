@@ -15,39 +15,15 @@ import datetime
 import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import prepare_django
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_reporting"
 FULL = {"ledger": 10_000_000, "downloads": 1_000_000, "members": 100_000, "visits": 200_000, "redemptions": 50_000}
 APPS = 500
 DAYS = 365
 RANGE_DAYS = 90
-
-
-def ensure_database(url):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(url):
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.local")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def sizes(scale):
@@ -203,8 +179,7 @@ def main():
     parser.add_argument("--regenerate", action="store_true", help="rebuild the data even if the sizes match")
     parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     args = parser.parse_args()
-    ensure_database(args.database)
-    setup_django(args.database)
+    prepare_django(args.database)
 
     from django.db import connection
     from django.test import Client

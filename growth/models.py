@@ -17,7 +17,7 @@ class Referral(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["referrer", "credited_at"])]
+        indexes = [models.Index(fields=["referrer", "credited_at"]), models.Index(fields=["credited_at"])]
         constraints = [
             models.CheckConstraint(condition=~models.Q(referrer=models.F("referred")), name="no_self_referral")
         ]

@@ -53,7 +53,11 @@ class ScreenshotProof(models.Model):
             ("moderate_screenshotproof", "Can approve or reject screenshot proofs"),
             ("invalidate_reward", "Can invalidate an approved reward"),
         ]
-        indexes = [models.Index(fields=["status", "submitted_at"]), models.Index(fields=["reviewed_at"])]
+        indexes = [
+            models.Index(fields=["status", "submitted_at"]),
+            models.Index(fields=["submitted_at"]),
+            models.Index(fields=["reviewed_at"]),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["download"], condition=models.Q(status="pending"), name="one_pending_proof_per_download"

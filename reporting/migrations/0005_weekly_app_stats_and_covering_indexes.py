@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0001_initial'),
-        ('reporting', '0004_live_figure_indexes'),
+        ('reporting', '0003_schedules_and_roles'),
     ]
 
     operations = [
