@@ -18,6 +18,7 @@ from catalog.models import Product, ProductPriceChange
 from catalog.tests.factories import AppFactory, ProductFactory, StoreFactory
 from growth.models import Redemption
 from growth.sms import ConsoleSMSBackend
+from growth.tests.browser_steps import sign_up_by_referral_link_and_upload_a_proof
 from moderation.models import RewardEntry, ScreenshotProof
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,23 +49,16 @@ def test_a_referred_member_earns_points_a_moderator_approves_and_an_admin_invali
     password = "a-long-unusual-passphrase-42"
 
     with chromium_page() as page:  # 1. the member
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.goto(f"{live_server.url}/r/{referrer.referral_code}/")
-        page.fill("input[name=email]", "orbit.fan@example.test")
-        page.fill("input[name=phone]", "+15550004242")
-        page.fill("input[name=password1]", password)
-        page.fill("input[name=password2]", password)
-        page.click("main button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/accounts/phone/")
-        code = re.search(r"\d{6}", ConsoleSMSBackend.outbox[-1]["body"]).group(0)
-        page.fill("input[name=code]", code)
-        page.click("button[value=verify]")
-        page.wait_for_url(f"{live_server.url}/apps/")
-        page.click(f"text={app.name}")
-        page.click("#mark-downloaded")
-        page.set_input_files("input[name=image]", str(shot))
-        page.click("#upload-proof")
-        page.wait_for_url(f"{live_server.url}/me/proofs/")
+        sign_up_by_referral_link_and_upload_a_proof(
+            page,
+            live_server.url,
+            referral_code=referrer.referral_code,
+            email="orbit.fan@example.test",
+            phone="+15550004242",
+            password=password,
+            app=app,
+            image=shot,
+        )
         screenshot(page, "journey-1-proof-uploaded")
     proof = ScreenshotProof.objects.get(download__user__email="orbit.fan@example.test")
 
