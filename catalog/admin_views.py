@@ -33,14 +33,21 @@ class ImagePreviewInput(forms.ClearableFileInput):
         super().__init__(attrs={"accept": "image/png,image/jpeg,image/webp,image/gif", **(attrs or {})})
 
 
-class AppSaveMixin:
+class SaveThroughServiceMixin:
+    """Create/edit views that save through the catalog service (validation, history user) and log the action."""
+
     log_action = "wagtail.edit"
+    save_service = None  # a services.save_* function taking (instance, user=...)
 
     def save_instance(self):
-        app = self.form.save(commit=False)
-        services.save_app(app, user=self.request.user)
-        log(instance=app, action=self.log_action, user=self.request.user)
-        return app
+        instance = self.form.save(commit=False)
+        type(self).save_service(instance, user=self.request.user)
+        log(instance=instance, action=self.log_action, user=self.request.user)
+        return instance
+
+
+class AppSaveMixin(SaveThroughServiceMixin):
+    save_service = services.save_app
 
 
 class AppCreateView(AppSaveMixin, generic.CreateView):
@@ -183,14 +190,8 @@ class ChangeHistoryView(BreadcrumbsMixin, PermissionCheckedMixin, WagtailAdminTe
 # Products
 
 
-class ProductSaveMixin:
-    log_action = "wagtail.edit"
-
-    def save_instance(self):
-        product = self.form.save(commit=False)
-        services.save_product(product, user=self.request.user)
-        log(instance=product, action=self.log_action, user=self.request.user)
-        return product
+class ProductSaveMixin(SaveThroughServiceMixin):
+    save_service = services.save_product
 
 
 class ProductCreateView(ProductSaveMixin, generic.CreateView):
