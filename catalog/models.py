@@ -81,14 +81,16 @@ class Store(models.Model):
 
 
 class Product(models.Model):
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="products")
+    # No index of its own: the (store, sku) unique constraint leads with store and serves every store lookup.
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="products", db_index=False)
     sku = models.CharField("SKU", max_length=64)
     name = models.CharField(max_length=200)
     price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
     stock = models.PositiveIntegerField(default=0)
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    # History is looked up per product (by id), never by store.
+    history = HistoricalRecords(no_db_index="store")
 
     class Meta:
         ordering = ["store", "sku"]
@@ -107,14 +109,16 @@ class ProductPriceChange(models.Model):
         FEED = "feed", "Competitor feed"
         MANUAL = "manual", "Manual edit"
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_changes")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_changes", db_index=False)
     old_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     new_price = models.DecimalField(max_digits=12, decimal_places=2)
     source = models.CharField(max_length=10, choices=Source.choices)
-    changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    changed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-changed_at"]
+        # A product's price history, newest first, is the one way these rows are read.
+        indexes = [models.Index(fields=["product", "-changed_at"], name="price_change_product_recent")]
 
     def __str__(self):
         return f"{self.product_id}: {self.old_price} → {self.new_price}"

@@ -76,9 +76,7 @@ def _read_csv(raw):
             params={"byte": f"{raw[exc.start]:02x}", "position": exc.start},
         ) from exc
     try:
-        records = [
-            record for record in csv.reader(io.StringIO(text, newline="")) if any(cell.strip() for cell in record)
-        ]
+        records = [record for record in csv.reader(io.StringIO(text, newline="")) if "".join(record).strip()]
     except csv.Error as exc:
         raise ValidationError(
             "The CSV file could not be read: %(error)s.", code="bad_csv", params={"error": exc}

@@ -8,6 +8,7 @@ and the html diff is skipped. Each row is cleaned here so errors name the row an
 import csv
 import io
 from decimal import Decimal, InvalidOperation
+from itertools import chain
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -24,7 +25,11 @@ PREVIEW_LIMIT = 200
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "false", "no", "n", "f"}
 MAX_PRICE = Decimal("9999999999.99")
+CENT = Decimal("0.01")
 PREFETCH_BY_SKU_LIMIT = 5000
+
+
+WRITTEN_TABLES = [model._meta.db_table for model in (Product, Product.history.model, ProductPriceChange)]
 
 
 def spreadsheet_row(row_number):
@@ -63,7 +68,6 @@ class ProductResource(resources.ModelResource):
         self.preview_rows = []
         self.creates = []
         self.updates = []
-        self.price_changes = []
 
     def get_queryset(self):
         return Product.objects.select_related("store")
@@ -96,9 +100,9 @@ class ProductResource(resources.ModelResource):
             return row_result
         old = self.existing.get((store.pk, sku))
         if old is None:
-            values = (store.pk, sku, name, price, 0 if stock is None else stock, True if active is None else active)
-            self.creates.append(values)
-            self.price_changes.append((values, None, price))
+            self.creates.append(
+                (store.pk, sku, name, price, 0 if stock is None else stock, True if active is None else active)
+            )
             row_result.import_type = RowResult.IMPORT_TYPE_NEW
         else:
             pk, old_name, old_price, old_stock, old_active = old
@@ -106,9 +110,7 @@ class ProductResource(resources.ModelResource):
             if new == (old_name, old_price, old_stock, old_active):
                 row_result.import_type = RowResult.IMPORT_TYPE_SKIP
                 return row_result
-            self.updates.append((pk, store.pk, sku, *new))
-            if price != old_price:
-                self.price_changes.append((pk, old_price, price))
+            self.updates.append((pk, store.pk, sku, *new, old_price))
             row_result.import_type = RowResult.IMPORT_TYPE_UPDATE
         if len(self.preview_rows) < PREVIEW_LIMIT:
             self.preview_rows.append(
@@ -127,15 +129,14 @@ class ProductResource(resources.ModelResource):
     def clean_row(self, row, row_number):
         """Every bad column of the row in one ValidationError, keyed by column name."""
         errors = {}
-        store = sku = name = price = stock = active = None
-        slug = _text(row.get("store"))
+        store = price = stock = active = None
+        slug, sku, name, price_text, stock_text, active_text = [_text(row.get(column)) for column in PRODUCT_COLUMNS]
         if not slug:
             errors["store"] = "Store is required."
         elif slug not in self.stores:
             errors["store"] = f"Unknown store '{slug[:64]}'."
         else:
             store = self.stores[slug]
-        sku = _text(row.get("sku"))
         if not sku:
             errors["sku"] = "SKU is required."
         elif len(sku) > 64:
@@ -146,23 +147,22 @@ class ProductResource(resources.ModelResource):
                 errors["sku"] = (
                     f"SKU '{sku}' of store '{slug}' is already on row {first}; each product may appear once."
                 )
-        name = _text(row.get("name"))
         if not name:
             errors["name"] = "Name is required."
         elif len(name) > 200:
             errors["name"] = "Name is longer than 200 characters."
         try:
-            price = _price(row.get("price"))
+            price = _price(price_text)
         except ValueError as exc:
             errors["price"] = str(exc)
-        if _text(row.get("stock")):
+        if stock_text:
             try:
-                stock = _stock(row.get("stock"))
+                stock = _stock(stock_text)
             except ValueError as exc:
                 errors["stock"] = str(exc)
-        if _text(row.get("active")):
+        if active_text:
             try:
-                active = _boolean(row.get("active"))
+                active = _boolean(active_text)
             except ValueError as exc:
                 errors["active"] = str(exc)
         if errors:
@@ -178,7 +178,10 @@ class ProductResource(resources.ModelResource):
             writer = PostgresProductWriter if connection.vendor == "postgresql" else OrmProductWriter
             # Own savepoint: a failed write (e.g. a concurrent upload of the same SKU) leaves the transaction usable.
             with transaction.atomic():
-                writer(self.uploaded_by, self.change_reason).write(self.creates, self.updates, self.price_changes)
+                writer(self.uploaded_by, self.change_reason).write(self.creates, self.updates)
+                # Foreign keys are checked here, inside the savepoint, not at commit: a store deleted meanwhile
+                # then fails the upload with a message instead of failing the commit.
+                connection.check_constraints(table_names=WRITTEN_TABLES)
         except Exception as exc:
             self.handle_import_error(result, exc, raise_errors)
 
@@ -193,14 +196,18 @@ class ProductResource(resources.ModelResource):
 
 
 class OrmProductWriter:
-    """Any database: bulk_create/bulk_update with simple-history's bulk history records."""
+    """Any database: bulk_create/bulk_update with simple-history's bulk history records.
+
+    `creates` are (store_id, sku, name, price, stock, active); `updates` are (pk, the same six, old price).
+    A new product's first price is a price change too (from nothing), so the price history is complete.
+    """
 
     batch_size = 500
 
     def __init__(self, user, change_reason):
         self.user, self.change_reason = user, change_reason
 
-    def write(self, creates, updates, price_changes):
+    def write(self, creates, updates):
         now = timezone.now()
         created = [
             Product(store_id=store_id, sku=sku, name=name, price=price, stock=stock, active=active, updated_at=now)
@@ -211,7 +218,7 @@ class OrmProductWriter:
             Product(
                 pk=pk, store_id=store_id, sku=sku, name=name, price=price, stock=stock, active=active, updated_at=now
             )
-            for pk, store_id, sku, name, price, stock, active in updates
+            for pk, store_id, sku, name, price, stock, active, _old_price in updates
         ]
         Product.objects.bulk_update(
             updated, ["name", "price", "stock", "active", "updated_at"], batch_size=self.batch_size
@@ -219,71 +226,70 @@ class OrmProductWriter:
         history = {"default_user": self.user, "default_change_reason": self.change_reason, "default_date": now}
         Product.history.bulk_history_create(created, batch_size=self.batch_size, **history)
         Product.history.bulk_history_create(updated, batch_size=self.batch_size, update=True, **history)
-        pk_of_created = {values: product.pk for values, product in zip(creates, created, strict=True)}
+        price_changes = [(product.pk, None, product.price) for product in created]
+        price_changes += [(values[0], values[-1], values[4]) for values in updates if values[-1] != values[4]]
         ProductPriceChange.objects.bulk_create(
             (
                 ProductPriceChange(
-                    product_id=pk_of_created.get(product, product),
-                    old_price=old,
-                    new_price=new,
-                    source=ProductPriceChange.Source.UPLOAD,
-                    changed_at=now,
+                    product_id=pk, old_price=old, new_price=new, source=ProductPriceChange.Source.UPLOAD, changed_at=now
                 )
-                for product, old, new in price_changes
+                for pk, old, new in price_changes
             ),
             batch_size=self.batch_size,
         )
 
 
 class PostgresProductWriter(OrmProductWriter):
-    """PostgreSQL: COPY for every row written (products, their history, price changes), an UPDATE ... FROM for
-    changed products. Primary keys of new products are drawn from the table's sequence first, so the history and
-    price-change rows can refer to them."""
+    """PostgreSQL: the rows cross the wire once, by COPY into a temporary table (which writes no WAL); the products,
+    their history records and price changes are then written from it by the server alone. Primary keys of new
+    products are drawn from the table's sequence first, so every row knows its product."""
 
-    def write(self, creates, updates, price_changes):
+    def write(self, creates, updates):
         now = timezone.now()
-        user_id = getattr(self.user, "pk", None)
         product_table = Product._meta.db_table
-        columns = "id, store_id, sku, name, price, stock, active"
         with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [product_table])
             cursor.execute(
-                f"SELECT nextval(pg_get_serial_sequence('{product_table}', 'id')) FROM generate_series(1, %s)",
-                [len(creates)],
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [cursor.fetchone()[0], len(creates)]
             )
             new_ids = [pk for (pk,) in cursor.fetchall()]
-            created = [(pk, *values) for pk, values in zip(new_ids, creates, strict=True)]
-            _copy_csv(cursor, f"{product_table} ({columns}, updated_at)", ((*values, now) for values in created))
-            if updates:
-                cursor.execute(
-                    "CREATE TEMPORARY TABLE product_upload_changes "
-                    "(id bigint, store_id bigint, sku text, name text, price numeric(12, 2), stock integer, "
-                    "active boolean) ON COMMIT DROP"
-                )
-                _copy_csv(cursor, f"product_upload_changes ({columns})", updates)
-                cursor.execute(
-                    f"UPDATE {product_table} AS p SET name = c.name, price = c.price, stock = c.stock, "
-                    "active = c.active, updated_at = %s FROM product_upload_changes AS c WHERE p.id = c.id",
-                    [now],
-                )
-                cursor.execute("DROP TABLE product_upload_changes")
-            history_columns = (
-                f"{columns}, updated_at, history_date, history_change_reason, history_type, history_user_id"
+            cursor.execute(
+                "CREATE TEMPORARY TABLE product_upload_rows (id bigint, store_id bigint, sku text, name text, "
+                "price numeric(12, 2), stock integer, active boolean, old_price numeric(12, 2), is_new boolean) "
+                "ON COMMIT DROP"
             )
-            history_rows = (
-                (*values, now, now, self.change_reason, history_type, user_id)
-                for history_type, rows in (("+", created), ("~", updates))
-                for values in rows
-            )
-            _copy_csv(cursor, f"{Product.history.model._meta.db_table} ({history_columns})", history_rows)
-            pk_of_created = {values: pk for pk, values in zip(new_ids, creates, strict=True)}
             _copy_csv(
                 cursor,
-                f"{ProductPriceChange._meta.db_table} (product_id, old_price, new_price, source, changed_at)",
-                (
-                    (pk_of_created.get(product, product), old, new, ProductPriceChange.Source.UPLOAD, now)
-                    for product, old, new in price_changes
+                "product_upload_rows",
+                chain(
+                    ((pk, *values, None, True) for pk, values in zip(new_ids, creates, strict=True)),
+                    ((*values, False) for values in updates),
                 ),
             )
+            columns = "id, store_id, sku, name, price, stock, active"
+            cursor.execute(
+                f"INSERT INTO {product_table} ({columns}, updated_at) "
+                f"SELECT {columns}, %s FROM product_upload_rows WHERE is_new ORDER BY id",
+                [now],
+            )
+            cursor.execute(
+                f"UPDATE {product_table} AS p SET name = r.name, price = r.price, stock = r.stock, active = r.active, "
+                "updated_at = %s FROM product_upload_rows AS r WHERE NOT r.is_new AND p.id = r.id",
+                [now],
+            )
+            cursor.execute(
+                f"INSERT INTO {Product.history.model._meta.db_table} ({columns}, updated_at, history_date, "
+                "history_change_reason, history_type, history_user_id) "
+                f"SELECT {columns}, %s, %s, %s, CASE WHEN is_new THEN '+' ELSE '~' END, %s FROM product_upload_rows",
+                [now, now, self.change_reason, getattr(self.user, "pk", None)],
+            )
+            cursor.execute(
+                f"INSERT INTO {ProductPriceChange._meta.db_table} "
+                "(product_id, old_price, new_price, source, changed_at) "
+                "SELECT id, old_price, price, %s, %s FROM product_upload_rows WHERE is_new OR price <> old_price",
+                [ProductPriceChange.Source.UPLOAD, now],
+            )
+            cursor.execute("DROP TABLE product_upload_rows")
 
 
 def _copy_csv(cursor, target, rows, chunk_rows=20_000):
@@ -330,8 +336,7 @@ def _text(value):
     return str(value).strip()
 
 
-def _price(value):
-    text = _text(value)
+def _price(text):
     if not text:
         raise ValueError("Price is required.")
     try:
@@ -344,13 +349,13 @@ def _price(value):
         raise ValueError(f"Price cannot be negative (got {text}).")
     if price > MAX_PRICE:
         raise ValueError(f"Price is too large (got {text}).")
-    if price != price.quantize(Decimal("0.01")):
+    cents = price.quantize(CENT)
+    if price != cents:
         raise ValueError(f"Price can have at most 2 decimal places (got {text}).")
-    return price.quantize(Decimal("0.01"))
+    return cents
 
 
-def _stock(value):
-    text = _text(value)
+def _stock(text):
     try:
         stock = int(text)
     except ValueError:
@@ -362,10 +367,8 @@ def _stock(value):
     return stock
 
 
-def _boolean(value):
-    if isinstance(value, bool):
-        return value
-    text = _text(value).lower()
+def _boolean(text):
+    text = text.lower()
     if text in TRUE_WORDS:
         return True
     if text in FALSE_WORDS:

@@ -10,7 +10,8 @@ from openpyxl import Workbook
 from backoffice.images import placeholder_png
 from backoffice.tests.factories import admin
 from catalog import product_files, services
-from catalog.models import Product, ProductPriceChange, ProductUpload
+from catalog.models import Product, ProductPriceChange, ProductUpload, Store
+from catalog.resources import ProductResource
 from catalog.tests.factories import ProductFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -230,6 +231,23 @@ def test_confirm_that_meets_changed_data_fails_whole_and_says_so(store, staff):
     assert upload.status == ProductUpload.Status.FAILED
     assert upload.row_errors == [{"row": 2, "column": "store", "message": "Unknown store 'main-store'."}]
     assert Product.objects.count() == 0
+
+
+def test_store_deleted_while_importing_fails_the_upload_whole_and_says_so(store, staff, monkeypatch):
+    upload = services.preview_product_upload(csv_file("main-store,A1,Apple,1.00,1,yes\n"), user=staff)
+    read_stores = ProductResource.before_import
+
+    def delete_store_after_reading_it(resource, dataset, **kwargs):
+        read_stores(resource, dataset, **kwargs)
+        Store.objects.filter(pk=store.pk).delete()
+
+    monkeypatch.setattr(ProductResource, "before_import", delete_store_after_reading_it)
+
+    upload = services.confirm_product_upload(upload, user=staff)
+
+    assert upload.status == ProductUpload.Status.FAILED
+    assert "Nothing was imported" in upload.row_errors[0]["message"]
+    assert (Product.objects.count(), ProductPriceChange.objects.count(), Product.history.count()) == (0, 0, 0)
 
 
 # File errors: refused before anything is stored.
