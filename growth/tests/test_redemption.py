@@ -1,12 +1,11 @@
 import itertools
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections
 from django.utils import timezone
 
+from backoffice.testing.concurrency import run_in_threads
 from backoffice.tests.factories import UserFactory
 from catalog.tests.factories import AppFactory
 from growth import selectors
@@ -25,27 +24,6 @@ def redeem(user, campaign, cart_total="100", app=None, key=None):
     return redeem_campaign(
         user=user, campaign=campaign, cart_total=cart_total, app=app, idempotency_key=key or next(keys)
     )
-
-
-def run_in_threads(count, target):
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def worker(n):
-        try:
-            barrier.wait()
-            results.append(target(n))
-        except Exception as exc:  # collected and asserted on by the caller
-            errors.append(exc)
-        finally:
-            close_old_connections()
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 def give_points(user, amount):

@@ -1,9 +1,7 @@
-import threading
-
 import pytest
 from django.core.management import call_command
-from django.db import close_old_connections
 
+from backoffice.testing.concurrency import run_in_threads
 from backoffice.tests.factories import UserFactory
 from moderation.models import RewardEntry
 from moderation.selectors import users_with_unbalanced_ledger
@@ -77,31 +75,10 @@ def test_check_ledger_passes_when_balances_match(capsys):
     assert "Ledger balanced" in capsys.readouterr().out
 
 
-def run_in_threads(count, target):
-    barrier = threading.Barrier(count)
-    errors = []
-
-    def worker():
-        try:
-            barrier.wait()
-            target()
-        except Exception as exc:  # collected and asserted on by the caller
-            errors.append(exc)
-        finally:
-            close_old_connections()
-
-    threads = [threading.Thread(target=worker) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
-
-
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_credits_for_one_source_credit_once(on_postgres):
     user, proof = UserFactory(), ScreenshotProofFactory()
-    errors = run_in_threads(20, lambda: post_entry(user=user, amount=100, kind=EARN, source=proof))
+    _, errors = run_in_threads(20, lambda n: post_entry(user=user, amount=100, kind=EARN, source=proof))
     user.refresh_from_db()
     assert errors == []
     assert user.points_balance == 100
@@ -111,15 +88,9 @@ def test_twenty_concurrent_credits_for_one_source_credit_once(on_postgres):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_credits_from_many_sources_all_land(on_postgres):
     user = UserFactory()
-    proofs = iter([ScreenshotProofFactory() for _ in range(20)])
-    lock = threading.Lock()
+    proofs = [ScreenshotProofFactory() for _ in range(20)]
 
-    def credit_next():
-        with lock:
-            proof = next(proofs)
-        post_entry(user=user, amount=7, kind=EARN, source=proof)
-
-    errors = run_in_threads(20, credit_next)
+    _, errors = run_in_threads(20, lambda n: post_entry(user=user, amount=7, kind=EARN, source=proofs[n]))
     user.refresh_from_db()
     assert errors == []
     assert user.points_balance == 140

@@ -1,4 +1,3 @@
-import threading
 from datetime import timedelta
 
 import pytest
@@ -8,6 +7,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from backoffice.models import Notification
+from backoffice.testing.concurrency import run_in_threads
 from backoffice.tests.factories import UserFactory, admin, marketer, moderator
 from moderation.models import RewardEntry, ScreenshotProof
 from moderation.selectors import proof_for_user
@@ -25,7 +25,6 @@ from moderation.services import (
     release_claim,
 )
 from moderation.tests.factories import ScreenshotProofFactory
-from moderation.tests.test_ledger import run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -344,14 +343,8 @@ def test_an_anonymous_visitor_gets_a_404_for_any_proof():
 def test_twenty_concurrent_approvals_of_one_proof_credit_once(on_postgres):
     proof = ScreenshotProofFactory(download__app__points_reward=100)
     mods = [moderator() for _ in range(20)]
-    lock, queue = threading.Lock(), iter(mods)
 
-    def approve():
-        with lock:
-            mod = next(queue)
-        approve_proof(ScreenshotProof.objects.get(pk=proof.pk), moderator=mod)
-
-    errors = run_in_threads(20, approve)
+    _, errors = run_in_threads(20, lambda n: approve_proof(ScreenshotProof.objects.get(pk=proof.pk), moderator=mods[n]))
     assert errors == []
     assert balance(proof) == 100
     assert RewardEntry.objects.filter(kind=RewardEntry.Kind.EARN).count() == 1
@@ -361,20 +354,12 @@ def test_twenty_concurrent_approvals_of_one_proof_credit_once(on_postgres):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_approve_and_invalidate_end_consistent(on_postgres):
     proof, mod, boss = ScreenshotProofFactory(download__app__points_reward=40), moderator(), admin()
-    actions = iter(
-        [
-            lambda: approve_proof(ScreenshotProof.objects.get(pk=proof.pk), moderator=mod),
-            lambda: invalidate_reward(ScreenshotProof.objects.get(pk=proof.pk), actor=boss, reason="fraud"),
-        ]
-    )
-    lock = threading.Lock()
+    actions = [
+        lambda: approve_proof(ScreenshotProof.objects.get(pk=proof.pk), moderator=mod),
+        lambda: invalidate_reward(ScreenshotProof.objects.get(pk=proof.pk), actor=boss, reason="fraud"),
+    ]
 
-    def act():
-        with lock:
-            action = next(actions)
-        action()
-
-    errors = run_in_threads(2, act)
+    _, errors = run_in_threads(2, lambda n: actions[n]())
     proof.refresh_from_db()
     assert all(isinstance(e, ModerationRefused) for e in errors)
     expected = {Status.APPROVED: 40, Status.INVALIDATED: 0}
@@ -386,14 +371,10 @@ def test_concurrent_approve_and_invalidate_end_consistent(on_postgres):
 def test_concurrent_claims_give_each_moderator_a_different_proof(on_postgres):
     ScreenshotProofFactory.create_batch(5)
     mods = [moderator() for _ in range(5)]
-    lock, queue, claimed = threading.Lock(), iter(mods), []
 
-    def claim():
-        with lock:
-            mod = next(queue)
-        claimed.append(claim_next_proof(mod))
+    claimed, errors = run_in_threads(5, lambda n: claim_next_proof(mods[n]))
 
-    assert run_in_threads(5, claim) == []
+    assert errors == []
     assert None not in claimed
     assert len({p.pk for p in claimed}) == 5
 
@@ -403,18 +384,15 @@ def test_concurrent_invalidations_and_rejections_of_an_approved_proof_reverse_on
     proof = ScreenshotProofFactory(download__app__points_reward=40)
     approve_proof(proof, moderator=moderator())
     admins = [admin() for _ in range(6)]
-    lock, queue = threading.Lock(), iter(enumerate(admins))
 
-    def take_back():
-        with lock:
-            i, boss = next(queue)
+    def take_back(n):
         fresh = ScreenshotProof.objects.get(pk=proof.pk)
-        if i % 2:
-            invalidate_reward(fresh, actor=boss, reason="fraud")
+        if n % 2:
+            invalidate_reward(fresh, actor=admins[n], reason="fraud")
         else:
-            reject_proof(fresh, moderator=boss, reason="fraud")
+            reject_proof(fresh, moderator=admins[n], reason="fraud")
 
-    errors = run_in_threads(6, take_back)
+    _, errors = run_in_threads(6, take_back)
     proof.refresh_from_db()
     assert all(isinstance(e, ModerationRefused) for e in errors)
     assert proof.status in (Status.INVALIDATED, Status.REJECTED)
