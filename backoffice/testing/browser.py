@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
@@ -37,6 +38,9 @@ def chromium_page():
                 yield page
             finally:
                 browser.close()
+                # ORM calls made while Playwright's loop runs get a connection of their own; close it here, where
+                # it is reachable, or it outlives the test and blocks dropping the test database.
+                connections.close_all()
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
