@@ -1,5 +1,6 @@
 """Write paths of the growth app: sign-up, phone verification, referral credit, campaign redemption."""
 
+import logging
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -19,6 +20,7 @@ from .models import Campaign, PhoneDevice, Redemption, Referral, ReferralVisit, 
 from .sms import send_sms
 
 CENT = Decimal("0.01")
+logger = logging.getLogger(__name__)
 
 
 def _setting(name, default):
@@ -138,6 +140,20 @@ def credit_pending_referrals(user):
     return sum(credit_referral(referral) for referral in pending)
 
 
+def credit_waiting_referrals():
+    """Credit every referral whose two phones are verified but which was never credited.
+
+    The scheduled catch-up for a credit that failed right after a phone verification; safe to run at any time,
+    since credit_referral is idempotent. Returns how many it credited.
+    """
+    waiting = Referral.objects.filter(
+        credited_at__isnull=True,
+        referred__phone_verified_at__isnull=False,
+        referrer__phone_verified_at__isnull=False,
+    ).order_by("pk")
+    return sum(credit_referral(referral) for referral in waiting)
+
+
 def mark_notifications_read(user, notification_ids):
     """The member has seen these notifications (only their own are touched)."""
     return Notification.objects.filter(user=user, pk__in=notification_ids, read_at__isnull=True).update(
@@ -241,7 +257,11 @@ def verify_phone(user, code):
             device.save()
     if refusal:
         raise OTPRefused(refusal)
-    credit_pending_referrals(user)
+    try:
+        credit_pending_referrals(user)
+    except Exception:
+        # The phone is verified whatever happens here; the scheduled credit_waiting_referrals pays it later.
+        logger.exception("Crediting referrals after user %s verified the phone failed; the catch-up retries", user.pk)
     return True
 
 
