@@ -134,23 +134,20 @@ def credit_referral(referral):
     return True
 
 
-def credit_pending_referrals(user):
-    """After `user` verified the phone: credit their own referrer, and referrals they made that were waiting."""
-    pending = Referral.objects.filter(credited_at__isnull=True).filter(Q(referred=user) | Q(referrer=user))
-    return sum(credit_referral(referral) for referral in pending)
+def credit_waiting_referrals(user=None):
+    """Credit every referral whose two phones are verified but which was never credited; only `user`'s (as
+    referrer or referred) when given. Returns how many it credited.
 
-
-def credit_waiting_referrals():
-    """Credit every referral whose two phones are verified but which was never credited.
-
-    The scheduled catch-up for a credit that failed right after a phone verification; safe to run at any time,
-    since credit_referral is idempotent. Returns how many it credited.
+    Called for the user right after a phone verification, and for everyone by the scheduled catch-up, which pays
+    a credit that failed at verification. Safe to run at any time: credit_referral is idempotent.
     """
     waiting = Referral.objects.filter(
         credited_at__isnull=True,
         referred__phone_verified_at__isnull=False,
         referrer__phone_verified_at__isnull=False,
     ).order_by("pk")
+    if user is not None:
+        waiting = waiting.filter(Q(referred=user) | Q(referrer=user))
     return sum(credit_referral(referral) for referral in waiting)
 
 
@@ -258,9 +255,9 @@ def verify_phone(user, code):
     if refusal:
         raise OTPRefused(refusal)
     try:
-        credit_pending_referrals(user)
+        credit_waiting_referrals(user)
     except Exception:
-        # The phone is verified whatever happens here; the scheduled credit_waiting_referrals pays it later.
+        # The phone is verified whatever happens here; the scheduled catch-up pays the credit later.
         logger.exception("Crediting referrals after user %s verified the phone failed; the catch-up retries", user.pk)
     return True
 

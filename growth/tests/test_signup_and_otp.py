@@ -91,7 +91,7 @@ def test_the_referrer_is_credited_once_when_the_referred_user_verifies():
     referrer = UserFactory(verified=True)
     user = sign_up(code=referrer.referral_code)
     verify(user)
-    services.credit_pending_referrals(user)
+    services.credit_waiting_referrals(user)
     referrer.refresh_from_db()
     assert referrer.points_balance == 50
     assert RewardEntry.objects.filter(user=referrer, kind=RewardEntry.Kind.REFERRAL).count() == 1
