@@ -26,12 +26,16 @@ FULL_ROWS = 100_000
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_catalog"
 
 
+def bench_products(rows, price_offset=0):
+    """(sku, name, price as text, stock) of every generated product: the same rows for every figure."""
+    for i in range(rows):
+        yield f"SKU-{i:07d}", f"Bench product {i}", f"{(i % 9000) / 100 + 1 + price_offset:.2f}", i % 500
+
+
 def product_csv(rows, price_offset=0):
     lines = ["store,sku,name,price,stock,active"]
-    lines += [
-        f"bench-store,SKU-{i:07d},Bench product {i},{(i % 9000) / 100 + 1 + price_offset:.2f},{i % 500},yes"
-        for i in range(rows)
-    ]
+    products = bench_products(rows, price_offset)
+    lines += [f"bench-store,{sku},{name},{price},{stock},yes" for sku, name, price, stock in products]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -47,8 +51,8 @@ def timed_shaped_copy(connection, rows, store_id):
     """COPY the rows as products into a scratch table with the product table's indexes, checks and foreign key."""
     table = "bench_shaped_products"
     lines = "".join(
-        f"{store_id},SKU-{i:07d},Bench product {i},{(i % 9000) / 100 + 1:.2f},{i % 500},t,2026-01-01T00:00:00Z\n"
-        for i in range(rows)
+        f"{store_id},{sku},{name},{price},{stock},t,2026-01-01T00:00:00Z\n"
+        for sku, name, price, stock in bench_products(rows)
     )
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
@@ -76,10 +80,7 @@ def timed_writes_alone(connection, rows, store_id, user):
 
     from catalog.resources import PostgresProductWriter
 
-    creates = [
-        (store_id, f"SKU-{i:07d}", f"Bench product {i}", Decimal(f"{(i % 9000) / 100 + 1:.2f}"), i % 500, True)
-        for i in range(rows)
-    ]
+    creates = [(store_id, sku, name, Decimal(price), stock, True) for sku, name, price, stock in bench_products(rows)]
     with transaction.atomic():
         started = time.perf_counter()
         PostgresProductWriter(user, "Benchmark").write(creates, [])

@@ -227,7 +227,9 @@ class OrmProductWriter:
         Product.history.bulk_history_create(created, batch_size=self.batch_size, **history)
         Product.history.bulk_history_create(updated, batch_size=self.batch_size, update=True, **history)
         price_changes = [(product.pk, None, product.price) for product in created]
-        price_changes += [(values[0], values[-1], values[4]) for values in updates if values[-1] != values[4]]
+        price_changes += [
+            (pk, old_price, price) for pk, _, _, _, price, _, _, old_price in updates if price != old_price
+        ]
         ProductPriceChange.objects.bulk_create(
             (
                 ProductPriceChange(
