@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/rewards
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run serve install test test-sqlite test-postgres lint format browser bench clean
+.PHONY: run serve install test test-fast test-sqlite test-postgres lint format browser bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,14 +42,33 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# The test loop. Both passes run on every core (pytest-xdist). Browser and schemathesis tests are slow and
+# database-agnostic, so they run once, in the PostgreSQL pass (or in the SQLite pass when no PostgreSQL answers).
+# The PostgreSQL test databases are kept between runs while the migrations are unchanged.
+PYTEST := $(PY) -m pytest -n $(or $(TEST_WORKERS),auto) --dist load
+SLOW := browser or fuzz
+COVERAGE_FLOOR := $(shell cat .coverage-floor 2>/dev/null || echo 0)
+PG_UP = $(PY) -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=3).close()" 2>/dev/null
+DB_HASH = $(shell cat requirements*.txt */migrations/*.py 2>/dev/null | sha1sum | cut -c1-16)
+
+test-fast: install
+	@echo "=== unit tests on SQLite (no browser, fuzz or PostgreSQL-only tests) ==="
+	env -u DATABASE_URL $(PYTEST) -m "not ($(SLOW)) and not postgres" -q
+
 test-sqlite: install browser
 	@echo "=== test suite on SQLite ==="
-	env -u DATABASE_URL $(PY) -m pytest
+	@if $(PG_UP); then \
+	  env -u DATABASE_URL $(PYTEST) -m "not ($(SLOW))"; \
+	else \
+	  env -u DATABASE_URL $(PYTEST); \
+	fi
 
 test-postgres: install browser
-	@if $(PY) -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=3).close()" 2>/dev/null; then \
+	@if $(PG_UP); then \
 	  echo "=== test suite on PostgreSQL ($(PG_URL)) ==="; \
-	  DATABASE_URL=$(PG_URL) $(PY) -m pytest; \
+	  if [ "$$(cat .test-db-hash 2>/dev/null)" = "$(DB_HASH)" ]; then reuse=--reuse-db; else reuse=--create-db; fi; \
+	  DATABASE_URL=$(PG_URL) $(PYTEST) $$reuse --cov --cov-report=term:skip-covered:skip-empty \
+	    --cov-fail-under=$(COVERAGE_FLOOR) && echo "$(DB_HASH)" > .test-db-hash; \
 	else \
 	  echo ""; \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
