@@ -44,12 +44,10 @@ format: install
 
 # The test loop. Both passes run on every core (pytest-xdist). Browser and schemathesis tests are slow and
 # database-agnostic, so they run once, in the PostgreSQL pass (or in the SQLite pass when no PostgreSQL answers).
-# The PostgreSQL test databases are kept between runs while the migrations are unchanged.
 PYTEST := $(PY) -m pytest -n $(or $(TEST_WORKERS),auto) --dist load
 SLOW := browser or fuzz
 COVERAGE_FLOOR := $(shell cat .coverage-floor 2>/dev/null || echo 0)
 PG_UP = $(PY) -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=3).close()" 2>/dev/null
-DB_HASH = $(shell cat requirements*.txt */migrations/*.py 2>/dev/null | sha1sum | cut -c1-16)
 
 test-fast: install
 	@echo "=== unit tests on SQLite (no browser, fuzz or PostgreSQL-only tests) ==="
@@ -66,9 +64,8 @@ test-sqlite: install browser
 test-postgres: install browser
 	@if $(PG_UP); then \
 	  echo "=== test suite on PostgreSQL ($(PG_URL)) ==="; \
-	  if [ "$$(cat .test-db-hash 2>/dev/null)" = "$(DB_HASH)" ]; then reuse=--reuse-db; else reuse=--create-db; fi; \
-	  DATABASE_URL=$(PG_URL) $(PYTEST) $$reuse --cov --cov-report=term:skip-covered:skip-empty \
-	    --cov-fail-under=$(COVERAGE_FLOOR) && echo "$(DB_HASH)" > .test-db-hash; \
+	  DATABASE_URL=$(PG_URL) $(PYTEST) --create-db --cov --cov-report=term:skip-covered:skip-empty \
+	    --cov-fail-under=$(COVERAGE_FLOOR); \
 	else \
 	  echo ""; \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
