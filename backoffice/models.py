@@ -3,6 +3,7 @@ import secrets
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 REFERRAL_CODE_BYTES = 6  # 8 url-safe characters: 2**48 codes, not enumerable.
 
@@ -88,3 +89,53 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.subject
+
+
+class TaskRun(models.Model):
+    """One attempt of a background job (`backoffice.jobs.recorded_task`): when, how it ended, rows, error."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        RETRYING = "retrying", "Failed, will retry"
+
+    task_name = models.CharField(max_length=200, db_index=True)
+    task_id = models.CharField(max_length=255, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    attempt = models.PositiveIntegerField(default=1)
+    rows = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        # "When did this task last succeed?" (missed-schedule check) reads this index only.
+        indexes = [models.Index(fields=["task_name", "status", "started_at"], name="taskrun_last_by_status")]
+
+    def __str__(self):
+        return f"{self.task_name} at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class StaffAlert(models.Model):
+    """Something staff must look at (a failed job, a missed schedule...), raised by `alerts.alert_staff`.
+
+    The same kind and subject raised again within ALERT_REPEAT_SECONDS only counts a repeat: one failing job
+    does not flood inboxes.
+    """
+
+    kind = models.CharField(max_length=50, db_index=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    groups = models.JSONField(default=list)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    last_raised_at = models.DateTimeField(default=timezone.now, db_index=True)
+    repeats = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-last_raised_at"]
+
+    def __str__(self):
+        return f"{self.kind}: {self.subject}"

@@ -46,7 +46,7 @@ ROLE_PERMISSIONS = {
         "growth.view_referral",
         *_crud("django_celery_beat", "periodictask", "intervalschedule", "crontabschedule"),
         "reporting.view_dashboard",
-        "reporting.view_taskrun",
+        "backoffice.view_taskrun",
         "reporting.view_dailylistentry",
     ],
     MARKETERS: [

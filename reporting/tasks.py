@@ -4,8 +4,9 @@ import datetime
 
 from django.utils import timezone
 
+from backoffice.jobs import recorded_task
+
 from . import services
-from .jobs import recorded_task
 
 
 def _as_date(value, name):

@@ -14,9 +14,11 @@ from wagtail.admin.views.generic import IndexView
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from backoffice.models import TaskRun
+
 from . import selectors
 from .forms import PeriodicTaskForm
-from .models import DailyListEntry, TaskRun
+from .models import DailyListEntry
 from .schedules import next_run_at
 from .views import DASHBOARD_PERMISSION, HEADLINE, ReportsView, TogglePeriodicTaskView
 

@@ -180,6 +180,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rewards <no-reply@rewards.local>")
 
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# A staff alert with the same kind and subject as one raised this recently only counts a repeat (no new email).
+ALERT_REPEAT_SECONDS = int(os.environ.get("ALERT_REPEAT_SECONDS", str(60 * 60)))
 # The list `reporting.tasks.download_daily_list` fetches each day (CSV with a header row, or a JSON array).
 DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
 # The dashboard counts today live from the raw tables; viewers within this many seconds share one count (0: off).

@@ -6,8 +6,10 @@ import threading
 import pytest
 from django.utils import timezone
 
-from reporting import jobs, services, tasks
-from reporting.models import DailyListEntry, DailyStat, TaskRun
+from backoffice import jobs
+from backoffice.models import TaskRun
+from reporting import services, tasks
+from reporting.models import DailyListEntry, DailyStat
 
 pytestmark = pytest.mark.django_db
 
