@@ -2,6 +2,8 @@
 
 from django.core.cache import cache
 
+from backoffice.net import client_ip  # noqa: F401 (the one client address, behind trusted proxies)
+
 
 def count(key):
     return cache.get(key, 0)
@@ -16,7 +18,3 @@ def hit(key, window_seconds):
     except ValueError:  # expired between add and incr
         cache.set(key, 1, window_seconds)
         return 1
-
-
-def client_ip(request):
-    return request.META.get("REMOTE_ADDR", "")

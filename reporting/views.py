@@ -1,7 +1,5 @@
 """The Reports page of the Wagtail admin: the dashboard over a date range, its charts, and CSV exports."""
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
@@ -10,6 +8,8 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 from django_celery_beat.models import PeriodicTask
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from backoffice import exports
 
 from . import selectors
 from .forms import DateRangeForm, default_range
@@ -67,18 +67,10 @@ def export_tables(board):
 def csv_response(filename, header, rows):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
+    writer = exports.csv_writer(response)
     writer.writerow(header)
-    for row in rows:
-        writer.writerow([_csv_safe(cell) for cell in row])
+    writer.writerows(rows)
     return response
-
-
-def _csv_safe(cell):
-    """Defuse spreadsheet formulas in text cells (app names come from users of the admin)."""
-    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@"):
-        return "'" + cell
-    return cell
 
 
 def chart_data(board):

@@ -187,6 +187,22 @@ DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
 # The dashboard counts today live from the raw tables; viewers within this many seconds share one count (0: off).
 REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS", "60"))
 
+# Outbound HTTP (backoffice/outbound.py): feeds, downloads and webhooks.
+# Networks that outbound requests may reach although private/loopback (comma-separated CIDRs, e.g. an
+# on-premise feed at 10.0.0.5/32). Empty: only global addresses.
+OUTBOUND_ALLOWED_NETWORKS = env_list("OUTBOUND_ALLOWED_NETWORKS")
+OUTBOUND_TIMEOUT_SECONDS = int(os.environ.get("OUTBOUND_TIMEOUT_SECONDS", "30"))  # whole request, redirects included
+OUTBOUND_CONNECT_TIMEOUT_SECONDS = 10  # one TCP/TLS connection
+OUTBOUND_MAX_BYTES = int(os.environ.get("OUTBOUND_MAX_BYTES", str(20 * 1024 * 1024)))  # largest answer body read
+OUTBOUND_MAX_REDIRECTS = 5  # redirects followed, each re-checked
+
+# How many reverse proxies (load balancer, CDN) stand in front of the app and append to X-Forwarded-For;
+# backoffice.net.client_ip believes that many entries from the right. 0: use REMOTE_ADDR only.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
+# Exports: django-import-export escapes formulas too (backoffice/exports.py escapes every other export).
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+
 # Wagtail
 WAGTAIL_SITE_NAME = "Rewards Back-office"
 WAGTAILADMIN_BASE_URL = SITE_URL
