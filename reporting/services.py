@@ -10,11 +10,8 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-<<<<<<< HEAD
-from backoffice.jobs import PermanentJobError
-=======
 from backoffice import outbound
->>>>>>> security
+from backoffice.jobs import PermanentJobError
 
 from .models import DailyAppStat, DailyListEntry, DailyStat, WeeklyAppStat
 from .selectors import days_between, raw_app_figures, raw_daily_figures, week_start
