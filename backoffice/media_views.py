@@ -19,7 +19,10 @@ PUBLIC_MEDIA_MAX_AGE = 60 * 60 * 24  # stored names are random and never reused,
 
 @require_safe
 def public_media(request, path):
-    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    try:
+        response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    except SuspiciousFileOperation as outside:
+        raise Http404 from outside
     patch_cache_control(response, public=True, max_age=PUBLIC_MEDIA_MAX_AGE)
     response["X-Content-Type-Options"] = "nosniff"
     return response

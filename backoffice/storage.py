@@ -9,13 +9,32 @@ Two storages, both chosen by `MEDIA_STORAGE` (settings/base.py):
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.urls import reverse
+from django.utils.functional import LazyObject, empty
 from storages.backends.s3 import S3Storage
+
+
+class PrivateStorage(LazyObject):
+    """STORAGES["private"], looked up on first use (like Django's default_storage) and again when settings change."""
+
+    def _setup(self):
+        self._wrapped = storages["private"]
+
+
+_private_storage = PrivateStorage()
 
 
 def private_storage():
     """The `storage=` of private file fields (a callable, so migrations do not freeze the backend)."""
-    return storages["private"]
+    return _private_storage
+
+
+@receiver(setting_changed)
+def _forget_private_storage(*, setting, **kwargs):
+    if setting == "STORAGES":
+        _private_storage._wrapped = empty
 
 
 class PrivateUrlMixin:

@@ -146,6 +146,7 @@ AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")  # one b
 AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None  # non-AWS S3 (MinIO, R2...); None: AWS
 AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
 AWS_S3_CUSTOM_DOMAIN = os.environ.get("AWS_S3_CUSTOM_DOMAIN") or None  # a CDN in front of the public media
+AWS_S3_SIGNATURE_VERSION = "s3v4"  # signed links for private files; the older v2 is refused by newer regions
 AWS_S3_FILE_OVERWRITE = False  # stored names are random; never replace an existing object
 
 
