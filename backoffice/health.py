@@ -46,7 +46,7 @@ def check_broker():
         return  # tasks run inline: no broker to reach
     from backoffice.celery import app
 
-    with app.connection_for_write() as conn:
+    with app.connection_for_write(url=settings.CELERY_BROKER_URL, connect_timeout=settings.READINESS_TIMEOUT) as conn:
         conn.ensure_connection(max_retries=1, timeout=settings.READINESS_TIMEOUT)
 
 

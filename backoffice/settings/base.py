@@ -64,9 +64,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: load balancer probes are answered before any HTTPS redirect or host check.
-    "backoffice.health.HealthCheckMiddleware",
     "backoffice.middleware.RequestIdMiddleware",
+    # Load balancer probes are answered here, before any HTTPS redirect or host check.
+    "backoffice.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -187,9 +187,11 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # A cache outage is not an outage: Redis gets this long to connect / to answer, then the cache call is skipped
-# (a miss; the page is computed uncached) and logged by the `backoffice.cache` logger. /readyz reports it down.
+# (a miss; the page is computed uncached) with one warning from the `backoffice.cache` logger. /readyz reports it.
 CACHE_CONNECT_TIMEOUT = float(os.environ.get("CACHE_CONNECT_TIMEOUT", "0.5"))
 CACHE_READ_TIMEOUT = float(os.environ.get("CACHE_READ_TIMEOUT", "0.5"))
+# After a Redis failure the cache is skipped (every call a miss, at once) this long before Redis is tried again.
+CACHE_DOWN_SECONDS = float(os.environ.get("CACHE_DOWN_SECONDS", "10"))
 
 
 def redis_cache(location):
@@ -201,13 +203,12 @@ def redis_cache(location):
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
             "SOCKET_CONNECT_TIMEOUT": CACHE_CONNECT_TIMEOUT,
             "SOCKET_TIMEOUT": CACHE_READ_TIMEOUT,
+            "CONNECTION_POOL_CLASS": "backoffice.cache.FailFastConnectionPool",
             "IGNORE_EXCEPTIONS": True,
         },
     }
 
 
-DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-DJANGO_REDIS_LOGGER = "backoffice.cache"
 if REDIS_URL:
     CACHES = {"default": redis_cache(REDIS_URL)}
 else:
