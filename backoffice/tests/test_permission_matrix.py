@@ -65,6 +65,9 @@ RULES = [
     own(r"^leaderboard/$", EVERYONE, "/leaderboard/"),
     own(r"^discounts/$", SIGNED_IN, "/discounts/"),
     own(r"^discounts/<int:pk>/redeem/$", NOBODY, None, "POST only (tested in growth)"),
+    # Media: public files for everyone; private files per file owner (both tested in test_media.py)
+    own(r"^\^media/", NOBODY, None, "a file path: public media and its 404s are tested in test_media.py"),
+    own(r"^private-media/", NOBODY, None, "per file: owner and authorised staff only (tested in test_media.py)"),
     # API
     own(r"^api/schema/$", EVERYONE, "/api/schema/"),
     own(r"^api/docs/$", EVERYONE, "/api/docs/"),
