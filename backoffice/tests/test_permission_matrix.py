@@ -65,6 +65,9 @@ RULES = [
     own(r"^leaderboard/$", EVERYONE, "/leaderboard/"),
     own(r"^discounts/$", SIGNED_IN, "/discounts/"),
     own(r"^discounts/<int:pk>/redeem/$", NOBODY, None, "POST only (tested in growth)"),
+    # Uploaded files: public media for everyone; private files for their owner and staff who may see them
+    own(r"^\^media/", EVERYONE, "/media/{app.image.name}"),
+    own(r"^private-media/", {MODERATOR, ADMIN}, "/private-media/{proof.image.name}"),  # owner: test_media.py
     # API
     own(r"^api/schema/$", EVERYONE, "/api/schema/"),
     own(r"^api/docs/$", EVERYONE, "/api/docs/"),
