@@ -16,17 +16,23 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# `make run`: web server + Celery worker + beat (Procfile.dev, through honcho), so schedules really run.
+# Broker: the local Redis when it answers (RUN_REDIS_URL), otherwise kombu's filesystem broker in .celery-broker/.
+PORT ?= 8000
+RUN_REDIS_URL ?= redis://127.0.0.1:6379/0
 run: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo_data
-	@echo ""
-	@echo "  Public site:     http://127.0.0.1:8000/"
-	@echo "  Back-office:     http://127.0.0.1:8000/admin/"
-	@echo "  Django admin:    http://127.0.0.1:8000/django-admin/"
-	@echo "  API docs:        http://127.0.0.1:8000/api/docs/"
-	@echo "  (logins above; stop with Ctrl-C)"
-	@echo ""
-	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	@$(PY) manage.py migrate --noinput -v0
+	@EMAIL_BACKEND=django.core.mail.backends.dummy.EmailBackend $(PY) manage.py load_demo_data
+	@if $(PY) -c "import redis; redis.Redis.from_url('$(RUN_REDIS_URL)', socket_connect_timeout=1).ping()" 2>/dev/null; \
+	  then broker='$(RUN_REDIS_URL)'; else broker=filesystem://localhost/; mkdir -p .celery-broker/control; fi; \
+	echo ""; \
+	echo "  Public site:     http://127.0.0.1:$(PORT)/"; \
+	echo "  Back-office:     http://127.0.0.1:$(PORT)/admin/   (Schedules: last and next runs)"; \
+	echo "  Django admin:    http://127.0.0.1:$(PORT)/django-admin/"; \
+	echo "  API docs:        http://127.0.0.1:$(PORT)/api/docs/"; \
+	echo "  Celery broker:   $$broker   (logins above; stop with Ctrl-C)"; \
+	echo ""; \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CELERY_BROKER_URL=$$broker CELERY_TASK_ALWAYS_EAGER=0 $(VENV)/bin/honcho -f Procfile.dev start -p $(PORT)
 
 # Debian's Chromium for the browser tests; installed only when missing and we may (root).
 browser:
@@ -80,4 +86,4 @@ bench: install
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media staticfiles test-artifacts
+	rm -rf $(VENV) db.sqlite3 media private_media staticfiles .celery-broker test-artifacts

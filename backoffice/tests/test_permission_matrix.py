@@ -65,9 +65,9 @@ RULES = [
     own(r"^leaderboard/$", EVERYONE, "/leaderboard/"),
     own(r"^discounts/$", SIGNED_IN, "/discounts/"),
     own(r"^discounts/<int:pk>/redeem/$", NOBODY, None, "POST only (tested in growth)"),
-    # Media: public files for everyone; private files per file owner (both tested in test_media.py)
-    own(r"^\^media/", NOBODY, None, "a file path: public media and its 404s are tested in test_media.py"),
-    own(r"^private-media/", NOBODY, None, "per file: owner and authorised staff only (tested in test_media.py)"),
+    # Uploaded files: public media for everyone; private files for their owner and staff who may see them
+    own(r"^\^media/", EVERYONE, "/media/{app.image.name}"),
+    own(r"^private-media/", {MODERATOR, ADMIN}, "/private-media/{proof.image.name}"),  # owner: test_media.py
     # API
     own(r"^api/schema/$", EVERYONE, "/api/schema/"),
     own(r"^api/docs/$", EVERYONE, "/api/docs/"),
