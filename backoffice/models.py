@@ -95,13 +95,22 @@ class TaskRun(models.Model):
     """One attempt of a background job (`backoffice.jobs.recorded_task`): when, how it ended, rows, error."""
 
     class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         RETRYING = "retrying", "Failed, will retry"
 
     task_name = models.CharField(max_length=200, db_index=True)
-    task_id = models.CharField(max_length=255, blank=True)
+    task_id = models.CharField(max_length=255, blank=True, db_index=True)
+    requested_by = models.ForeignKey(
+        "backoffice.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who pressed Run now (empty for scheduled runs).",
+    )
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
