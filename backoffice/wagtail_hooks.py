@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from wagtail import hooks
 
+from .admin_views import DeliveryViewSet
 from .selectors import records_blocking_deletion
 
 
@@ -22,3 +23,8 @@ def refuse_to_delete_users_with_history(request, user):
         )
         return redirect("wagtailusers_users:edit", user.pk)
     return None
+
+
+@hooks.register("register_admin_viewset")
+def register_deliveries():
+    return DeliveryViewSet("deliveries")

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from backoffice.delivery import queue_sms
 from backoffice.errors import DomainError
 from backoffice.models import Notification
 from moderation.models import RewardEntry
@@ -18,7 +19,6 @@ from moderation.services import InsufficientPoints, post_entry
 
 from . import selectors
 from .models import Campaign, PhoneDevice, Redemption, Referral, ReferralVisit, ReferrerScore
-from .sms import send_sms
 
 CENT = Decimal("0.01")
 logger = logging.getLogger(__name__)
@@ -183,7 +183,8 @@ def _otp_device(user, lock=False):
 
 
 def send_verification_code(user):
-    """Text a fresh 6-digit code to the user's phone. Rate-limited: a pause between sends, a cap per hour."""
+    """Text a fresh 6-digit code to the user's phone; returns its Delivery. Rate-limited: a pause between sends,
+    a cap per hour."""
     if user.phone_verified:
         raise OTPRefused("Your phone number is already verified.")
     if not user.phone:
@@ -210,8 +211,8 @@ def send_verification_code(user):
         device.generate_token(valid_secs=_setting("OTP_VALID_SECONDS", 300), commit=False)
         device.save()
         token = device.token
-    send_sms(user.phone, f"Your Rewards verification code is {token}. It expires in 5 minutes.")
-    return device
+    # Queued (a Delivery): a slow or failing SMS provider never fails the request; the delivery says how it went.
+    return queue_sms(user.phone, f"Your Rewards verification code is {token}. It expires in 5 minutes.")
 
 
 def verify_phone(user, code):

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from backoffice.models import Notification
+from backoffice.models import Delivery, Notification
 from catalog.models import Category
 from catalog.selectors import active_apps
 from moderation.models import Download
@@ -24,7 +24,6 @@ from moderation.services import ProofRefused, record_download, submit_proof
 from . import ratelimit, selectors, services
 from .forms import CartForm, OTPForm, ProofForm, SignupForm
 from .models import Campaign, Referral
-from .sms import SMSError
 
 LOGIN_FAILURES_PER_ACCOUNT = 5
 LOGIN_FAILURES_PER_IP = 30
@@ -104,14 +103,20 @@ def signup(request):
 
 def _send_code(request, user):
     try:
-        services.send_verification_code(user)
+        delivery = services.send_verification_code(user)
     except services.OTPRefused as refused:
         messages.error(request, str(refused))
         return False
-    except SMSError:
-        messages.error(request, "We could not send the SMS. Try again in a minute.")
+    delivery.refresh_from_db(fields=["status"])
+    if delivery.status in (Delivery.Status.RETRYING, Delivery.Status.FAILED):
+        messages.warning(
+            request,
+            f"We could not send the SMS to {user.phone} just now. We will try again shortly; "
+            "if no code arrives, ask for a new one in a minute.",
+        )
         return False
-    messages.success(request, f"We sent a code to {user.phone}.")
+    sent = "sent" if delivery.status == Delivery.Status.SENT else "are sending"
+    messages.success(request, f"We {sent} a code to {user.phone}.")
     return True
 
 

@@ -241,18 +241,34 @@ TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
 TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")  # another Twilio-compatible host, e.g. a test fake
+SMS_TIMEOUT_SECONDS = int(os.environ.get("SMS_TIMEOUT_SECONDS", "10"))  # seconds a Twilio API call may take
 SMS_BACKEND = os.environ.get(
     "SMS_BACKEND",
     "growth.sms.TwilioSMSBackend" if TWILIO_ACCOUNT_SID else "growth.sms.ConsoleSMSBackend",
 )
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Every email is recorded as a Delivery and sent by a task (backoffice/delivery.py) with the backend below.
+EMAIL_BACKEND = "backoffice.delivery.QueuedEmailBackend"
+# The backend that really sends (SMTP in production); EMAIL_BACKEND in the environment is read as this.
+EMAIL_DELIVERY_BACKEND = os.environ.get(
+    "EMAIL_DELIVERY_BACKEND", os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))  # seconds an SMTP connect/read may take
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rewards <no-reply@rewards.local>")
+# Deliveries (email, SMS): a failed send is retried after this many seconds, doubling each time (at most an hour),
+DELIVERY_RETRY_SECONDS = int(os.environ.get("DELIVERY_RETRY_SECONDS", "60"))
+# ...and marked failed after this many attempts (staff can still send it again from Deliveries).
+DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "5"))
+DELIVERY_STUCK_SECONDS = 15 * 60  # a send still "sending" after this long was lost with its worker: retried
+DELIVERY_SWEEP_BATCH = 500  # deliveries queued again per run of the retry sweep
+
+# Job runs (TaskRun rows) older than this are deleted by the scheduled backoffice.tasks.prune_task_runs.
+TASK_RUN_RETENTION_DAYS = int(os.environ.get("TASK_RUN_RETENTION_DAYS", "30"))
 
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 # A staff alert with the same kind and subject as one raised this recently only counts a repeat (no new email).

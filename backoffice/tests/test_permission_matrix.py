@@ -107,6 +107,8 @@ RULES = [
     own(r"^admin/crontab_schedules/", {ADMIN}, "/admin/crontab_schedules/"),
     own(r"^admin/(task_runs|daily_list)/(new|edit)/", NOBODY, "/admin/task_runs/new/"),
     own(r"^admin/(task_runs|daily_list)/", {ADMIN}, "/admin/task_runs/"),
+    own(r"^admin/deliveries/(new|edit|delete|copy)/", NOBODY, "/admin/deliveries/new/"),
+    own(r"^admin/deliveries/", {ADMIN}, "/admin/deliveries/"),
     # Back-office: people
     own(r"^admin/users/(new|edit|delete)/", {ADMIN}, "/admin/users/edit/{member.pk}/"),
     own(r"^admin/users/", {MODERATOR, ADMIN}, "/admin/users/"),  # moderators look users up, read-only
