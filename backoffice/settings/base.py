@@ -34,7 +34,7 @@ INSTALLED_APPS = [
     "growth",
     "reporting",
     # Wagtail admin
-    "wagtail.users",
+    "backoffice.apps.WagtailUsersConfig",  # wagtail.users with the privilege policy
     "wagtail.snippets",
     "wagtail.images",
     "wagtail.documents",
