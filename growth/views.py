@@ -3,9 +3,9 @@
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -26,9 +26,6 @@ from .forms import CartForm, OTPForm, ProofForm, SignupForm
 from .models import Campaign, Referral
 from .sms import SMSError
 
-LOGIN_FAILURES_PER_ACCOUNT = 5
-LOGIN_FAILURES_PER_IP = 30
-LOGIN_WINDOW = 15 * 60
 OTP_CHECKS_PER_IP = 30
 OTP_WINDOW = 60 * 60
 REFERRAL_SESSION_KEY = "referral_code"
@@ -40,30 +37,6 @@ def home(request):
 
 
 # --- accounts -------------------------------------------------------------------------------------------
-
-
-class RateLimitedLoginView(auth_views.LoginView):
-    """Django's login, refusing further tries after too many failures per account or per IP address."""
-
-    def _keys(self):
-        email = (self.request.POST.get("username") or "").strip().lower()
-        return (f"growth:login-fail:acct:{email}", LOGIN_FAILURES_PER_ACCOUNT), (
-            f"growth:login-fail:ip:{ratelimit.client_ip(self.request)}",
-            LOGIN_FAILURES_PER_IP,
-        )
-
-    def post(self, request, *args, **kwargs):
-        if any(ratelimit.count(key) >= limit for key, limit in self._keys()):
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(None, "Too many failed log-in attempts. Try again in 15 minutes.")
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        for key, _ in self._keys():
-            ratelimit.hit(key, LOGIN_WINDOW)
-        return super().form_invalid(form)
 
 
 def referral_link(request, code):
@@ -96,7 +69,7 @@ def signup(request):
             form.add_error("password1", error)
         else:
             request.session.pop(REFERRAL_SESSION_KEY, None)
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             _send_code(request, user)
             return redirect("verify-phone")
     return render(request, "growth/signup.html", {"form": form}, status=400 if form.errors else 200)
