@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/phone/", views.verify_phone, name="verify-phone"),
+    path("accounts/password_reset/", views.RateLimitedPasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("r/<str:code>/", views.referral_link, name="referral-link"),
     path("apps/", views.app_list, name="apps"),

@@ -1,11 +1,13 @@
 """The public site: thin views over growth, moderation and catalog services and selectors."""
 
+import re
 import uuid
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -23,12 +25,12 @@ from moderation.services import ProofRefused, record_download, submit_proof
 
 from . import ratelimit, selectors, services
 from .forms import CartForm, OTPForm, ProofForm, SignupForm
+from .identity import canonical_email
 from .models import Campaign, Referral
 from .sms import SMSError
 
-OTP_CHECKS_PER_IP = 30
-OTP_WINDOW = 60 * 60
 REFERRAL_SESSION_KEY = "referral_code"
+REFERRAL_CODE = re.compile(r"[A-Za-z0-9_-]{1,16}")  # what backoffice.models.new_referral_code makes
 LEADERBOARD_MAX_PAGE = 500  # the top 10,000; deeper OFFSETs cost seconds at a million members; own rank covers the rest
 
 
@@ -39,9 +41,28 @@ def home(request):
 # --- accounts -------------------------------------------------------------------------------------------
 
 
+class RateLimitedPasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset with limits per address and per email. The answer is always the same
+    "check your inbox" page, so it says nothing about which emails have accounts or were limited."""
+
+    def form_valid(self, form):
+        if not ratelimit.allow(ratelimit.PASSWORD_RESET_PER_IP, ratelimit.client_ip(self.request)):
+            form.add_error(None, "Too many password reset requests from your network. Try again later.")
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        email = canonical_email(form.cleaned_data["email"])
+        if not ratelimit.allow(ratelimit.PASSWORD_RESET_PER_EMAIL, email):
+            return redirect(self.get_success_url())
+        return super().form_valid(form)
+
+
 def referral_link(request, code):
-    """/r/<code>/: count the visit and carry the code to the sign-up form."""
-    referrer = services.record_referral_visit(code)
+    """/r/<code>/: count the visit (once per visitor and day) and carry the code to the sign-up form."""
+    if not REFERRAL_CODE.fullmatch(code):
+        referrer = None
+    elif ratelimit.first_visit_today(code, ratelimit.client_ip(request)):
+        referrer = services.record_referral_visit(code)
+    else:
+        referrer = services.find_referrer(code)
     if referrer is not None:
         request.session[REFERRAL_SESSION_KEY] = code
     else:
@@ -54,6 +75,9 @@ def signup(request):
         return redirect("home")
     code = request.GET.get("ref") or request.session.get(REFERRAL_SESSION_KEY, "")
     form = SignupForm(request.POST or None, initial={"referral_code": code})
+    if request.method == "POST" and not ratelimit.allow(ratelimit.SIGNUP_PER_IP, ratelimit.client_ip(request)):
+        form.add_error(None, "Too many sign-ups from your network. Try again later.")
+        return render(request, "growth/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -76,6 +100,12 @@ def signup(request):
 
 
 def _send_code(request, user):
+    if not (
+        ratelimit.allow(ratelimit.SMS_PER_NUMBER, user.phone)
+        and ratelimit.allow(ratelimit.SMS_PER_IP, ratelimit.client_ip(request))
+    ):
+        messages.error(request, "Too many codes requested. Try again later.")
+        return False
     try:
         services.send_verification_code(user)
     except services.OTPRefused as refused:
@@ -100,8 +130,7 @@ def verify_phone(request):
         return redirect("verify-phone")
     if request.method == "POST":
         form = OTPForm(request.POST)
-        ip_key = f"growth:otp-check:ip:{ratelimit.client_ip(request)}"
-        if ratelimit.hit(ip_key, OTP_WINDOW) > OTP_CHECKS_PER_IP:
+        if not ratelimit.allow(ratelimit.OTP_CHECKS_PER_IP, ratelimit.client_ip(request)):
             form.add_error(None, "Too many attempts from your network. Try again later.")
             status = 429
         elif form.is_valid():
