@@ -202,6 +202,11 @@ PASSWORD_RESET_RATE_PER_IP = os.environ.get("PASSWORD_RESET_RATE_PER_IP", "20/ho
 PASSWORD_RESET_RATE_PER_EMAIL = os.environ.get("PASSWORD_RESET_RATE_PER_EMAIL", "3/hour")  # reset emails sent
 OTP_CHECK_RATE_PER_IP = os.environ.get("OTP_CHECK_RATE_PER_IP", "30/hour")  # OTP codes tried from one address
 
+# Product uploads (catalog/product_files.py) are refused beyond these, before the sheet is parsed.
+PRODUCT_FILE_MAX_ROWS = int(os.environ.get("PRODUCT_FILE_MAX_ROWS", "200000"))  # products per file
+PRODUCT_FILE_MAX_COLUMNS = 50  # the format has 7; room for a few extra columns, not 16,384
+PRODUCT_FILE_MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # an .xlsx's total uncompressed size (zip bombs)
+
 # Outbound HTTP (backoffice/outbound.py): feeds, downloads and webhooks.
 # Networks that outbound requests may reach although private/loopback (comma-separated CIDRs, e.g. an
 # on-premise feed at 10.0.0.5/32). Empty: only global addresses.
