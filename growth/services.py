@@ -18,6 +18,7 @@ from moderation.models import RewardEntry
 from moderation.services import InsufficientPoints, post_entry
 
 from . import selectors
+from .identity import InvalidPhone, canonical_email, normalise_phone
 from .models import Campaign, PhoneDevice, Redemption, Referral, ReferralVisit, ReferrerScore
 
 CENT = Decimal("0.01")
@@ -29,6 +30,12 @@ def _setting(name, default):
 
 
 # --- sign-up and referrals -------------------------------------------------------------------------------
+
+
+# One answer for a taken email and a taken phone, so sign-up does not tell which accounts exist.
+SIGNUP_REFUSED_GENERIC = (
+    "We could not create an account with these details. If you already have an account, log in or reset your password."
+)
 
 
 class SignupRefused(Exception):
@@ -64,16 +71,18 @@ def sign_up(*, email, password, phone, referral_code=""):
     """Create a member, with a Referral when a valid code is given. The phone stays unverified until OTP."""
     User = get_user_model()
     email = User.objects.normalize_email(email).strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise SignupRefused("An account with this email already exists.", field="email")
-    if User.objects.filter(phone=phone).exists():
-        raise SignupRefused("This phone number is already used by another account.", field="phone")
+    try:
+        phone = normalise_phone(phone)
+    except InvalidPhone as exc:
+        raise SignupRefused(str(exc), field="phone") from exc
+    if User.objects.filter(Q(email__iexact=email) | Q(phone=phone)).exists():
+        raise SignupRefused(SIGNUP_REFUSED_GENERIC)
     referrer = None
     if referral_code:
         referrer = find_referrer(referral_code)
         if referrer is None:
             raise ReferralRefused("This referral code does not exist.")
-        if referrer.email.lower() == email or (referrer.phone and referrer.phone == phone):
+        if canonical_email(referrer.email) == canonical_email(email) or (referrer.phone and referrer.phone == phone):
             raise ReferralRefused("You cannot refer yourself.")
     validate_password(password, User(email=email, phone=phone))
     try:
@@ -82,7 +91,7 @@ def sign_up(*, email, password, phone, referral_code=""):
             if referrer is not None:
                 create_referral(referrer=referrer, referred=user)
     except IntegrityError as exc:
-        raise SignupRefused("An account with this email or phone already exists.") from exc
+        raise SignupRefused(SIGNUP_REFUSED_GENERIC) from exc
     return user
 
 

@@ -34,7 +34,7 @@ INSTALLED_APPS = [
     "growth",
     "reporting",
     # Wagtail admin
-    "wagtail.users",
+    "backoffice.apps.WagtailUsersConfig",  # wagtail.users with the privilege policy
     "wagtail.snippets",
     "wagtail.images",
     "wagtail.documents",
@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "backoffice.middleware.RejectNullCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "backoffice.login_policy.LoginLockedMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -115,7 +116,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "backoffice.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Every login form goes through the one login policy (backoffice/login_policy.py).
+AUTHENTICATION_BACKENDS = ["backoffice.login_policy.LoginPolicyBackend"]
+LOGIN_FAILURES_PER_IDENTIFIER = int(os.environ.get("LOGIN_FAILURES_PER_IDENTIFIER", "5"))  # per window
+LOGIN_FAILURES_PER_IP = int(os.environ.get("LOGIN_FAILURES_PER_IP", "30"))  # per window
+LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", str(15 * 60)))  # the window
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -285,6 +290,23 @@ DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
 # The dashboard counts today live from the raw tables; viewers within this many seconds share one count (0: off).
 REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS", "60"))
 
+# Phone numbers typed without a country code are read in this region (ISO code, "" = always international).
+PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
+
+# Rate limits of the public site (growth/ratelimit.py), "N/second|minute|hour|day". Cache down: SMS sends
+# are refused (they cost money); the others are allowed with a warning (README "Security").
+SIGNUP_RATE_PER_IP = os.environ.get("SIGNUP_RATE_PER_IP", "10/hour")  # sign-up form posts
+SMS_RATE_PER_IP = os.environ.get("SMS_RATE_PER_IP", "10/hour")  # verification SMS sent for one address
+SMS_RATE_PER_NUMBER = os.environ.get("SMS_RATE_PER_NUMBER", "5/hour")  # verification SMS sent to one number
+PASSWORD_RESET_RATE_PER_IP = os.environ.get("PASSWORD_RESET_RATE_PER_IP", "20/hour")  # reset requests
+PASSWORD_RESET_RATE_PER_EMAIL = os.environ.get("PASSWORD_RESET_RATE_PER_EMAIL", "3/hour")  # reset emails sent
+OTP_CHECK_RATE_PER_IP = os.environ.get("OTP_CHECK_RATE_PER_IP", "30/hour")  # OTP codes tried from one address
+
+# Product uploads (catalog/product_files.py) are refused beyond these, before the sheet is parsed.
+PRODUCT_FILE_MAX_ROWS = int(os.environ.get("PRODUCT_FILE_MAX_ROWS", "200000"))  # products per file
+PRODUCT_FILE_MAX_COLUMNS = 50  # the format has 7; room for a few extra columns, not 16,384
+PRODUCT_FILE_MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # an .xlsx's total uncompressed size (zip bombs)
+
 # Outbound HTTP (backoffice/outbound.py): feeds, downloads and webhooks.
 # Networks that outbound requests may reach although private/loopback (comma-separated CIDRs, e.g. an
 # on-premise feed at 10.0.0.5/32). Empty: only global addresses.
@@ -306,7 +328,8 @@ WAGTAIL_SITE_NAME = "Rewards Back-office"
 WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAIL_USER_CUSTOM_FIELDS = ["phone"]
-WAGTAIL_PASSWORD_RESET_ENABLED = True
+# One password reset flow, rate-limited: staff use /accounts/password_reset/ too (README "Security").
+WAGTAIL_PASSWORD_RESET_ENABLED = False
 
 # REST framework
 REST_FRAMEWORK = {
@@ -319,9 +342,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "backoffice.api.exception_handler",
+    # Every endpoint: anonymous callers per IP, members per account (backoffice/throttling.py: fail open).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "backoffice.throttling.AnonRateThrottle",
+        "backoffice.throttling.UserRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": "100/minute",
-        "user": "600/minute",
+        "anon": os.environ.get("API_ANON_THROTTLE_RATE", "100/minute"),
+        "user": os.environ.get("API_USER_THROTTLE_RATE", "600/minute"),
         "redeem": os.environ.get("REDEEM_THROTTLE_RATE", "30/minute"),
     },
 }
