@@ -28,7 +28,11 @@ from backoffice.settings.test import *  # noqa
 DATABASES = {{"default": {database!r}}}
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_URL = "filesystem://"
-CELERY_BROKER_TRANSPORT_OPTIONS = {{"data_folder_in": {str(folder)!r}, "data_folder_out": {str(folder)!r}}}
+CELERY_BROKER_TRANSPORT_OPTIONS = {{
+    "data_folder_in": {str(folder)!r},
+    "data_folder_out": {str(folder)!r},
+    "control_folder": {str(folder / "control")!r},
+}}
 BEAT_LOCK_RETRY_SECONDS = 1
 """
 
