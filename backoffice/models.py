@@ -189,3 +189,17 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.get_channel_display()} to {self.to}: {self.subject or '(no subject)'}"
+
+
+class LoginAttemptWindow(models.Model):
+    """Log-in attempts counted under one key (a hashed identifier or a client IP) since `window_started_at`.
+
+    Written only by backoffice.login_policy, with the row locked.
+    """
+
+    key = models.CharField(max_length=100, unique=True)
+    attempts = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.key}: {self.attempts}"

@@ -28,9 +28,7 @@ ROLE_PERMISSIONS = {
     ],
     ADMINS: [
         ADMIN_ACCESS,
-        *_crud("backoffice", "user"),
-        "auth.view_group",
-        "auth.change_group",
+        *_crud("backoffice", "user"),  # superusers and other staff's sign-in details: see backoffice.privilege
         *_crud("catalog", "category", "app", "store", "product", "competitor"),
         "catalog.view_productpricechange",
         "catalog.view_competitoroffer",

@@ -1,6 +1,5 @@
 """The Reports page of the Wagtail admin: the dashboard over a date range, its charts, and CSV exports."""
 
-import csv
 import json
 from urllib.parse import quote
 
@@ -13,6 +12,7 @@ from django.views.generic import TemplateView
 from django_celery_beat.models import PeriodicTask
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from backoffice import exports
 from backoffice.jobs import PermanentJobError, run_now
 
 from . import selectors
@@ -71,18 +71,10 @@ def export_tables(board):
 def csv_response(filename, header, rows):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
+    writer = exports.csv_writer(response)
     writer.writerow(header)
-    for row in rows:
-        writer.writerow([_csv_safe(cell) for cell in row])
+    writer.writerows(rows)
     return response
-
-
-def _csv_safe(cell):
-    """Defuse spreadsheet formulas in text cells (app names come from users of the admin)."""
-    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@"):
-        return "'" + cell
-    return cell
 
 
 def chart_data(board):

@@ -202,3 +202,16 @@ def test_scheduled_task_runs_every_active_competitor_even_if_one_fails(products)
         tasks.import_competitor_prices.apply(throw=True)
 
     assert list(CompetitorOffer.objects.values_list("competitor__name", flat=True)) == ["Rival"]
+
+
+def test_a_feed_at_a_private_address_is_refused_without_retrying(settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    with FeedServer(b"sku,price\nA1,9.50\n") as server, pytest.raises(feeds.FeedInvalid, match="not allowed"):
+        feeds.fetch_feed(server.url)
+    assert server.requests == 0
+
+
+def test_an_unreachable_feed_names_no_connection_detail():
+    with pytest.raises(feeds.FeedUnavailable) as failure:
+        feeds.fetch_feed("http://127.0.0.1:9/feed", timeout=2)
+    assert str(failure.value) == "The address could not be reached."
