@@ -240,7 +240,9 @@ CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTIO
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The database scheduler, sending only while it holds a PostgreSQL advisory lock: a second beat stands by.
+CELERY_BEAT_SCHEDULER = "backoffice.beat:SingleBeatScheduler"
+BEAT_LOCK_RETRY_SECONDS = 5  # how often a standby beat tries to take the lock
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
