@@ -6,10 +6,10 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Q, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
 from django.utils import timezone
 
-from moderation.models import RewardEntry, ScreenshotProof
+from moderation.models import Download, RewardEntry, ScreenshotProof
 
 from .models import Campaign, Redemption, Referral, ReferrerScore
 
@@ -232,6 +232,21 @@ def proofs_of(user):
         ScreenshotProof.objects.filter(download__user=user)
         .select_related("download__app")
         .order_by("-submitted_at", "-pk")
+    )
+
+
+def downloads_of(user):
+    """The member's downloads, newest first, each with its latest proof's status and id (None: no proof yet)."""
+    latest = ScreenshotProof.objects.filter(download=OuterRef("pk")).order_by("-submitted_at", "-pk")
+    return (
+        Download.objects.filter(user=user)
+        .select_related("app")
+        .annotate(
+            proof_status=Subquery(latest.values("status")[:1]),
+            proof_id=Subquery(latest.values("pk")[:1]),
+            proof_count=Count("proofs"),
+        )
+        .order_by("-created_at", "-pk")
     )
 
 

@@ -64,7 +64,7 @@ RULES = [
     own(r"^me/", SIGNED_IN, "/me/points/"),
     own(r"^leaderboard/$", EVERYONE, "/leaderboard/"),
     own(r"^discounts/$", SIGNED_IN, "/discounts/"),
-    own(r"^discounts/<int:pk>/redeem/$", NOBODY, None, "POST only (tested in growth)"),
+    own(r"^discounts/<int:pk>/redeem/$", NOBODY, None, "GET confirms, POST redeems (tested in growth)"),
     # API
     own(r"^api/schema/$", EVERYONE, "/api/schema/"),
     own(r"^api/docs/$", EVERYONE, "/api/docs/"),
