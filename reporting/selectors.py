@@ -192,13 +192,21 @@ class Dashboard:
 
     @property
     def funnel(self):
-        """The referral funnel: each step with its count and its share of the step before."""
+        """The referral funnel: each step with its count, its base (the step before) and its share of that base.
+
+        A share never exceeds 100 %: a step can hold people whose earlier step fell before the range (a link opened
+        last month, a sign-up today), so more than the base is shown as the whole base, flagged `above_base`.
+        """
         steps, previous = [], None
         for name in FUNNEL:
             count = self.totals[name]
-            rate = None if previous in (None, 0) else count / previous
-            steps.append({"step": FIGURES[name], "key": name, "count": count, "rate": rate})
-            previous = count
+            base = None if previous is None else {"step": FIGURES[previous], "count": self.totals[previous]}
+            rate = None if not base or not base["count"] else min(count / base["count"], 1.0)
+            above = bool(base) and count > base["count"]
+            steps.append(
+                {"step": FIGURES[name], "key": name, "count": count, "rate": rate, "base": base, "above_base": above}
+            )
+            previous = name
         return steps
 
 
