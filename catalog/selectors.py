@@ -2,7 +2,7 @@
 
 from django.db.models import Q
 
-from .models import App, Category
+from .models import App, Category, ProductUpload
 
 
 def active_apps():
@@ -16,3 +16,12 @@ def category_exists(slug):
 def apps_in_category(queryset, slug):
     """Apps filed under a category (directly or through one of its subcategories) or under a subcategory."""
     return queryset.filter(Q(category__slug=slug) | Q(subcategory__slug=slug))
+
+
+def uploads_awaiting_confirmation():
+    """Product uploads checked by a dry run and never confirmed (or failed): an admin's loose ends."""
+    return (
+        ProductUpload.objects.filter(status__in=[ProductUpload.Status.PREVIEWED, ProductUpload.Status.FAILED])
+        .select_related("uploaded_by")
+        .order_by("-created_at")
+    )

@@ -1,12 +1,13 @@
 """The Catalog menu of the Wagtail admin: apps, categories, stores, products, competitors, bulk uploads."""
 
-from django.urls import path
+from django.urls import path, reverse
+from laces.components import Component
 from wagtail import hooks
 from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
-from . import admin_views, services
+from . import admin_views, selectors, services
 from .models import App, Category, Competitor, Product, ProductUpload, Store
 
 
@@ -195,3 +196,21 @@ class CatalogGroup(ModelViewSetGroup):
 @hooks.register("register_admin_viewset")
 def register_catalog():
     return CatalogGroup()
+
+
+class PendingUploadsHomePanel(Component):
+    """The admin's home: product uploads left at the preview step, or failed."""
+
+    name = "catalog_pending_uploads"
+    order = 40
+    template_name = "catalog/admin/home_panel.html"
+
+    def get_context_data(self, parent_context):
+        uploads = selectors.uploads_awaiting_confirmation()
+        return {"count": uploads.count(), "uploads": uploads[:5], "uploads_url": reverse("product_uploads:index")}
+
+
+@hooks.register("construct_homepage_panels")
+def add_pending_uploads_panel(request, panels):
+    if request.user.has_perm("catalog.add_productupload"):
+        panels.append(PendingUploadsHomePanel())

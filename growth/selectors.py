@@ -77,6 +77,18 @@ def running_campaigns(now=None):
     )
 
 
+def live_campaigns(now=None):
+    """Active campaigns within their dates, ending soonest first, each with how much of its limits and of its time
+    is used (0..1, None when unlimited): the marketer's budget burn at a glance."""
+    now = now or timezone.now()
+    campaigns = list(Campaign.objects.filter(active=True, starts_at__lte=now, ends_at__gt=now).order_by("ends_at"))
+    for campaign in campaigns:
+        campaign.budget_used = float(campaign.budget_spent / campaign.budget) if campaign.budget else None
+        campaign.uses_used = campaign.uses_count / campaign.max_uses if campaign.max_uses else None
+        campaign.time_used = (now - campaign.starts_at) / (campaign.ends_at - campaign.starts_at)
+    return campaigns
+
+
 def available_campaigns(user, cart_total, app=None):
     """Campaigns `user` can redeem now for a cart of `cart_total` (for `app`, if given)."""
     now = timezone.now()

@@ -1,8 +1,9 @@
 from django.urls import include, path, reverse
+from laces.components import Component
 from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
-from . import services, urls
+from . import selectors, services, urls
 from .views import VIEW_DOWNLOADS_PERM
 
 
@@ -55,3 +56,20 @@ def invalidations_menu_item():
 @hooks.register("register_admin_menu_item")
 def moderation_menu_item():
     return SubmenuMenuItem("Moderation", moderation_menu, icon_name="image", name="moderation", order=100)
+
+
+class QueueHomePanel(Component):
+    """The moderator's home: how many proofs wait, how long the oldest has waited, and a way in."""
+
+    name = "moderation_queue"
+    order = 10
+    template_name = "moderation/home_panel.html"
+
+    def get_context_data(self, parent_context):
+        return {**selectors.queue_summary(), "queue_url": reverse("moderation_queue")}
+
+
+@hooks.register("construct_homepage_panels")
+def add_queue_panel(request, panels):
+    if request.user.has_perm(services.MODERATE_PERM):
+        panels.append(QueueHomePanel())

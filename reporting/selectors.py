@@ -20,7 +20,7 @@ from catalog.models import App
 from growth.models import Redemption, Referral, ReferralVisit
 from moderation.models import Download, RewardEntry, ScreenshotProof
 
-from .models import DailyAppStat, DailyStat, WeeklyAppStat
+from .models import DailyAppStat, DailyStat, TaskRun, WeeklyAppStat
 
 MAX_RANGE_DAYS = 366
 TOP_APPS = 10
@@ -330,3 +330,13 @@ def _assemble(start, end, by_day, app_totals, top, live):
         queue=moderation_queue(),
         live_days=list(live),
     )
+
+
+def failing_jobs(since):
+    """Periodic jobs whose latest run since `since` failed (or waits for a retry), newest first, with the error."""
+    latest = {}
+    runs = TaskRun.objects.filter(started_at__gte=since).order_by("task_name", "-started_at", "-pk")
+    for run in runs.only("task_name", "status", "started_at", "error"):
+        latest.setdefault(run.task_name, run)
+    failing = [run for run in latest.values() if run.status in (TaskRun.Status.FAILED, TaskRun.Status.RETRYING)]
+    return sorted(failing, key=lambda run: run.started_at, reverse=True)
