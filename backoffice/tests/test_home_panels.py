@@ -29,7 +29,7 @@ def test_a_moderator_sees_the_pending_count_the_oldest_wait_and_a_start_button(c
         )
     body = home(client, moderator())
     assert "<strong>2</strong> proofs waiting" in body
-    assert "oldest waiting <strong>42 min</strong>" in body
+    assert "the oldest has waited <strong>42 min</strong>" in body
     assert 'id="start-moderating"' in body and "Start moderating" in body
     assert "Live campaigns" not in body and "Failing jobs" not in body
 

@@ -28,6 +28,8 @@ class Command(BaseCommand):
                 if hasattr(module, "after_all"):
                     with transaction.atomic():
                         module.after_all(detail)
+        if options["verbosity"] < 1:
+            return
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {summary()}."))
         from backoffice.demo import logins
 
