@@ -316,3 +316,8 @@ def test_asking_for_a_second_code_at_once_is_refused_on_the_phone_page(client):
     response = client.post(reverse("verify-phone"), {"action": "send"}, follow=True)
     assert re.search(r"Please wait (59|60) s before asking for another code", response.content.decode())
     assert len(ConsoleSMSBackend.outbox) == 1
+
+
+def test_the_login_form_offers_the_saved_email_and_current_password(client):
+    body = client.get(reverse("login")).content.decode()
+    assert 'autocomplete="username"' in body and 'autocomplete="current-password"' in body
