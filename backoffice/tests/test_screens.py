@@ -83,9 +83,12 @@ def test_a_visitor_and_a_member_see_every_public_screen_clean(live_server, demo)
     assert problems == [], "\n".join(problems)
 
 
-def test_the_phone_menu_opens_from_its_button_and_the_wide_nav_has_none(live_server, demo):
+def test_the_phone_menu_opens_from_its_button_and_the_wide_nav_has_none(live_server):
+    from backoffice.tests.factories import PASSWORD, UserFactory
+
+    member = UserFactory(verified=True)
     with chromium_page() as page:
-        log_in_to_site(page, live_server.url, "user1@example.com", MEMBER_PASSWORD)
+        log_in_to_site(page, live_server.url, member.email, PASSWORD)
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto(live_server.url + "/")
         assert page.is_visible(".menu-toggle") and not page.is_visible("#site-nav")
