@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from backoffice.demo import after, moment
 from backoffice.demo_images import phone_screenshot
+from backoffice.models import Notification
 from catalog.demo import app_color, screenshot_style
 from catalog.models import App
 
@@ -137,13 +138,18 @@ def _review(rng, proofs, moderator, admin):
     counts = defaultdict(int)
     dated_proofs = {}
     dated_entries = {}  # (kind, proof pk) -> when
+    dated_notices = {}  # (member pk, subject) -> when
     for when, action, proof in events:
+        app, member_id = proof.download.app, proof.download.user_id
         if action == "approve":
             services.approve_proof(proof, moderator=moderator)
             dated_entries[RewardEntry.Kind.EARN, proof.pk] = when
+            dated_notices[member_id, f"Your proof for {app.name} was approved"] = when
         elif action == "reject":
             services.reject_proof(proof, moderator=moderator, reason=rng.choice(REJECT_REASONS))
+            dated_notices[member_id, f"Your proof for {app.name} was rejected"] = when
         else:
+            dated_notices[member_id, f"Your reward for {app.name} was withdrawn"] = when
             services.invalidate_reward(
                 proof, actor=admin, reason="Duplicate account found by the phone check.", allow_negative=True
             )
@@ -154,6 +160,13 @@ def _review(rng, proofs, moderator, admin):
         counts["approved" if action == "approve" else "rejected"] += 1
 
     _date_reviews(dated_proofs, dated_entries)
+    notices = list(Notification.objects.filter(user_id__in={user for user, _ in dated_notices}))
+    read_before = timezone.now() - datetime.timedelta(days=2)
+    for notice in notices:
+        notice.created_at = dated_notices.get((notice.user_id, notice.subject), notice.created_at)
+        if notice.created_at < read_before:  # members read their inbox: only recent news is unread
+            notice.read_at = notice.created_at + datetime.timedelta(hours=3)
+    Notification.objects.bulk_update(notices, ["created_at", "read_at"], batch_size=500)
     return counts
 
 

@@ -111,3 +111,14 @@ def test_the_demo_period_is_rolled_up_and_every_ledger_line_shows_its_running_ba
     for entry in RewardEntry.objects.order_by("user_id", "created_at", "pk"):
         running[entry.user_id] += entry.amount
         assert entry.balance_after == running[entry.user_id]
+
+
+def test_members_inbox_news_is_dated_with_the_review_and_old_news_is_read():
+    from backoffice.models import Notification
+
+    load()
+    proof = ScreenshotProof.objects.filter(status="approved").select_related("download__app").order_by("reviewed_at")[0]
+    notice = Notification.objects.get(
+        user=proof.download.user, subject=f"Your proof for {proof.download.app.name} was approved"
+    )
+    assert notice.created_at == proof.reviewed_at and notice.read_at is not None
