@@ -1,10 +1,31 @@
+from django.conf import settings
 from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.widgets import AdminDateTimeInput
 
 from .models import Campaign
 
 
+class DateTimeWithFormatHint(AdminDateTimeInput):
+    """Wagtail's date-time picker, with the format it expects written under it (typing stays possible)."""
+
+    template_name = "growth/admin/datetime_with_hint.html"
+
+    def __init__(self, attrs=None, **kwargs):
+        super().__init__(attrs={"placeholder": "YYYY-MM-DD HH:MM", **(attrs or {})}, **kwargs)
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["hint"] = f"Pick a date, or type it as 2026-12-01 09:30 ({settings.TIME_ZONE})."
+        if context["widget"]["attrs"].get("id"):
+            context["widget"]["attrs"]["aria-describedby"] = f"{context['widget']['attrs']['id']}-format"
+        return context
+
+
 class CampaignForm(WagtailAdminModelForm):
     """The marketer's campaign form: the model's rules plus the ones that span fields."""
+
+    class Meta:
+        widgets = {"starts_at": DateTimeWithFormatHint(), "ends_at": DateTimeWithFormatHint()}
 
     def clean(self):
         data = super().clean()

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Q, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
 from django.utils import timezone
 
-from moderation.models import RewardEntry, ScreenshotProof
+from moderation.models import Download, RewardEntry, ScreenshotProof
 
 from .models import Campaign, Redemption, Referral, ReferrerScore
 
@@ -75,6 +75,18 @@ def running_campaigns(now=None):
         Q(max_uses__isnull=True) | Q(uses_count__lt=F("max_uses")),
         Q(budget__isnull=True) | Q(budget_spent__lt=F("budget")),
     )
+
+
+def live_campaigns(now=None):
+    """Active campaigns within their dates, ending soonest first, each with how much of its limits and of its time
+    is used (0..1, None when unlimited): the marketer's budget burn at a glance."""
+    now = now or timezone.now()
+    campaigns = list(Campaign.objects.filter(active=True, starts_at__lte=now, ends_at__gt=now).order_by("ends_at"))
+    for campaign in campaigns:
+        campaign.budget_used = float(campaign.budget_spent / campaign.budget) if campaign.budget else None
+        campaign.uses_used = campaign.uses_count / campaign.max_uses if campaign.max_uses else None
+        campaign.time_used = (now - campaign.starts_at) / (campaign.ends_at - campaign.starts_at)
+    return campaigns
 
 
 def available_campaigns(user, cart_total, app=None):
@@ -232,6 +244,21 @@ def proofs_of(user):
         ScreenshotProof.objects.filter(download__user=user)
         .select_related("download__app")
         .order_by("-submitted_at", "-pk")
+    )
+
+
+def downloads_of(user):
+    """The member's downloads, newest first, each with its latest proof's status and id (None: no proof yet)."""
+    latest = ScreenshotProof.objects.filter(download=OuterRef("pk")).order_by("-submitted_at", "-pk")
+    return (
+        Download.objects.filter(user=user)
+        .select_related("app")
+        .annotate(
+            proof_status=Subquery(latest.values("status")[:1]),
+            proof_id=Subquery(latest.values("pk")[:1]),
+            proof_count=Count("proofs"),
+        )
+        .order_by("-created_at", "-pk")
     )
 
 

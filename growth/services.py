@@ -1,6 +1,7 @@
 """Write paths of the growth app: sign-up, phone verification, referral credit, campaign redemption."""
 
 import logging
+import math
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -179,6 +180,12 @@ class OTPRefused(Exception):
         super().__init__(message)
 
 
+def _wait_text(until, now=None):
+    """How long until `until`, as a member reads it: "42 s", "3 min"."""
+    seconds = max(1, math.ceil((until - (now or timezone.now())).total_seconds()))
+    return f"{seconds} s" if seconds < 120 else f"{math.ceil(seconds / 60)} min"
+
+
 def _otp_device(user, lock=False):
     devices = PhoneDevice.objects.filter(user=user)
     if lock:
@@ -205,14 +212,13 @@ def send_verification_code(user):
         get_user_model().objects.select_for_update().filter(pk=user.pk).get()
         device = _otp_device(user, lock=True)
         if device.last_sent_at and now < device.last_sent_at + interval:
-            raise OTPRefused("Please wait before asking for another code.", retry_at=device.last_sent_at + interval)
+            retry_at = device.last_sent_at + interval
+            raise OTPRefused(f"Please wait {_wait_text(retry_at, now)} before asking for another code.", retry_at)
         if device.send_window_started_at is None or now >= device.send_window_started_at + timedelta(hours=1):
             device.send_window_started_at, device.sends_in_window = now, 0
         if device.sends_in_window >= max_per_hour:
-            raise OTPRefused(
-                "Too many codes requested. Try again later.",
-                retry_at=device.send_window_started_at + timedelta(hours=1),
-            )
+            retry_at = device.send_window_started_at + timedelta(hours=1)
+            raise OTPRefused(f"Too many codes requested. Try again in {_wait_text(retry_at, now)}.", retry_at)
         device.phone = user.phone
         device.sends_in_window += 1
         device.last_sent_at = now
@@ -241,7 +247,9 @@ def verify_phone(user, code):
             raise OTPRefused("Ask for a code first.")
         allowed, info = device.verify_is_allowed()
         if not allowed:
-            raise OTPRefused("Too many wrong codes. Wait a moment and try again.", retry_at=info.get("locked_until"))
+            # Inside the back-off after a wrong code: a pause, not a lock-out (that is OTP_MAX_ATTEMPTS, below).
+            retry_at = info.get("locked_until") or timezone.now()
+            raise OTPRefused(f"Please wait {_wait_text(retry_at)} before trying another code.", retry_at)
         if device.phone != user.phone:
             raise OTPRefused("Your phone number changed; ask for a new code.")
         if device.verify_token(code):

@@ -14,12 +14,12 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from backoffice.models import Delivery, Notification
 from catalog.models import Category
 from catalog.selectors import active_apps
-from moderation.models import Download
+from moderation.models import Download, ScreenshotProof
 from moderation.selectors import proof_for_user
 from moderation.services import ProofRefused, record_download, submit_proof
 
@@ -91,6 +91,9 @@ def signup(request):
         except ValidationError as error:
             form.add_error("password1", error)
         else:
+            if data["referral_code"] and request.session.get(REFERRAL_SESSION_KEY) != data["referral_code"]:
+                # A code typed in, not a link followed: still a visit, or the funnel shows more sign-ups than visits.
+                services.record_referral_visit(data["referral_code"])
             request.session.pop(REFERRAL_SESSION_KEY, None)
             login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             _send_code(request, user)
@@ -216,6 +219,16 @@ def my_proofs(request):
 
 
 @login_required
+def my_downloads(request):
+    """Every app the member said they installed, with where its proof stands and what to do next."""
+    page = Paginator(selectors.downloads_of(request.user), 25).get_page(request.GET.get("page"))
+    labels = dict(ScreenshotProof.Status.choices)
+    for download in page.object_list:
+        download.proof_label = labels.get(download.proof_status, "")
+    return render(request, "growth/my_downloads.html", {"page": page})
+
+
+@login_required
 def proof_detail(request, pk):
     proof = proof_for_user(request.user, pk)
     return render(request, "growth/proof_detail.html", {"proof": proof})
@@ -279,20 +292,22 @@ def discounts(request):
             "offers": offers,
             "cart_total": cart_total,
             "app": app,
-            "idempotency_key": uuid.uuid4().hex,
             "redemptions": selectors.redemptions_of(request.user)[:20],
         },
     )
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def redeem(request, pk):
+    """GET asks the member to confirm (what they get, what it costs, the balance after); POST redeems."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    form = CartForm(request.POST, apps=active_apps())
+    form = CartForm(request.POST if request.method == "POST" else request.GET, apps=active_apps())
     if not form.is_valid():
         messages.error(request, "Enter a valid cart total.")
         return redirect("discounts")
+    if request.method == "GET":
+        return _confirm_redemption(request, campaign, form.cleaned_data["cart_total"], form.cleaned_data["app"])
     try:
         redemption, created = services.redeem_campaign(
             user=request.user,
@@ -307,3 +322,21 @@ def redeem(request, pk):
         verb = "Redeemed" if created else "Already redeemed"
         messages.success(request, f"{verb} {campaign.name}: {redemption.discount_amount} off.")
     return redirect("discounts")
+
+
+def _confirm_redemption(request, campaign, cart_total, app):
+    if not selectors.available_campaigns(request.user, cart_total, app).filter(pk=campaign.pk).exists():
+        messages.error(request, f"{campaign.name} is not available for this cart.")
+        return redirect("discounts")
+    return render(
+        request,
+        "growth/redeem_confirm.html",
+        {
+            "campaign": campaign,
+            "cart_total": cart_total,
+            "app": app,
+            "discount": services.discount_for(campaign, cart_total),
+            "balance_after": request.user.points_balance - campaign.points_cost,
+            "idempotency_key": uuid.uuid4().hex,
+        },
+    )

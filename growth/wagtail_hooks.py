@@ -1,6 +1,8 @@
 from django.contrib import messages
 from django.forms import modelform_factory
 from django.shortcuts import redirect
+from django.urls import reverse
+from laces.components import Component
 from wagtail import hooks
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic.models import CreateView, DeleteView, IndexView, InspectView
@@ -148,3 +150,20 @@ def referrals_section(member):
             [referral.referred.email, referral.created_at, referral.credited_at or "not yet"] for referral in referrals
         ],
     }
+
+
+class LiveCampaignsHomePanel(Component):
+    """The marketer's home: campaigns running now, how fast each burns its budget and uses against its time."""
+
+    name = "growth_live_campaigns"
+    order = 20
+    template_name = "growth/admin/home_panel.html"
+
+    def get_context_data(self, parent_context):
+        return {"campaigns": selectors.live_campaigns()[:10], "campaigns_url": reverse("campaigns:index")}
+
+
+@hooks.register("construct_homepage_panels")
+def add_live_campaigns_panel(request, panels):
+    if request.user.has_perm("growth.view_campaign"):
+        panels.append(LiveCampaignsHomePanel())

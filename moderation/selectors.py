@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models import Count, F, IntegerField, Min, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -68,6 +68,15 @@ def queue_counts(moderator):
         done_today=Count("pk"), done_today_by_me=Count("pk", filter=Q(reviewer=moderator))
     )
     return {"pending": ScreenshotProof.objects.filter(status=ScreenshotProof.Status.PENDING).count(), **done}
+
+
+def queue_summary(now=None):
+    """What a moderator's home panel shows: how many proofs wait and how long the oldest has waited."""
+    pending = ScreenshotProof.objects.filter(status=ScreenshotProof.Status.PENDING)
+    summary = pending.aggregate(pending=Count("pk"), oldest_submitted_at=Min("submitted_at"))
+    oldest = summary["oldest_submitted_at"]
+    summary["oldest_wait"] = (now or timezone.now()) - oldest if oldest else None
+    return summary
 
 
 def proof_context(proof):

@@ -16,6 +16,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from backoffice.models import TaskRun
 from catalog.models import App
 from growth.models import Redemption, Referral, ReferralVisit
 from moderation.models import Download, RewardEntry, ScreenshotProof
@@ -192,13 +193,21 @@ class Dashboard:
 
     @property
     def funnel(self):
-        """The referral funnel: each step with its count and its share of the step before."""
+        """The referral funnel: each step with its count, its base (the step before) and its share of that base.
+
+        A share never exceeds 100 %: a step can hold people whose earlier step fell before the range (a link opened
+        last month, a sign-up today), so more than the base is shown as the whole base, flagged `above_base`.
+        """
         steps, previous = [], None
         for name in FUNNEL:
             count = self.totals[name]
-            rate = None if previous in (None, 0) else count / previous
-            steps.append({"step": FIGURES[name], "key": name, "count": count, "rate": rate})
-            previous = count
+            base = None if previous is None else {"step": FIGURES[previous], "count": self.totals[previous]}
+            rate = None if not base or not base["count"] else min(count / base["count"], 1.0)
+            above = bool(base) and count > base["count"]
+            steps.append(
+                {"step": FIGURES[name], "key": name, "count": count, "rate": rate, "base": base, "above_base": above}
+            )
+            previous = name
         return steps
 
 
@@ -322,3 +331,13 @@ def _assemble(start, end, by_day, app_totals, top, live):
         queue=moderation_queue(),
         live_days=list(live),
     )
+
+
+def failing_jobs(since):
+    """Periodic jobs whose latest run since `since` failed (or waits for a retry), newest first, with the error."""
+    latest = {}
+    runs = TaskRun.objects.filter(started_at__gte=since).order_by("task_name", "-started_at", "-pk")
+    for run in runs.only("task_name", "status", "started_at", "error"):
+        latest.setdefault(run.task_name, run)
+    failing = [run for run in latest.values() if run.status in (TaskRun.Status.FAILED, TaskRun.Status.RETRYING)]
+    return sorted(failing, key=lambda run: run.started_at, reverse=True)

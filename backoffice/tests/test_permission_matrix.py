@@ -64,7 +64,7 @@ RULES = [
     own(r"^me/", SIGNED_IN, "/me/points/"),
     own(r"^leaderboard/$", EVERYONE, "/leaderboard/"),
     own(r"^discounts/$", SIGNED_IN, "/discounts/"),
-    own(r"^discounts/<int:pk>/redeem/$", NOBODY, None, "POST only (tested in growth)"),
+    own(r"^discounts/<int:pk>/redeem/$", NOBODY, None, "GET confirms, POST redeems (tested in growth)"),
     # Uploaded files: public media for everyone; private files for their owner and staff who may see them
     own(r"^\^media/", EVERYONE, "/media/{app.image.name}"),
     own(r"^private-media/", {MODERATOR, ADMIN}, "/private-media/{proof.image.name}"),  # owner: test_media.py

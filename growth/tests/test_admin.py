@@ -158,3 +158,12 @@ def test_staff_see_a_users_referrals_on_the_user_history_page(client):
     client.force_login(moderator())
     body = client.get(f"/admin/moderation/users/{referrer.pk}/").content.decode()
     assert "Referrals" in body and "friend@example.test" in body
+
+
+def test_campaign_dates_use_wagtails_date_time_picker_with_a_format_hint(client):
+    client.force_login(marketer())
+    body = client.get("/admin/campaigns/new/").content.decode()
+    for name in ("starts_at", "ends_at"):
+        assert f'initDateTimeChooser("id_{name}"' in body
+        assert f'aria-describedby="id_{name}-format"' in body
+        assert f'id="id_{name}-format">Pick a date, or type it as 2026-12-01 09:30 (UTC).' in body
