@@ -25,7 +25,7 @@ def load(out):
         )
         if created:
             user.set_password(password)
-            user.save()
+            user.save(update_fields=["password"])
         if group:
             user.groups.add(Group.objects.get(name=group))
     existing = set(User.objects.filter(email__startswith="user").values_list("email", flat=True))

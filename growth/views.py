@@ -21,6 +21,7 @@ from moderation.models import Download
 from moderation.selectors import proof_for_user
 from moderation.services import ProofRefused, record_download, submit_proof
 
+from . import campaigns as growth_campaigns
 from . import ratelimit, selectors, services
 from .forms import CartForm, OTPForm, ProofForm, SignupForm
 from .models import Campaign, Referral
@@ -89,6 +90,7 @@ def signup(request):
                 password=data["password1"],
                 phone=data["phone"],
                 referral_code=data["referral_code"],
+                display_name=data["display_name"],
             )
         except services.SignupRefused as refused:
             form.add_error(refused.field if refused.field in form.fields else None, str(refused))
@@ -262,8 +264,8 @@ def discounts(request):
     cart_total, app = Decimal("50"), None
     if form.is_bound and form.is_valid():
         cart_total, app = form.cleaned_data["cart_total"], form.cleaned_data["app"]
-    campaigns = selectors.available_campaigns(request.user, cart_total, app)
-    offers = [(c, services.discount_for(c, cart_total)) for c in campaigns]
+    campaigns = growth_campaigns.available_campaigns(request.user, cart_total, app)
+    offers = [(c, growth_campaigns.discount_for(c, cart_total)) for c in campaigns]
     return render(
         request,
         "growth/discounts.html",
@@ -272,6 +274,7 @@ def discounts(request):
             "offers": offers,
             "cart_total": cart_total,
             "app": app,
+            "cart_reference": form.cleaned_data.get("cart_reference", "") if form.is_bound and form.is_valid() else "",
             "idempotency_key": uuid.uuid4().hex,
             "redemptions": selectors.redemptions_of(request.user)[:20],
         },
@@ -287,16 +290,21 @@ def redeem(request, pk):
         messages.error(request, "Enter a valid cart total.")
         return redirect("discounts")
     try:
-        redemption, created = services.redeem_campaign(
+        redemption, created = growth_campaigns.redeem_campaign(
             user=request.user,
             campaign=campaign,
             cart_total=form.cleaned_data["cart_total"],
             app=form.cleaned_data["app"],
+            cart_reference=form.cleaned_data["cart_reference"],
+            expected_points_cost=request.POST.get("expected_points_cost"),
             idempotency_key=request.POST.get("idempotency_key", ""),
         )
-    except services.RedemptionRefused as refused:
+    except growth_campaigns.RedemptionRefused as refused:
         messages.error(request, str(refused))
     else:
         verb = "Redeemed" if created else "Already redeemed"
-        messages.success(request, f"{verb} {campaign.name}: {redemption.discount_amount} off.")
+        messages.success(
+            request,
+            f"{verb} {campaign.name}: {redemption.discount_amount} off. Voucher code: {redemption.voucher_code}",
+        )
     return redirect("discounts")
