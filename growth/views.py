@@ -18,7 +18,7 @@ from backoffice.models import Notification
 from catalog.models import Category
 from catalog.selectors import active_apps
 from moderation.models import Download
-from moderation.selectors import proof_for_user
+from moderation.selectors import earning_closed_reason, proof_for_user
 from moderation.services import ProofRefused, record_download, submit_proof
 
 from . import campaigns as growth_campaigns
@@ -161,14 +161,15 @@ def app_list(request):
 
 def app_detail(request, slug):
     app = get_object_or_404(active_apps(), slug=slug)
-    download = proofs = None
+    download = proofs = closed = None
     if request.user.is_authenticated:
         download = Download.objects.filter(user=request.user, app=app).first()
         proofs = download.proofs.order_by("-submitted_at") if download else []
+        closed = earning_closed_reason(download)
     return render(
         request,
         "growth/app_detail.html",
-        {"app": app, "download": download, "proofs": proofs, "proof_form": ProofForm()},
+        {"app": app, "download": download, "proofs": proofs, "proof_form": ProofForm(), "closed": closed},
     )
 
 
