@@ -8,9 +8,9 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
+from backoffice.throttling import ScopedRateThrottle, UserRateThrottle
 from catalog.selectors import active_apps
 
 from . import campaigns

@@ -11,14 +11,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from backoffice.delivery import queue_sms
 from backoffice.models import Notification
 from backoffice.services import notify_user
 from moderation.models import RewardEntry
 from moderation.services import post_entry
 
 from . import selectors
+from .identity import InvalidPhone, canonical_email, normalise_phone
 from .models import PhoneDevice, Referral, ReferralVisit, ReferrerScore
-from .sms import send_sms
 
 CENT = Decimal("0.01")
 logger = logging.getLogger(__name__)
@@ -29,6 +30,12 @@ def _setting(name, default):
 
 
 # --- sign-up and referrals -------------------------------------------------------------------------------
+
+
+# One answer for a taken email and a taken phone, so sign-up does not tell which accounts exist.
+SIGNUP_REFUSED_GENERIC = (
+    "We could not create an account with these details. If you already have an account, log in or reset your password."
+)
 
 
 class SignupRefused(Exception):
@@ -66,16 +73,18 @@ def sign_up(*, email, password, phone, referral_code="", display_name=""):
     `display_name` is what others see (the leaderboard, the referrer's notifications); never the email."""
     User = get_user_model()
     email = User.objects.normalize_email(email).strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise SignupRefused("An account with this email already exists.", field="email")
-    if User.objects.filter(phone=phone).exists():
-        raise SignupRefused("This phone number is already used by another account.", field="phone")
+    try:
+        phone = normalise_phone(phone)
+    except InvalidPhone as exc:
+        raise SignupRefused(str(exc), field="phone") from exc
+    if User.objects.filter(Q(email__iexact=email) | Q(phone=phone)).exists():
+        raise SignupRefused(SIGNUP_REFUSED_GENERIC)
     referrer = None
     if referral_code:
         referrer = find_referrer(referral_code)
         if referrer is None:
             raise ReferralRefused("This referral code does not exist.")
-        if referrer.email.lower() == email or (referrer.phone and referrer.phone == phone):
+        if canonical_email(referrer.email) == canonical_email(email) or (referrer.phone and referrer.phone == phone):
             raise ReferralRefused("You cannot refer yourself.")
     validate_password(password, User(email=email, phone=phone))
     try:
@@ -86,7 +95,7 @@ def sign_up(*, email, password, phone, referral_code="", display_name=""):
             if referrer is not None:
                 create_referral(referrer=referrer, referred=user)
     except IntegrityError as exc:
-        raise SignupRefused("An account with this email or phone already exists.") from exc
+        raise SignupRefused(SIGNUP_REFUSED_GENERIC) from exc
     return user
 
 
@@ -199,7 +208,8 @@ def _otp_device(user, lock=False):
 
 
 def send_verification_code(user):
-    """Text a fresh 6-digit code to the user's phone. Rate-limited: a pause between sends, a cap per hour."""
+    """Text a fresh 6-digit code to the user's phone; returns its Delivery. Rate-limited: a pause between sends,
+    a cap per hour."""
     if user.phone_verified:
         raise OTPRefused("Your phone number is already verified.")
     if not user.phone:
@@ -226,8 +236,8 @@ def send_verification_code(user):
         device.generate_token(valid_secs=_setting("OTP_VALID_SECONDS", 300), commit=False)
         device.save()
         token = device.token
-    send_sms(user.phone, f"Your Rewards verification code is {token}. It expires in 5 minutes.")
-    return device
+    # Queued (a Delivery): a slow or failing SMS provider never fails the request; the delivery says how it went.
+    return queue_sms(user.phone, f"Your Rewards verification code is {token}. It expires in 5 minutes.")
 
 
 def verify_phone(user, code):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('moderation', '0003_proof_submitted_at_index'),
+        ('moderation', '0004_private_proof_image_storage'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('backoffice', '0004_user_signup_and_verification_indexes'),
+        ('backoffice', '0008_merge_0006_login_attempt_windows_0007_run_now'),
     ]
 
     operations = [
