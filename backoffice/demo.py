@@ -31,7 +31,7 @@ def load(out):
     existing = set(User.objects.filter(email__startswith="user").values_list("email", flat=True))
     password = make_password(MEMBER_PASSWORD)
     new_members = [
-        User(email=email, password=password, first_name=f"User {i}", phone=f"+1555{i:07d}")
+        User(email=email, password=password, first_name=f"User {i}", display_name=f"User {i}", phone=f"+1555{i:07d}")
         for i in range(1, MEMBER_COUNT + 1)
         if (email := f"user{i}@example.com") not in existing
     ]
