@@ -122,9 +122,13 @@ def test_an_unverified_account_cannot_redeem():
     assert Redemption.objects.count() == 0
 
 
-def test_unverified_accounts_are_not_offered_campaigns():
-    CampaignFactory()
-    assert available_campaigns(UserFactory(), Decimal("50")) == []
+def test_unverified_accounts_are_not_offered_campaigns(client):
+    CampaignFactory(name="Ten off")
+    member = UserFactory()
+    assert available_campaigns(member, Decimal("50")) == []
+    client.force_login(member)
+    body = client.get("/discounts/").content.decode()
+    assert 'id="verify-to-redeem"' in body and "Ten off" not in body
 
 
 def test_a_declared_cart_needs_a_reference():
