@@ -16,6 +16,9 @@ ERROR_STATUS = {
     "parse_error": 400,
     "idempotency_key_required": 400,
     "idempotency_key_invalid": 400,
+    "cart_reference_required": 400,
+    # the member may not do this yet
+    "phone_not_verified": 403,
     # nothing there
     "not_found": 404,
     # the request conflicts with the current state (counters, balance, earlier requests)
@@ -24,6 +27,12 @@ ERROR_STATUS = {
     "per_user_limit_reached": 409,
     "insufficient_points": 409,
     "idempotency_key_reused": 409,
+    "points_cost_changed": 409,
+    "campaign_changed": 409,
+    "not_stackable": 409,
+    "cart_fully_discounted": 409,
+    "cart_total_mismatch": 409,
+    "already_voided": 409,
     # a business rule refuses a well-formed request
     "campaign_expired": 422,
     "campaign_not_started": 422,

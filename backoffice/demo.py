@@ -89,7 +89,7 @@ def load(out):
         )
         if created:
             user.set_password(password)
-            user.save()
+            user.save(update_fields=["password"])
         if group:
             user.groups.add(Group.objects.get(name=group))
     existing = set(User.objects.filter(email__startswith="user").values_list("email", flat=True))
@@ -111,6 +111,7 @@ def load(out):
                 password=password,
                 first_name=FIRST_NAMES[i % len(FIRST_NAMES)],
                 last_name=f"{chr(65 + i % 26)}.",
+                display_name=f"{FIRST_NAMES[i % len(FIRST_NAMES)]} {chr(65 + i % 26)}.",
                 phone=f"+1555{i:07d}",
                 date_joined=joined,
                 phone_verified_at=verified,

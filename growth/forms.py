@@ -18,6 +18,12 @@ def normalize_phone(value):
 
 
 class SignupForm(forms.Form):
+    display_name = forms.CharField(
+        max_length=40,
+        label="Your name",
+        help_text="Shown on the leaderboard; pick any name, not your email.",
+        widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
+    )
     email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     phone = forms.CharField(
         max_length=20,
@@ -42,6 +48,14 @@ class SignupForm(forms.Form):
 
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()
+
+    def clean_display_name(self):
+        name = " ".join(self.cleaned_data["display_name"].split())
+        if not name:
+            raise forms.ValidationError("Enter a name.")
+        if "@" in name:
+            raise forms.ValidationError("Choose a name, not an email address.")
+        return name
 
     def clean_phone(self):
         return normalize_phone(self.cleaned_data["phone"])
@@ -73,13 +87,16 @@ class ProofForm(forms.Form):
 
 class CartForm(forms.Form):
     cart_total = forms.DecimalField(
-        min_value=Decimal("0"),
+        min_value=Decimal("0.01"),
         max_digits=12,
         decimal_places=2,
         initial=Decimal("50"),
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
     )
     app = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any app")
+    cart_reference = forms.CharField(
+        max_length=64, required=False, label="Order reference", help_text="The purchase or order this cart is."
+    )
 
     def __init__(self, *args, apps=None, **kwargs):
         super().__init__(*args, **kwargs)

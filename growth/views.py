@@ -20,9 +20,10 @@ from backoffice.models import Delivery, Notification
 from catalog.models import Category
 from catalog.selectors import active_apps
 from moderation.models import Download, ScreenshotProof
-from moderation.selectors import proof_for_user
+from moderation.selectors import earning_closed_reason, proof_for_user
 from moderation.services import ProofRefused, record_download, submit_proof
 
+from . import campaigns as growth_campaigns
 from . import ratelimit, selectors, services
 from .forms import CartForm, OTPForm, ProofForm, SignupForm
 from .identity import canonical_email
@@ -85,6 +86,7 @@ def signup(request):
                 password=data["password1"],
                 phone=data["phone"],
                 referral_code=data["referral_code"],
+                display_name=data["display_name"],
             )
         except services.SignupRefused as refused:
             form.add_error(refused.field if refused.field in form.fields else None, str(refused))
@@ -169,14 +171,15 @@ def app_list(request):
 
 def app_detail(request, slug):
     app = get_object_or_404(active_apps(), slug=slug)
-    download = proofs = None
+    download = proofs = closed = None
     if request.user.is_authenticated:
         download = Download.objects.filter(user=request.user, app=app).first()
         proofs = download.proofs.order_by("-submitted_at") if download else []
+        closed = earning_closed_reason(download)
     return render(
         request,
         "growth/app_detail.html",
-        {"app": app, "download": download, "proofs": proofs, "proof_form": ProofForm()},
+        {"app": app, "download": download, "proofs": proofs, "proof_form": ProofForm(), "closed": closed},
     )
 
 
@@ -282,8 +285,8 @@ def discounts(request):
     cart_total, app = Decimal("50"), None
     if form.is_bound and form.is_valid():
         cart_total, app = form.cleaned_data["cart_total"], form.cleaned_data["app"]
-    campaigns = selectors.available_campaigns(request.user, cart_total, app)
-    offers = [(c, services.discount_for(c, cart_total)) for c in campaigns]
+    campaigns = growth_campaigns.available_campaigns(request.user, cart_total, app)
+    offers = [(c, growth_campaigns.discount_for(c, cart_total)) for c in campaigns]
     return render(
         request,
         "growth/discounts.html",
@@ -292,6 +295,7 @@ def discounts(request):
             "offers": offers,
             "cart_total": cart_total,
             "app": app,
+            "cart_reference": form.cleaned_data.get("cart_reference", "") if form.is_bound and form.is_valid() else "",
             "redemptions": selectors.redemptions_of(request.user)[:20],
         },
     )
@@ -307,25 +311,31 @@ def redeem(request, pk):
         messages.error(request, "Enter a valid cart total.")
         return redirect("discounts")
     if request.method == "GET":
-        return _confirm_redemption(request, campaign, form.cleaned_data["cart_total"], form.cleaned_data["app"])
+        return _confirm_redemption(request, campaign, form.cleaned_data)
     try:
-        redemption, created = services.redeem_campaign(
+        redemption, created = growth_campaigns.redeem_campaign(
             user=request.user,
             campaign=campaign,
             cart_total=form.cleaned_data["cart_total"],
             app=form.cleaned_data["app"],
+            cart_reference=form.cleaned_data["cart_reference"],
+            expected_points_cost=request.POST.get("expected_points_cost"),
             idempotency_key=request.POST.get("idempotency_key", ""),
         )
-    except services.RedemptionRefused as refused:
+    except growth_campaigns.RedemptionRefused as refused:
         messages.error(request, str(refused))
     else:
         verb = "Redeemed" if created else "Already redeemed"
-        messages.success(request, f"{verb} {campaign.name}: {redemption.discount_amount} off.")
+        messages.success(
+            request,
+            f"{verb} {campaign.name}: {redemption.discount_amount} off. Voucher code: {redemption.voucher_code}",
+        )
     return redirect("discounts")
 
 
-def _confirm_redemption(request, campaign, cart_total, app):
-    if not selectors.available_campaigns(request.user, cart_total, app).filter(pk=campaign.pk).exists():
+def _confirm_redemption(request, campaign, cart):
+    cart_total, app = cart["cart_total"], cart["app"]
+    if not growth_campaigns.available_campaigns(request.user, cart_total, app).filter(pk=campaign.pk).exists():
         messages.error(request, f"{campaign.name} is not available for this cart.")
         return redirect("discounts")
     return render(
@@ -335,7 +345,8 @@ def _confirm_redemption(request, campaign, cart_total, app):
             "campaign": campaign,
             "cart_total": cart_total,
             "app": app,
-            "discount": services.discount_for(campaign, cart_total),
+            "cart_reference": cart["cart_reference"],
+            "discount": growth_campaigns.discount_for(campaign, cart_total),
             "balance_after": request.user.points_balance - campaign.points_cost,
             "idempotency_key": uuid.uuid4().hex,
         },

@@ -1,5 +1,8 @@
 """Read paths of the moderation app."""
 
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, F, IntegerField, Min, OuterRef, Prefetch, Q, Subquery, Sum, Value
@@ -8,6 +11,38 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from .models import Download, RewardEntry, ScreenshotProof
+
+
+@dataclass(frozen=True)
+class EarningClosed:
+    code: str
+    message: str
+
+
+def earning_closed_reason(download):
+    """The re-earn policy: why this member can send no (more) proof for this app, or None while they can.
+
+    An approved proof or an invalidated reward closes the app for good; a pending one must be reviewed first; after
+    a rejection the member may try again, PROOF_MAX_REJECTED_RETRIES times.
+    """
+    if download is None:
+        return None
+    counts = dict(download.proofs.values_list("status").annotate(n=Count("pk")))
+    Status = ScreenshotProof.Status
+    if counts.get(Status.PENDING):
+        return EarningClosed("proof_pending", "A proof for this app is already waiting for review.")
+    if counts.get(Status.APPROVED):
+        return EarningClosed("already_earned", "A proof for this app was already approved: it earns once.")
+    if counts.get(Status.INVALIDATED):
+        return EarningClosed(
+            "reward_invalidated", "Your reward for this app was invalidated, so this app cannot earn points again."
+        )
+    retries = settings.PROOF_MAX_REJECTED_RETRIES
+    if counts.get(Status.REJECTED, 0) > retries:
+        return EarningClosed(
+            "retries_exhausted", f"Your proofs for this app were rejected {retries + 1} times; no more can be sent."
+        )
+    return None
 
 
 def users_with_unbalanced_ledger():

@@ -296,6 +296,16 @@ DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
 # The dashboard counts today live from the raw tables; viewers within this many seconds share one count (0: off).
 REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS", "60"))
 
+# Numbers that can't be gamed (issue 12): see README "Policies".
+# A declared cart (no app priced by us) is discounted as if it were at most this much, unless a campaign says otherwise.
+CAMPAIGN_DEFAULT_MAX_CART_TOTAL = os.environ.get("CAMPAIGN_DEFAULT_MAX_CART_TOTAL", "100.00")
+# A member whose proof for an app was rejected may send a new one this many times; approved/invalidated closes the app.
+PROOF_MAX_REJECTED_RETRIES = int(os.environ.get("PROOF_MAX_REJECTED_RETRIES", "2"))
+# Perceptual-hash (pHash, 64 bits) distance at or below which two proofs are flagged as near duplicates.
+PROOF_NEAR_DUPLICATE_DISTANCE = int(os.environ.get("PROOF_NEAR_DUPLICATE_DISTANCE", "6"))
+# How long the product upload's confirm step waits for rows another upload holds before giving up (milliseconds).
+PRODUCT_UPLOAD_LOCK_TIMEOUT_MS = int(os.environ.get("PRODUCT_UPLOAD_LOCK_TIMEOUT_MS", "30000"))
+
 # Phone numbers typed without a country code are read in this region (ISO code, "" = always international).
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
 

@@ -120,9 +120,9 @@ def test_a_marketer_creates_a_campaign_and_a_member_redeems_it_once(live_server)
 
     with chromium_page() as page:
         log_in_to_site(page, live_server.url, member.email)
-        page.goto(f"{live_server.url}/discounts/?cart_total=40")
+        page.goto(f"{live_server.url}/discounts/?cart_total=40&cart_reference=order-1")
         second_tab = page.context.new_page()
-        second_tab.goto(f"{live_server.url}/discounts/?cart_total=40")
+        second_tab.goto(f"{live_server.url}/discounts/?cart_total=40&cart_reference=order-1")
 
         page.click(".offer:has-text('Winter 15%') button")
         second_tab.click(".offer:has-text('Winter 15%') button")

@@ -22,6 +22,7 @@ STRONG = "a-long-unusual-passphrase-42"
 
 def signup_data(**overrides):
     return {
+        "display_name": "Nova",
         "email": "new@example.test",
         "phone": "+1 555 000 0001",
         "password1": STRONG,
@@ -199,14 +200,19 @@ def test_notifications_are_listed_for_their_owner_only(client):
 
 
 def test_redeeming_from_the_discounts_page_asks_to_confirm_first(client):
-    user, campaign = UserFactory(points_balance=0), CampaignFactory(name="Ten off")
+    user, campaign = UserFactory(verified=True), CampaignFactory(name="Ten off")
     client.force_login(user)
-    page = client.get(reverse("discounts"), {"cart_total": "80"})
+    page = client.get(reverse("discounts"), {"cart_total": "80", "cart_reference": "order-7"})
     assert "Ten off" in page.content.decode()
-    confirm = client.get(reverse("redeem", args=[campaign.pk]), {"cart_total": "80"})
+    confirm = client.get(reverse("redeem", args=[campaign.pk]), {"cart_total": "80", "cart_reference": "order-7"})
     assert confirm.status_code == 200 and 'id="confirm-redeem"' in confirm.content.decode()
     assert campaign.redemptions.count() == 0
-    data = {"cart_total": "80", "idempotency_key": confirm.context["idempotency_key"]}
+    data = {
+        "cart_total": "80",
+        "cart_reference": "order-7",
+        "expected_points_cost": "0",
+        "idempotency_key": confirm.context["idempotency_key"],
+    }
     client.post(reverse("redeem", args=[campaign.pk]), data)
     client.post(reverse("redeem", args=[campaign.pk]), data)
     assert campaign.redemptions.count() == 1
