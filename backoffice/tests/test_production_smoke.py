@@ -5,6 +5,7 @@ Procfile's `release` step, then its `web` (gunicorn), `worker` and `beat` proces
 backoffice.settings.production on loopback ports. Every process is stopped and the database dropped afterwards.
 """
 
+import base64
 import json
 import os
 import re
@@ -83,7 +84,7 @@ class Stack:
         }
         credentials = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
         self.database_url = f"postgres://{credentials}@{self.server['host']}:{self.server['port']}/{self.db_name}"
-        self.redis_port, self.web_port = free_port(), free_port()
+        self.redis_port, self.web_port, self.flower_port = free_port(), free_port(), free_port()
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "PYTEST"))},
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -97,6 +98,9 @@ class Stack:
             "BIND_ADDRESS": "127.0.0.1",
             "PORT": str(self.web_port),
             "WEB_CONCURRENCY": "2",
+            "FLOWER_ADDRESS": "127.0.0.1",
+            "FLOWER_PORT": str(self.flower_port),
+            "FLOWER_BASIC_AUTH": "ops:flower-pass",
         }
 
     def admin_sql(self, statement):
@@ -170,12 +174,12 @@ def stack(tmp_path_factory):
             .strip()
             .splitlines()[-1]
         )
-        for name in ("web", "worker", "beat"):
+        for name in ("web", "worker", "beat", "flower"):
             stack.start(name, processes[name])
         wait_for(lambda: get(stack, "/healthz", proxied=False)[0] == 200, STARTUP_SECONDS, "gunicorn did not answer")
         yield stack
     except BaseException:
-        for name in ("release", "web", "worker", "beat"):
+        for name in ("release", "web", "worker", "beat", "flower"):
             print(f"--- {name} ---\n{stack.log_tail(name)}")
         raise
     finally:
@@ -279,3 +283,22 @@ def test_a_scheduled_job_is_run_by_the_worker_and_recorded(stack):
     except AssertionError:
         print(f"--- beat ---\n{stack.log_tail('beat')}\n--- worker ---\n{stack.log_tail('worker')}")
         raise
+
+
+def test_flower_answers_only_with_its_password(stack):
+    url = f"http://127.0.0.1:{stack.flower_port}/"
+
+    def status(auth=None):
+        request = urllib.request.Request(url)
+        if auth:
+            request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            return None
+
+    wait_for(lambda: status() is not None, STARTUP_SECONDS, "flower did not answer")
+    assert (status(), status("ops:wrong"), status("ops:flower-pass")) == (401, 401, 200)
