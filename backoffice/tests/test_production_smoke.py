@@ -302,3 +302,9 @@ def test_flower_answers_only_with_its_password(stack):
 
     wait_for(lambda: status() is not None, STARTUP_SECONDS, "flower did not answer")
     assert (status(), status("ops:wrong"), status("ops:flower-pass")) == (401, 401, 200)
+
+
+def test_worker_logs_are_json_lines(stack):
+    lines = [line for line in stack.log_tail("worker", 20000).splitlines() if line.startswith("{")]
+    assert lines, stack.log_tail("worker")
+    assert {"time", "level", "logger", "message", "request_id"} <= json.loads(lines[-1]).keys()
