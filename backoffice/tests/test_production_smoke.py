@@ -25,7 +25,8 @@ import psycopg
 import pytest
 from django.conf import settings
 
-pytestmark = pytest.mark.postgres
+# One stack for the whole module: its tests stay on one xdist worker (make test runs --dist loadgroup).
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("production_smoke")]
 BASE_DIR = Path(settings.BASE_DIR)
 STARTUP_SECONDS = 90
 JOB_SECONDS = 90
