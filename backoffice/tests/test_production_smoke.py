@@ -284,6 +284,8 @@ def test_a_scheduled_job_is_run_by_the_worker_and_recorded(stack):
     except AssertionError:
         print(f"--- beat ---\n{stack.log_tail('beat')}\n--- worker ---\n{stack.log_tail('worker')}")
         raise
+    last_run = stack.query("SELECT last_run_at FROM django_celery_beat_periodictask WHERE name = 'smoke: daily rollup'")
+    assert last_run[0][0] is not None  # Schedules' "Last run"
 
 
 def test_flower_answers_only_with_its_password(stack):
