@@ -233,6 +233,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 # Seconds /readyz (and a request enqueuing a task) waits for the broker before calling it unreachable.
 CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "2"))
+# A Redis broker that accepts but never answers fails a publish (a request queuing an email) after this many
+# seconds instead of hanging it for good (redis-py's default: no timeout). Must exceed kombu's 1 s BRPOP poll.
+CELERY_BROKER_SOCKET_TIMEOUT = float(os.environ.get("CELERY_BROKER_SOCKET_TIMEOUT", "5"))
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
+        "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
