@@ -5,7 +5,6 @@ SQLite, as on a fresh clone. Runs in the SQLite pass only: it needs no server at
 """
 
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from backoffice.tests.test_production_smoke import free_port, wait_for
+from backoffice.tests.test_production_smoke import free_port, stop_process_groups, wait_for
 
 BASE_DIR = Path(settings.BASE_DIR)
 SEED = (
@@ -68,15 +67,8 @@ def embedded(tmp_path):
             processes.append((process, log))
         yield {"db": tmp_path / "db.sqlite3", "port": port, "logs": tmp_path}
     finally:
-        for process, _log in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process, log in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        stop_process_groups(process for process, _log in processes)
+        for _process, log in processes:
             log.close()
 
 
