@@ -237,15 +237,25 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 # Seconds /readyz (and a request enqueuing a task) waits for the broker before calling it unreachable.
 CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "2"))
+# A Redis broker that accepts but never answers fails a publish (a request queuing an email) after this many
+# seconds instead of hanging it for good (redis-py's default: no timeout). Must exceed kombu's 1 s BRPOP poll.
+CELERY_BROKER_SOCKET_TIMEOUT = float(os.environ.get("CELERY_BROKER_SOCKET_TIMEOUT", "5"))
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
+        "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 # The database scheduler, sending only while it holds a PostgreSQL advisory lock: a second beat stands by.
 CELERY_BEAT_SCHEDULER = "backoffice.beat:SingleBeatScheduler"
 BEAT_LOCK_RETRY_SECONDS = 5  # how often a standby beat tries to take the lock
+CELERY_BEAT_SYNC_EVERY = 1  # beat saves a schedule's last run as it sends it (Schedules' "Last run"), not 3 min later
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers and beat log through LOGGING (JSON lines in production)
 
 # SMS: console unless Twilio credentials are present.
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
