@@ -6,6 +6,7 @@ Production reads DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and TWILIO_*
 """
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "catalog",
     "moderation",
     "growth",
+    "stores",
     "reporting",
     # Wagtail admin
     "wagtail.users",
@@ -184,6 +186,16 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
 # The dashboard counts today live from the raw tables; viewers within this many seconds share one count (0: off).
 REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS", "60"))
+
+# Store operations (stores app)
+# Competitor offers not seen for this many hours are ignored by the repricer and shown as a stale feed.
+REPRICING_STALE_OFFER_HOURS = int(os.environ.get("REPRICING_STALE_OFFER_HOURS", "48"))
+# A competitor price below this fraction of ours is flagged as suspicious (a typo, a bait) and never followed.
+REPRICING_SUSPICIOUS_FRACTION = Decimal(os.environ.get("REPRICING_SUSPICIOUS_FRACTION", "0.5"))
+# Store price lists with at most this many products are cached whole; larger ones are streamed each time.
+PRICE_LIST_CACHE_MAX_PRODUCTS = int(os.environ.get("PRICE_LIST_CACHE_MAX_PRODUCTS", "20000"))
+# How long a cached price list lives (its key also changes with every price or stock change).
+PRICE_LIST_CACHE_SECONDS = int(os.environ.get("PRICE_LIST_CACHE_SECONDS", "3600"))
 
 # Wagtail
 WAGTAIL_SITE_NAME = "Rewards Back-office"
