@@ -45,6 +45,14 @@ ROLE_PERMISSIONS = {
         "growth.view_redemption",
         "growth.view_referral",
         *_crud("django_celery_beat", "periodictask", "intervalschedule", "crontabschedule"),
+        *_crud("stores", "salespoint", "client", "competitorstore", "repricingrule", "marketplaceaccount"),
+        "stores.view_productstock",
+        "stores.view_order",
+        "stores.change_order",  # status changes, through stores.orders
+        "stores.view_competitorlisting",
+        "stores.view_repricingdecision",
+        "stores.change_repricingdecision",  # accepting suggestions
+        "stores.view_repricingrun",
         "reporting.view_dashboard",
         "reporting.view_taskrun",
         "reporting.view_dailylistentry",

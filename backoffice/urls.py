@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("catalog.api_urls")),
     path("api/", include("growth.api_urls")),
     path("api/", include("reporting.api_urls")),
+    path("", include("stores.urls")),
     path("", include("growth.urls")),
 ]
 
