@@ -351,3 +351,62 @@ class MarketplaceAccount(models.Model):
 
     def __str__(self):
         return f"Marketplace account of {self.store}"
+
+
+class AlertKind(models.TextChoices):
+    UNDERCUT = "undercut", "Undercut by a competitor"
+    AT_FLOOR = "at_floor", "Product at its floor price"
+    FEED_FAILING = "feed_failing", "Feed failing or stale"
+    NEW_ORDER = "new_order", "New orders"
+    JOB_FAILED = "job_failed", "Scheduled job failed"
+
+
+class StaffAlert(models.Model):
+    """One alert to one staff member: listed in their notification centre, streamed live, maybe sent by Telegram."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_alerts")
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    in_app = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    telegram_sent_at = models.DateTimeField(null=True, blank=True)
+    telegram_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        # The centre and the live stream read one user's alerts newest first / after an id.
+        indexes = [models.Index(fields=["user", "in_app", "id"], name="staff_alert_user_stream")]
+
+    def __str__(self):
+        return self.subject
+
+
+class AlertPreference(models.Model):
+    """Where one staff member wants one kind of alert. Without a row: in the admin, not by Telegram."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_preferences")
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    in_app = models.BooleanField("in the admin (live)", default=True)
+    telegram = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="alert_preference_unique_kind")]
+
+    def __str__(self):
+        return f"{self.user}: {self.kind}"
+
+
+class TelegramChat(models.Model):
+    """The Telegram chat a staff member linked, where the bot sends their alerts."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="telegram_chat")
+    chat_id = models.CharField(
+        max_length=32,
+        help_text="Your numeric chat id: message the bot, then ask an Admin or use @userinfobot to find it.",
+    )
+
+    def __str__(self):
+        return f"{self.user} → {self.chat_id}"

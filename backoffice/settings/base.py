@@ -197,6 +197,19 @@ PRICE_LIST_CACHE_MAX_PRODUCTS = int(os.environ.get("PRICE_LIST_CACHE_MAX_PRODUCT
 # How long a cached price list lives (its key also changes with every price or stock change).
 PRICE_LIST_CACHE_SECONDS = int(os.environ.get("PRICE_LIST_CACHE_SECONDS", "3600"))
 
+# Staff alerts: the live stream polls for new alerts this often, and each stream ends after this long
+# (the browser's EventSource reconnects at once, resuming after the last alert it saw).
+ALERTS_STREAM_POLL_SECONDS = float(os.environ.get("ALERTS_STREAM_POLL_SECONDS", "3"))
+ALERTS_STREAM_MAX_SECONDS = float(os.environ.get("ALERTS_STREAM_MAX_SECONDS", "55"))
+# Telegram: without a bot token alerts meant for Telegram are written to the log.
+TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+TELEGRAM_API_BASE_URL = os.environ.get("TELEGRAM_API_BASE_URL", "https://api.telegram.org")  # a fake in tests
+TELEGRAM_TIMEOUT_SECONDS = float(os.environ.get("TELEGRAM_TIMEOUT_SECONDS", "5"))
+TELEGRAM_SENDER = os.environ.get(
+    "TELEGRAM_SENDER",
+    "stores.telegram.BotApiTelegramSender" if TELEGRAM_BOT_TOKEN else "stores.telegram.ConsoleTelegramSender",
+)
+
 # Wagtail
 WAGTAIL_SITE_NAME = "Rewards Back-office"
 WAGTAILADMIN_BASE_URL = SITE_URL

@@ -36,7 +36,9 @@ def offer(tree, sku):
 
 
 def test_lists_each_offer_with_its_availability_per_sales_point(client, account):
-    stock = ProductStockFactory(product__store=account.store, product__sku="K-1", product__name="Kettle & co", quantity=4)
+    stock = ProductStockFactory(
+        product__store=account.store, product__sku="K-1", product__name="Kettle & co", quantity=4
+    )
     tree = fetch(client, account)
     kettle = offer(tree, "K-1")
     assert kettle.findtext("name") == "Kettle & co"
