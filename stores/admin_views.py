@@ -1,18 +1,20 @@
 """Wagtail admin views of store operations; thin: they read selectors and call the services."""
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.generic import TemplateView, View
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from catalog.models import Store
 
-from . import orders, repricing, selectors, services
-from .models import MarketplaceAccount, Order, RepricingDecision
+from . import alerts, orders, repricing, selectors, services
+from .models import AlertKind, MarketplaceAccount, Order, RepricingDecision, StaffAlert
 
 MONITORING_PERMISSION = "stores.view_repricingdecision"
 ACCEPT_PERMISSION = "stores.change_repricingdecision"
@@ -146,3 +148,81 @@ class RotatePriceListTokenView(PermissionRequiredMixin, View):
         services.rotate_price_list_token(account, actor=request.user)
         messages.success(request, "A new price-list URL is active; the old one no longer works.")
         return redirect("stores_marketplace_accounts:inspect", account.pk)
+
+
+class AlertCentreView(WagtailAdminTemplateMixin, TemplateView):
+    """The signed-in staff member's alerts, newest first; opening the page marks them read."""
+
+    template_name = "stores/admin/alert_centre.html"
+    page_title = "Alerts"
+    header_icon = "warning"
+
+    def get_breadcrumbs_items(self):
+        return [*super().get_breadcrumbs_items(), {"url": "", "label": self.page_title}]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        mine = StaffAlert.objects.filter(user=self.request.user, in_app=True)
+        page = Paginator(mine, 50).get_page(self.request.GET.get("p"))
+        rows = list(page.object_list)
+        unread = [alert.pk for alert in rows if alert.read_at is None]
+        if unread:
+            StaffAlert.objects.filter(pk__in=unread).update(read_at=timezone.now())
+        context.update(page=page, rows=rows, unread=set(unread), preferences_url=reverse("stores_alert_preferences"))
+        return context
+
+
+class AlertPreferencesForm(forms.Form):
+    telegram_chat_id = forms.RegexField(
+        regex=r"^-?\d{1,20}$",
+        required=False,
+        label="Telegram chat id",
+        help_text="Your numeric chat id (message the bot first). Leave empty to unlink Telegram.",
+        error_messages={"invalid": "A chat id is a number, like 123456789 (groups start with -)."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind, label in AlertKind.choices:
+            self.fields[f"{kind}__in_app"] = forms.BooleanField(required=False, label=f"{label}: in the admin")
+            self.fields[f"{kind}__telegram"] = forms.BooleanField(required=False, label=f"{label}: by Telegram")
+
+
+class AlertPreferencesView(WagtailAdminTemplateMixin, TemplateView):
+    template_name = "stores/admin/alert_preferences.html"
+    page_title = "Alert settings"
+    header_icon = "cog"
+
+    def get_breadcrumbs_items(self):
+        return [*super().get_breadcrumbs_items(), {"url": "", "label": self.page_title}]
+
+    def get(self, request, *args, **kwargs):
+        return self.render_to_response(self.get_context_data(form=AlertPreferencesForm(initial=self._initial())))
+
+    def post(self, request, *args, **kwargs):
+        form = AlertPreferencesForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        services.save_alert_preferences(request.user, form.cleaned_data)
+        messages.success(request, "Alert settings saved.")
+        return redirect("stores_alert_preferences")
+
+    def _initial(self):
+        user = self.request.user
+        initial = {}
+        chosen = {pref.kind: pref for pref in user.alert_preferences.all()}
+        for kind, _label in AlertKind.choices:
+            pref = chosen.get(kind)
+            channels = {"in_app": pref.in_app, "telegram": pref.telegram} if pref else alerts.DEFAULT_CHANNELS
+            initial[f"{kind}__in_app"], initial[f"{kind}__telegram"] = channels["in_app"], channels["telegram"]
+        chat = getattr(user, "telegram_chat", None)
+        initial["telegram_chat_id"] = chat.chat_id if chat else ""
+        return initial
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = kwargs["form"]
+        context["kinds"] = [
+            (label, form[f"{kind}__in_app"], form[f"{kind}__telegram"]) for kind, label in AlertKind.choices
+        ]
+        return context

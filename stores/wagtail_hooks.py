@@ -8,7 +8,9 @@ are in each object's django-simple-history, shown on its inspect page.
 
 from django import forms
 from django.db.models import Q
-from django.urls import path, reverse_lazy
+from django.templatetags.static import static
+from django.urls import path, reverse, reverse_lazy
+from django.utils.html import format_html
 from wagtail import hooks
 from wagtail.admin.forms.choosers import BaseFilterForm
 from wagtail.admin.menu import MenuItem
@@ -301,9 +303,35 @@ def register_store_operations():
     return [product_chooser, StoreOperationsGroup()]
 
 
+class AlertsMenuItem(MenuItem):
+    def is_shown(self, request):
+        return request.user.is_staff
+
+
+@hooks.register("register_admin_menu_item")
+def register_alerts_menu_item():
+    return AlertsMenuItem("Alerts", reverse_lazy("stores_alert_centre"), name="alerts", icon_name="warning", order=900)
+
+
+@hooks.register("insert_global_admin_js")
+def live_alerts_js():
+    return format_html(
+        '<script src="{}" data-stream-url="{}" defer></script>',
+        static("stores/alerts.js"),
+        reverse("stores_public:alert_stream"),
+    )
+
+
+@hooks.register("insert_global_admin_css")
+def live_alerts_css():
+    return format_html('<link rel="stylesheet" href="{}">', static("stores/alerts.css"))
+
+
 @hooks.register("register_admin_urls")
 def register_store_operations_urls():
     return [
+        path("alerts/", admin_views.AlertCentreView.as_view(), name="stores_alert_centre"),
+        path("alerts/preferences/", admin_views.AlertPreferencesView.as_view(), name="stores_alert_preferences"),
         path("price-monitoring/", admin_views.PriceMonitoringView.as_view(), name="stores_price_monitoring"),
         path("price-monitoring/accept/", admin_views.AcceptSuggestionsView.as_view(), name="stores_accept_suggestions"),
         path("orders/<int:pk>/status/", admin_views.OrderStatusView.as_view(), name="stores_order_status"),

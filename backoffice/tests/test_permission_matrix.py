@@ -95,6 +95,8 @@ RULES = [
         {ADMIN},
         "/admin/repricing_rules/",
     ),
+    own(r"^admin/alerts/", STAFF, "/admin/alerts/preferences/"),
+    own(r"^staff/alerts/stream/$", NOBODY, None, "a live event stream (tested in stores)"),
     own(r"^marketplace/price-list/", NOBODY, None, "needs the store's secret token (tested in stores)"),
     # Back-office: growth (marketers edit campaigns; admins watch)
     own(r"^admin/campaigns/(new|edit)/", {MARKETER}, "/admin/campaigns/edit/{campaign.pk}/"),
