@@ -18,7 +18,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, ExpressionWrapper, F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from backoffice.errors import DomainError
@@ -66,17 +66,6 @@ def offer_cutoff(now=None):
     return (now or timezone.now()) - timedelta(hours=settings.REPRICING_STALE_OFFER_HOURS)
 
 
-def usable_listings(now=None):
-    """Matched, in-stock, fresh listings, with `suspicious` (too far below our price to be real)."""
-    return CompetitorListing.objects.filter(
-        product__isnull=False, in_stock=True, seen_at__gte=offer_cutoff(now)
-    ).annotate(
-        suspicious=ExpressionWrapper(
-            Q(price__lt=F("product__price") * settings.REPRICING_SUSPICIOUS_FRACTION), output_field=BooleanField()
-        )
-    )
-
-
 class RuleBook:
     """Every active rule, loaded once: the product's own rule, else its store's default."""
 
@@ -100,27 +89,55 @@ class RuleBook:
         return self.by_product.get(product_id) or self.by_store.get(store_id)
 
 
-def _grouped_listings(products_qs, now):
-    """(product_id -> [(listing_id, competitor_id, price, suspicious)...] cheapest first), streamed by product."""
-    rows = (
-        usable_listings(now)
-        .filter(product__in=products_qs)
-        .order_by("product_id", "price", "pk")
-        .values_list("product_id", "pk", "competitor_store__competitor_id", "price", "suspicious")
-    )
-    current, group = None, []
-    for product_id, listing_id, competitor_id, price, suspicious in rows.iterator(chunk_size=20000):
-        if product_id != current:
-            if current is not None:
-                yield current, group
-            current, group = product_id, []
-        group.append((listing_id, competitor_id, price, suspicious))
-    if current is not None:
-        yield current, group
+def _grouped_listings(store, now, per_product):
+    """(product_id, [(listing_id, competitor_id, price, suspicious)...] cheapest first), one group per product.
+
+    The database ranks each product's usable offers (a window over the listing_product_fresh index) and sends
+    only what the rules can need: the `per_product` cheapest sensible offers (1 + the most competitors any
+    rule excludes) and the cheapest suspicious one, carrying the product's count of suspicious offers.
+    Plain SQL window functions: the same statement on PostgreSQL and SQLite.
+    """
+    listing, product = CompetitorListing._meta.db_table, Product._meta.db_table
+    shop = CompetitorListing._meta.get_field("competitor_store").related_model._meta.db_table
+    params = [settings.REPRICING_SUSPICIOUS_FRACTION, connection.ops.adapt_datetimefield_value(offer_cutoff(now))]
+    store_filter = ""
+    if store is not None:
+        store_filter, params = "AND p.store_id = %s", [*params, store.pk]
+    sql = f"""
+        SELECT product_id, id, competitor_id, price, suspicious, suspicious_count FROM (
+            SELECT product_id, id, competitor_id, price, suspicious,
+                   SUM(suspicious) OVER (PARTITION BY product_id) AS suspicious_count,
+                   ROW_NUMBER() OVER (PARTITION BY product_id, suspicious ORDER BY price, id) AS rank
+            FROM (
+                SELECT l.product_id, l.id, s.competitor_id, l.price,
+                       CASE WHEN l.price < p.price * %s THEN 1 ELSE 0 END AS suspicious
+                FROM {listing} l
+                JOIN {product} p ON p.id = l.product_id
+                JOIN {shop} s ON s.id = l.competitor_store_id
+                WHERE l.in_stock AND l.seen_at >= %s AND p.active {store_filter}
+            ) offers
+        ) ranked
+        WHERE rank <= %s OR (suspicious = 1 AND rank = 1)
+        ORDER BY product_id, suspicious, price, id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, per_product])
+        current, group = None, []
+        while rows := cursor.fetchmany(20000):
+            for product_id, listing_id, competitor_id, price, suspicious, suspicious_count in rows:
+                if product_id != current:
+                    if current is not None:
+                        yield current, group
+                    current, group = product_id, []
+                price = Decimal(str(price)).quantize(CENT)  # SQLite hands back floats
+                group.append((listing_id, competitor_id, price, int(suspicious), int(suspicious_count)))
+        if current is not None:
+            yield current, group
 
 
 def compute_decisions(run, *, store=None, now=None):
-    """Yield an unsaved RepricingDecision for every product whose price its rule would change."""
+    """Yield a decision row (values in DECISION_COLUMNS order) for every product whose price its rule would
+    change, or that has suspicious offers to flag. Rows, not model instances: a run makes 100,000 of them."""
     now = now or timezone.now()
     products = Product.objects.filter(active=True)
     if store is not None:
@@ -128,12 +145,13 @@ def compute_decisions(run, *, store=None, now=None):
     book = RuleBook(None if store is None else [store.pk])
     with_own_rule = RepricingRule.objects.filter(active=True, product__isnull=False).values("product_id")
     products = products.filter(Q(store_id__in=list(book.by_store)) | Q(pk__in=with_own_rule))
-    listings = _grouped_listings(products.values("pk"), now)
+    per_product = 1 + max((len(rule.excluded_ids) for rule in book.by_id.values()), default=0)
+    # Both streams are in product id order: walk them side by side.
+    listings = _grouped_listings(store, now, per_product)
     next_group = next(listings, None)
     counts = {"checked": 0, "suspicious": 0}
-    for product_id, store_id, price in (
-        products.order_by("pk").values_list("pk", "store_id", "price").iterator(chunk_size=20000)
-    ):
+    rows = products.order_by("pk").values_list("pk", "store_id", "price").iterator(chunk_size=20000)
+    for product_id, store_id, price in rows:
         rule = book.for_product(product_id, store_id)
         if rule is None:
             continue
@@ -141,29 +159,54 @@ def compute_decisions(run, *, store=None, now=None):
             next_group = next(listings, None)
         offers = next_group[1] if next_group is not None and next_group[0] == product_id else ()
         counts["checked"] += 1
-        suspicious = sum(1 for offer in offers if offer[3])
+        suspicious = offers[0][4] if offers else 0
         counts["suspicious"] += suspicious
-        lowest = next(
-            (offer for offer in offers if not offer[3] and offer[1] not in rule.excluded_ids),
-            None,
-        )
+        lowest = next((offer for offer in offers if not offer[3] and offer[1] not in rule.excluded_ids), None)
         target = target_price(rule, price, lowest[2] if lowest else None, lowest[0] if lowest else None)
         if target.price == price and not suspicious:
             continue
         live = rule.mode == RepricingRule.Mode.LIVE
-        yield RepricingDecision(
-            run=run,
-            product_id=product_id,
-            rule=rule,
-            old_price=price,
-            new_price=target.price,
-            lowest_listing_id=target.lowest_listing_id,
-            suspicious_offers=suspicious,
-            at_floor=target.at_floor,
-            status=RepricingDecision.Status.APPLIED if live else RepricingDecision.Status.SUGGESTED,
-            decided_at=now,
+        yield (
+            run.pk,
+            product_id,
+            rule.pk,
+            price,
+            target.price,
+            target.lowest_listing_id,
+            suspicious,
+            target.at_floor,
+            RepricingDecision.Status.APPLIED if live else RepricingDecision.Status.SUGGESTED,
+            now,
         )
     run.products_checked, run.suspicious_offers = counts["checked"], counts["suspicious"]
+
+
+DECISION_COLUMNS = [
+    "run_id",
+    "product_id",
+    "rule_id",
+    "old_price",
+    "new_price",
+    "lowest_listing_id",
+    "suspicious_offers",
+    "at_floor",
+    "status",
+    "decided_at",
+]
+
+
+def _insert_decisions(rows):
+    """bulk_create, or on PostgreSQL one COPY (the ORM's per-value preparation is most of a large run's time)."""
+    if connection.vendor != "postgresql":
+        RepricingDecision.objects.bulk_create(
+            (RepricingDecision(**dict(zip(DECISION_COLUMNS, row, strict=True))) for row in rows), batch_size=BATCH
+        )
+        return
+    table = RepricingDecision._meta.db_table
+    columns = ", ".join(DECISION_COLUMNS)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _write_prices(decision_filter_sql, params, now):
@@ -206,11 +249,11 @@ def run_repricing(*, store=None, now=None):
         batch, suggested = [], 0
         for item in compute_decisions(run, store=store, now=now):
             batch.append(item)
-            suggested += item.status == RepricingDecision.Status.SUGGESTED
+            suggested += item[8] == RepricingDecision.Status.SUGGESTED
             if len(batch) >= BATCH:
-                RepricingDecision.objects.bulk_create(batch)
+                _insert_decisions(batch)
                 batch = []
-        RepricingDecision.objects.bulk_create(batch)
+        _insert_decisions(batch)
         # Older suggestions for products this run decided again are out of date.
         RepricingDecision.objects.filter(status=RepricingDecision.Status.SUGGESTED).exclude(run=run).filter(
             product__in=RepricingDecision.objects.filter(run=run).values("product_id")
