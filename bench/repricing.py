@@ -39,7 +39,8 @@ def generate(products, regenerate=False):
             "TRUNCATE stores_repricingdecision, stores_repricingrun, stores_repricingrule_excluded_competitors, "
             "stores_repricingrule, stores_historicalrepricingrule, stores_competitorlisting, stores_competitorstore, "
             "stores_historicalcompetitorstore, catalog_competitoroffer, catalog_competitor, "
-            "catalog_productpricechange, catalog_historicalproduct, catalog_product, catalog_store RESTART IDENTITY CASCADE"
+            "catalog_productpricechange, catalog_historicalproduct, catalog_product, catalog_store "
+            "RESTART IDENTITY CASCADE"
         )
         cursor.execute("INSERT INTO catalog_store (name, slug) VALUES ('Bench', 'bench')")
         cursor.execute(
