@@ -1,7 +1,7 @@
 """Read paths of store operations: the price monitoring listing and the price list's content."""
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, F, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Count, DecimalField, Exists, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from catalog.models import Product, ProductPriceChange
@@ -56,14 +56,21 @@ def monitoring_products(*, store=None, show=None, now=None):
     )
     if store is not None:
         products = products.filter(store=store)
+    # Filters as semi-joins (EXISTS), which the database can run set-wise over every product, rather than
+    # comparing the per-row annotations (which it would compute for all 100,000 products to count them).
     if show == "undercut":
-        products = products.filter(lowest_price__lt=F("price"))
+        products = products.filter(Exists(usable.filter(price__lt=OuterRef("price"))))
     elif show == "at_floor":
-        products = products.filter(floor__isnull=False, price__lte=F("floor"))
+        products = products.filter(
+            Exists(own_rule.filter(floor__gte=OuterRef("price")))
+            | (~Exists(own_rule) & Exists(store_rule.filter(floor__gte=OuterRef("price"))))
+        )
     elif show == "stale":
-        products = products.filter(Q(last_seen_at__lt=cutoff) | Q(last_seen_at__isnull=True))
+        products = products.exclude(
+            Exists(CompetitorListing.objects.filter(product=OuterRef("pk"), seen_at__gte=cutoff))
+        )
     elif show == "suggested":
-        products = products.filter(suggestion_id__isnull=False)
+        products = products.filter(Exists(suggestion))
     return products
 
 
