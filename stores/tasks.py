@@ -8,6 +8,8 @@ written on the shop/account and staff are alerted.
 import logging
 
 from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from . import alerts, feeds, repricing, telegram
@@ -35,8 +37,17 @@ def _fan_out(task, ids):
 
 @shared_task(name="stores.tasks.import_competitor_listings")
 def import_competitor_listings():
-    shops = CompetitorStore.objects.filter(active=True).exclude(feed_url="").values_list("pk", flat=True)
-    return _fan_out(import_competitor_shop_feed, shops)
+    shops = CompetitorStore.objects.filter(active=True).exclude(feed_url="")
+    stale = list(shops.filter(Q(last_import_at__lt=repricing.offer_cutoff()) | Q(last_import_at=None)))
+    if stale:  # before this run: a shop nothing was imported from for too long (its offers are now ignored)
+        names = ", ".join(str(shop) for shop in stale[:10])
+        alerts.notify(
+            alerts.FEED_FAILING,
+            f"{len(stale)} competitor feed(s) stale",
+            f"No listings imported for over {settings.REPRICING_STALE_OFFER_HOURS} h: {names}",
+            url="/admin/competitor_shops/",
+        )
+    return _fan_out(import_competitor_shop_feed, shops.values_list("pk", flat=True))
 
 
 @shared_task(bind=True, name="stores.tasks.import_competitor_shop_feed", **RETRY)
@@ -78,7 +89,11 @@ def import_store_orders_feed(self, account_id):
 
 @shared_task(name="stores.tasks.run_repricing")
 def run_repricing():
-    run = repricing.run_repricing()
+    try:
+        run = repricing.run_repricing()
+    except Exception as exc:
+        alerts.notify(alerts.JOB_FAILED, "The repricing run failed", f"{type(exc).__name__}: {exc}"[:500])
+        raise
     alerts.after_repricing(run)
     return {"products": run.products_checked, "changed": run.prices_changed, "suggestions": run.suggestions}
 

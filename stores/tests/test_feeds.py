@@ -213,3 +213,34 @@ def test_new_orders_alert_staff(server, account, stocked):
     server.respond("/orders.json", body=json.dumps([order_row("M-1")]))
     import_orders(account)
     assert StaffAlert.objects.get(user=staff, kind="new_order").subject.startswith("1 new order")
+
+
+def test_a_stale_competitor_feed_alerts_staff_before_the_next_import(server, shop, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from backoffice.tests.factories import admin
+
+    admin()
+    settings.REPRICING_STALE_OFFER_HOURS = 24
+    shop.last_import_at = timezone.now() - timedelta(hours=30)
+    shop.save()
+    server.respond("/listings", body=CSV)
+    tasks.import_competitor_listings.apply(throw=True)
+    alert = StaffAlert.objects.get(kind="feed_failing")
+    assert alert.subject == "1 competitor feed(s) stale"
+
+
+def test_a_failing_repricing_run_alerts_staff(monkeypatch):
+    from backoffice.tests.factories import admin
+
+    admin()
+
+    def broken(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("stores.repricing.run_repricing", broken)
+    with pytest.raises(RuntimeError):
+        tasks.run_repricing.apply(throw=True)
+    assert StaffAlert.objects.get(kind="job_failed").body == "RuntimeError: database went away"
