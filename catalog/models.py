@@ -115,7 +115,7 @@ class ProductPriceChange(models.Model):
     new_price = models.DecimalField(max_digits=12, decimal_places=2)
     source = models.CharField(max_length=10, choices=Source.choices)
     # Why, in a few words, when the source alone doesn't say (the repricer names the competitor offer it followed).
-    cause = models.CharField(max_length=200, blank=True, default="")
+    cause = models.CharField(max_length=200, blank=True, default="", db_default="")
     changed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

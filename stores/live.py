@@ -37,10 +37,14 @@ async def alert_stream(request):
         newest = await mine.order_by("-pk").values_list("pk", flat=True).afirst()
         last_id = newest or 0
 
+    # Under WSGI (runserver, `make run`) a response is sent only once its iterator ends: answer with what is
+    # new and end at once; EventSource reconnects after `retry` ms, which makes it polling. Under ASGI, stream.
+    lifetime = settings.ALERTS_STREAM_MAX_SECONDS if hasattr(request, "scope") else 0
+
     async def events():
         nonlocal last_id
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + settings.ALERTS_STREAM_MAX_SECONDS
+        deadline = loop.time() + lifetime
         yield f"retry: {int(settings.ALERTS_STREAM_POLL_SECONDS * 1000)}\n\n"
         while True:
             async for alert in mine.filter(pk__gt=last_id).order_by("pk")[:BATCH]:
