@@ -46,7 +46,7 @@ ROLE_PERMISSIONS = {
         "growth.view_referral",
         *_crud("django_celery_beat", "periodictask", "intervalschedule", "crontabschedule"),
         *_crud("stores", "salespoint", "client", "competitorstore", "repricingrule", "marketplaceaccount"),
-        "stores.view_productstock",
+        *_crud("stores", "productstock", actions=("add", "change", "view")),  # stock takes, via stores.orders
         "stores.view_order",
         "stores.change_order",  # status changes, through stores.orders
         "stores.view_competitorlisting",

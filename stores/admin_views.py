@@ -8,13 +8,14 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView, View
+from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from catalog.models import Store
 
 from . import alerts, orders, repricing, selectors, services
-from .models import AlertKind, MarketplaceAccount, Order, RepricingDecision, StaffAlert
+from .models import AlertKind, MarketplaceAccount, Order, ProductStock, RepricingDecision, StaffAlert
 
 MONITORING_PERMISSION = "stores.view_repricingdecision"
 ACCEPT_PERMISSION = "stores.change_repricingdecision"
@@ -226,3 +227,53 @@ class AlertPreferencesView(WagtailAdminTemplateMixin, TemplateView):
             (label, form[f"{kind}__in_app"], form[f"{kind}__telegram"]) for kind, label in AlertKind.choices
         ]
         return context
+
+
+class StockCountForm(WagtailAdminModelForm):
+    """A stock take: how many are on the shelf. Saved through stores.orders.set_stock, never as a field."""
+
+    counted = forms.IntegerField(min_value=0, label="Quantity counted")
+
+    class Meta:
+        model = ProductStock
+        fields = ["product", "sales_point"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for name in ("product", "sales_point"):
+                self.fields[name].disabled = True
+            self.fields["counted"].initial = self.instance.quantity
+            self.fields["counted"].help_text = f"{self.instance.reserved} reserved by open orders."
+
+    def clean(self):
+        cleaned = super().clean()
+        product, point = cleaned.get("product"), cleaned.get("sales_point")
+        if product and point and product.store_id != point.store_id:
+            self.add_error("sales_point", "The sales point belongs to another store than the product.")
+        return cleaned
+
+
+class StockCountMixin:
+    def get_form_class(self):
+        return StockCountForm
+
+    def save_instance(self):
+        data = self.form.cleaned_data
+        return orders.set_stock(data["sales_point"], data["product"], data["counted"], actor=self.request.user)
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except orders.OrderRefused as refusal:
+            form.add_error("counted", refusal.message)
+            self.produced_error_message = "The stock count was not saved."
+            return self.form_invalid(form)
+
+
+class StockCreateView(StockCountMixin, generic.CreateView):
+    pass
+
+
+class StockEditView(StockCountMixin, generic.EditView):
+    pass

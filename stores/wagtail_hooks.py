@@ -93,13 +93,15 @@ class SalesPointViewSet(StoresViewSet):
 
 
 class ProductStockViewSet(StoresViewSet):
-    """Stock per sales point: read here; counts change through stores.orders (orders, stock takes)."""
+    """Stock per sales point; counts change only through stores.orders (orders, and stock takes here)."""
 
     model = ProductStock
     icon = "clipboard-list"
     menu_label = "Stock"
     menu_order = 150
     inspect_view_enabled = True
+    add_view_class = admin_views.StockCreateView
+    edit_view_class = admin_views.StockEditView
     form_fields = ["product", "sales_point"]
     list_display = ["product", "sales_point", "quantity", "reserved", Column("available", label="Available")]
     list_filter = ["sales_point"]

@@ -176,3 +176,42 @@ def test_rotating_the_token_retires_the_old_price_list_url(admin_client, client)
     account.refresh_from_db()
     assert client.get(old_url).status_code == 404
     assert client.get(reverse("stores_public:price_list", args=[account.price_list_token])).status_code == 200
+
+
+def test_a_stock_take_sets_the_quantity_through_the_service(admin_client):
+    stock = ProductStockFactory(quantity=3)
+    response = admin_client.post(f"/admin/stock/edit/{stock.pk}/", {"counted": "7"})
+    assert response.status_code == 302
+    stock.refresh_from_db()
+    assert stock.quantity == 7
+    assert stock.history.first().history_user is not None
+
+
+def test_a_stock_take_below_what_is_reserved_is_refused(admin_client):
+    from stores import orders
+
+    stock = ProductStockFactory(quantity=3)
+    orders.create_order(
+        store=stock.product.store, code="R", sales_point=stock.sales_point, items=[(stock.product, 2, "1")]
+    )
+    response = admin_client.post(f"/admin/stock/edit/{stock.pk}/", {"counted": "1"})
+    assert response.status_code == 200
+    assert "reserved by open orders" in response.content.decode()
+    stock.refresh_from_db()
+    assert stock.quantity == 3
+
+
+@pytest.mark.parametrize("counted", ["-1", "many"])
+def test_a_stock_take_needs_a_whole_number_not_below_zero(admin_client, counted):
+    stock = ProductStockFactory(quantity=3)
+    assert admin_client.post(f"/admin/stock/edit/{stock.pk}/", {"counted": counted}).status_code == 200
+    stock.refresh_from_db()
+    assert stock.quantity == 3
+
+
+def test_a_new_stock_row_is_counted_at_once(admin_client):
+    point = SalesPointFactory()
+    product = ProductFactory(store=point.store)
+    response = admin_client.post("/admin/stock/new/", {"product": product.pk, "sales_point": point.pk, "counted": "4"})
+    assert response.status_code == 302
+    assert product.point_stocks.get().quantity == 4
