@@ -28,9 +28,7 @@ ROLE_PERMISSIONS = {
     ],
     ADMINS: [
         ADMIN_ACCESS,
-        *_crud("backoffice", "user"),
-        "auth.view_group",
-        "auth.change_group",
+        *_crud("backoffice", "user"),  # superusers and other staff's sign-in details: see backoffice.privilege
         *_crud("catalog", "category", "app", "store", "product", "competitor"),
         "catalog.view_productpricechange",
         "catalog.view_competitoroffer",
@@ -54,7 +52,9 @@ ROLE_PERMISSIONS = {
         "stores.change_repricingdecision",  # accepting suggestions
         "stores.view_repricingrun",
         "reporting.view_dashboard",
-        "reporting.view_taskrun",
+        "backoffice.view_taskrun",
+        "backoffice.view_delivery",
+        "backoffice.retry_delivery",
         "reporting.view_dailylistentry",
     ],
     MARKETERS: [
