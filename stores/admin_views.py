@@ -15,7 +15,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from catalog.models import Store
 
 from . import alerts, orders, repricing, selectors, services
-from .models import AlertKind, MarketplaceAccount, Order, ProductStock, RepricingDecision, StaffAlert
+from .models import AlertKind, MarketplaceAccount, Order, ProductStock, RepricingDecision, UserAlert
 
 MONITORING_PERMISSION = "stores.view_repricingdecision"
 ACCEPT_PERMISSION = "stores.change_repricingdecision"
@@ -163,12 +163,12 @@ class AlertCentreView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        mine = StaffAlert.objects.filter(user=self.request.user, in_app=True)
+        mine = UserAlert.objects.filter(user=self.request.user, in_app=True)
         page = Paginator(mine, 50).get_page(self.request.GET.get("p"))
         rows = list(page.object_list)
         unread = [alert.pk for alert in rows if alert.read_at is None]
         if unread:
-            StaffAlert.objects.filter(pk__in=unread).update(read_at=timezone.now())
+            UserAlert.objects.filter(pk__in=unread).update(read_at=timezone.now())
         context.update(page=page, rows=rows, unread=set(unread), preferences_url=reverse("stores_alert_preferences"))
         return context
 

@@ -1,21 +1,19 @@
-"""Staff alerts: who gets which alert where (per-user preferences), the notification centre, Telegram.
+"""Staff alerts routed per user: which alert goes where (AlertPreference), the notification centre, Telegram.
 
-`notify(kind, subject, body, url)` writes one StaffAlert per Admin (and superuser) who wants that kind in
-the admin or by Telegram. The notification centre lists them; the live stream (server-sent events, see
-stores.live) pushes new ones to open admin pages; Telegram messages go out from a retrying Celery task
-queued after the transaction commits, so no request ever waits on the Bot API.
-
-This is the stores side of `backoffice.alerts.alert_staff`; when that lands, it calls `notify`.
+Alerts are raised through the project's one mechanism, `backoffice.alerts.alert_staff` (in-app notification and
+email to the Admins, repeats within the hour folded). Its `staff_alert_raised` hook calls `route` here, which
+writes one UserAlert per recipient who wants that kind in the admin or by Telegram: the notification centre lists
+them, the live stream (server-sent events, stores.live) pushes them to open admin pages, and Telegram messages
+leave from a retrying Celery task queued after the transaction commits, so no request waits on the Bot API.
 """
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
 
+from backoffice.alerts import alert_staff
 from backoffice.roles import ADMINS
 
-from .models import AlertKind, AlertPreference, RepricingDecision, StaffAlert, TelegramChat
+from .models import AlertKind, AlertPreference, RepricingDecision, TelegramChat, UserAlert
 
 UNDERCUT, AT_FLOOR, FEED_FAILING, NEW_ORDER, JOB_FAILED = (
     AlertKind.UNDERCUT,
@@ -27,54 +25,56 @@ UNDERCUT, AT_FLOOR, FEED_FAILING, NEW_ORDER, JOB_FAILED = (
 DEFAULT_CHANNELS = {"in_app": True, "telegram": False}
 
 
-def recipients(groups=(ADMINS,)):
-    User = get_user_model()
-    return (
-        User.objects.filter(is_active=True, is_staff=True)
-        .filter(Q(is_superuser=True) | Q(groups__name__in=groups))
-        .distinct()
-    )
+def notify(kind, subject, body="", url="", groups=(ADMINS,)):
+    """Raise a staff alert (backoffice.alerts.alert_staff); returns it, or None when it repeated a recent one."""
+    return alert_staff(kind=str(kind), subject=subject, body=body, url=url, groups=groups)
+
+
+def preference_kind(kind):
+    """Kinds staff can route; any other kind (a missed schedule...) follows the "job failed" choice."""
+    return kind if kind in AlertKind.values else AlertKind.JOB_FAILED
 
 
 def channels_for(users, kind):
     """{user_id: {"in_app": bool, "telegram": bool}} from each user's preference (or the default)."""
     chosen = {
         pref.user_id: {"in_app": pref.in_app, "telegram": pref.telegram}
-        for pref in AlertPreference.objects.filter(user__in=users, kind=kind)
+        for pref in AlertPreference.objects.filter(user__in=users, kind=preference_kind(kind))
     }
     return {user.pk: chosen.get(user.pk, DEFAULT_CHANNELS) for user in users}
 
 
-def notify(kind, subject, body="", url="", groups=(ADMINS,)):
-    """Alert every staff member of `groups` who wants `kind` somewhere. Returns the alerts written."""
-    users = list(recipients(groups))
-    channels = channels_for(users, kind)
+def route(alert, recipients):
+    """The `staff_alert_raised` hook: one UserAlert per recipient who wants this kind somewhere."""
+    users = [user for user in recipients if user.is_staff]
+    channels = channels_for(users, alert.kind)
     chats = dict(TelegramChat.objects.filter(user__in=users).values_list("user_id", "chat_id"))
-    alerts = StaffAlert.objects.bulk_create(
-        StaffAlert(
+    user_alerts = UserAlert.objects.bulk_create(
+        UserAlert(
             user=user,
-            kind=kind,
-            subject=subject[:200],
-            body=body,
-            url=url[:300],
+            kind=alert.kind,
+            subject=alert.subject,
+            body=alert.body,
+            url=alert.url[:300],
             in_app=channels[user.pk]["in_app"],
         )
         for user in users
         if channels[user.pk]["in_app"] or (channels[user.pk]["telegram"] and user.pk in chats)
     )
-    for alert in alerts:
-        if channels[alert.user_id]["telegram"] and alert.user_id in chats:
-            transaction.on_commit(lambda pk=alert.pk: _queue_telegram(pk))
-    return alerts
+    for user_alert in user_alerts:
+        if channels[user_alert.user_id]["telegram"] and user_alert.user_id in chats:
+            transaction.on_commit(lambda pk=user_alert.pk: _queue_telegram(pk))
+    return user_alerts
 
 
-def _queue_telegram(alert_id):
+def _queue_telegram(user_alert_id):
     from .tasks import send_telegram_alert
 
-    send_telegram_alert.delay(alert_id)
+    send_telegram_alert.delay(user_alert_id)
 
 
 def telegram_text(alert):
+    """The message: subject, body and the link back into the admin."""
     link = f"\n{settings.SITE_URL.rstrip('/')}{alert.url}" if alert.url.startswith("/") else ""
     return f"{alert.subject}\n{alert.body}{link}".strip()
 

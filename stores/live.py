@@ -15,7 +15,7 @@ import json
 from django.conf import settings
 from django.http import HttpResponseForbidden, StreamingHttpResponse
 
-from .models import StaffAlert
+from .models import UserAlert
 
 BATCH = 50
 
@@ -30,7 +30,7 @@ async def alert_stream(request):
     if not (user.is_authenticated and user.is_staff):
         return HttpResponseForbidden("Staff only.")
     resume = request.headers.get("Last-Event-ID") or request.GET.get("after") or ""
-    mine = StaffAlert.objects.filter(user_id=user.pk, in_app=True)
+    mine = UserAlert.objects.filter(user_id=user.pk, in_app=True)
     if resume.isdigit():
         last_id = int(resume)
     else:  # a fresh page: only what arrives from now on

@@ -354,6 +354,8 @@ class MarketplaceAccount(models.Model):
 
 
 class AlertKind(models.TextChoices):
+    """The kinds a staff member can route; other kinds raised by backoffice.alerts follow JOB_FAILED's choice."""
+
     UNDERCUT = "undercut", "Undercut by a competitor"
     AT_FLOOR = "at_floor", "Product at its floor price"
     FEED_FAILING = "feed_failing", "Feed failing or stale"
@@ -361,11 +363,12 @@ class AlertKind(models.TextChoices):
     JOB_FAILED = "job_failed", "Scheduled job failed"
 
 
-class StaffAlert(models.Model):
-    """One alert to one staff member: listed in their notification centre, streamed live, maybe sent by Telegram."""
+class UserAlert(models.Model):
+    """A staff alert (backoffice.UserAlert) as one staff member gets it: in their notification centre and live
+    stream (`in_app`), and/or by Telegram, as their AlertPreference says."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_alerts")
-    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="user_alerts")
+    kind = models.CharField(max_length=50)
     subject = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     url = models.CharField(max_length=300, blank=True)
@@ -388,7 +391,7 @@ class AlertPreference(models.Model):
     """Where one staff member wants one kind of alert. Without a row: in the admin, not by Telegram."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_preferences")
-    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    kind = models.CharField(max_length=50, choices=AlertKind.choices)
     in_app = models.BooleanField("in the admin (live)", default=True)
     telegram = models.BooleanField(default=False)
 

@@ -4,12 +4,12 @@ from a request, so a slow or failing Bot API delays nobody."""
 
 import json
 import logging
-import urllib.error
-import urllib.request
 from collections import deque
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+from backoffice import outbound
 
 logger = logging.getLogger(__name__)
 MAX_TEXT = 4096  # the Bot API's limit
@@ -34,21 +34,28 @@ class ConsoleTelegramSender:
 
 
 class BotApiTelegramSender:
-    """POST {TELEGRAM_API_BASE_URL}/bot<token>/sendMessage, with a short timeout."""
+    """POST {TELEGRAM_API_BASE_URL}/bot<token>/sendMessage through the one outbound helper, with a short timeout."""
 
     def send(self, chat_id, text):
         url = f"{settings.TELEGRAM_API_BASE_URL.rstrip('/')}/bot{settings.TELEGRAM_BOT_TOKEN}/sendMessage"
-        payload = json.dumps({"chat_id": chat_id, "text": text[:MAX_TEXT], "disable_web_page_preview": True}).encode()
-        request = urllib.request.Request(url, data=payload, method="POST", headers={"Content-Type": "application/json"})
+        payload = json.dumps({"chat_id": chat_id, "text": text[:MAX_TEXT], "disable_web_page_preview": True})
         try:
-            with urllib.request.urlopen(request, timeout=settings.TELEGRAM_TIMEOUT_SECONDS) as response:  # noqa: S310
-                answer = json.loads(response.read(65536) or b"{}")
-        except urllib.error.HTTPError as exc:
-            if exc.code >= 500 or exc.code == 429:
-                raise TelegramUnavailable(f"Telegram answered HTTP {exc.code}") from exc
-            raise TelegramRefused(f"Telegram refused the message (HTTP {exc.code})") from exc
-        except (urllib.error.URLError, TimeoutError, ConnectionError, json.JSONDecodeError) as exc:
-            raise TelegramUnavailable("Telegram could not be reached") from exc
+            response = outbound.request(
+                url,
+                method="POST",
+                body=payload.encode(),
+                headers={"Content-Type": "application/json"},
+                timeout=settings.TELEGRAM_TIMEOUT_SECONDS,
+                max_bytes=65536,
+            )
+        except outbound.OutboundRetryable as exc:
+            raise TelegramUnavailable(f"Telegram could not be reached: {exc}") from None  # no token in tracebacks
+        except outbound.OutboundRefused as exc:
+            raise TelegramRefused(f"Telegram refused the message: {exc}") from None
+        try:
+            answer = json.loads(response.body or b"{}")
+        except json.JSONDecodeError:
+            raise TelegramUnavailable("Telegram answered something that is not JSON") from None
         if not answer.get("ok"):
             raise TelegramRefused("Telegram refused the message")
 

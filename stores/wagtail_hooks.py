@@ -22,7 +22,7 @@ from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
 from catalog.models import Product
 
-from . import admin_views
+from . import admin_views, alerts
 from .models import (
     Client,
     CompetitorListing,
@@ -343,3 +343,8 @@ def register_store_operations_urls():
             name="stores_rotate_price_list_token",
         ),
     ]
+
+
+# Every staff alert raised through backoffice.alerts also goes to each user's notification centre, live
+# stream and Telegram, as their alert settings say.
+hooks.register("staff_alert_raised", alerts.route)

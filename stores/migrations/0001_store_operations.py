@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('catalog', '0004_price_change_repricer_source'),
+        ('catalog', '0005_price_change_repricer_source'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

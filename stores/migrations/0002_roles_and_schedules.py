@@ -49,7 +49,7 @@ def unregister_schedules(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("stores", "0001_store_operations"),
-        ("backoffice", "0003_resync_role_groups"),
+        ("backoffice", "0008_merge_0006_login_attempt_windows_0007_run_now"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

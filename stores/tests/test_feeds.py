@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from backoffice.testing.fake_http import FakeHTTPServer
+from backoffice.testing.servers import ScriptedHTTPServer
 from catalog.tests.factories import ProductFactory, StoreFactory
 from stores import feeds, tasks
-from stores.models import CompetitorListing, Order, ProductStock, StaffAlert
+from stores.models import CompetitorListing, Order, ProductStock, UserAlert
 from stores.tests.factories import (
     CompetitorStoreFactory,
     MarketplaceAccountFactory,
@@ -22,7 +22,7 @@ D = Decimal
 
 @pytest.fixture
 def server():
-    with FakeHTTPServer() as fake:
+    with ScriptedHTTPServer() as fake:
         yield fake
 
 
@@ -117,7 +117,7 @@ def test_an_unreadable_feed_fails_at_once_is_written_on_the_shop_and_alerts_staf
     shop.refresh_from_db()
     assert "external_id" in shop.last_import_error
     assert len(server.requests_to("/listings")) == 1
-    assert StaffAlert.objects.filter(kind="feed_failing").exists()
+    assert UserAlert.objects.filter(kind="feed_failing").exists()
 
 
 def test_a_server_error_is_retried_then_imported(server, shop, retries_run_inline):
@@ -212,7 +212,7 @@ def test_new_orders_alert_staff(server, account, stocked):
     staff = admin()
     server.respond("/orders.json", body=json.dumps([order_row("M-1")]))
     import_orders(account)
-    assert StaffAlert.objects.get(user=staff, kind="new_order").subject.startswith("1 new order")
+    assert UserAlert.objects.get(user=staff, kind="new_order").subject.startswith("1 new order")
 
 
 def test_a_stale_competitor_feed_alerts_staff_before_the_next_import(server, shop, settings):
@@ -228,7 +228,7 @@ def test_a_stale_competitor_feed_alerts_staff_before_the_next_import(server, sho
     shop.save()
     server.respond("/listings", body=CSV)
     tasks.import_competitor_listings.apply(throw=True)
-    alert = StaffAlert.objects.get(kind="feed_failing")
+    alert = UserAlert.objects.get(kind="feed_failing")
     assert alert.subject == "1 competitor feed(s) stale"
 
 
@@ -243,4 +243,6 @@ def test_a_failing_repricing_run_alerts_staff(monkeypatch):
     monkeypatch.setattr("stores.repricing.run_repricing", broken)
     with pytest.raises(RuntimeError):
         tasks.run_repricing.apply(throw=True)
-    assert StaffAlert.objects.get(kind="job_failed").body == "RuntimeError: database went away"
+    alert = UserAlert.objects.get(kind="job_failed")
+    assert alert.subject == "Job stores.tasks.run_repricing failed"
+    assert "database went away" in alert.body

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0003_product_index_cleanup'),
+        ('catalog', '0004_private_upload_file_storage'),
     ]
 
     operations = [
