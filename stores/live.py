@@ -45,7 +45,8 @@ async def alert_stream(request):
         nonlocal last_id
         loop = asyncio.get_running_loop()
         deadline = loop.time() + lifetime
-        yield f"retry: {int(settings.ALERTS_STREAM_POLL_SECONDS * 1000)}\n\n"
+        # The id sets the browser's Last-Event-ID, so its reconnect resumes from here and misses nothing.
+        yield f"id: {last_id}\nretry: {int(settings.ALERTS_STREAM_POLL_SECONDS * 1000)}\n\n"
         while True:
             async for alert in mine.filter(pk__gt=last_id).order_by("pk")[:BATCH]:
                 last_id = alert.pk

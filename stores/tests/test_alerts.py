@@ -179,3 +179,13 @@ def test_a_refused_message_is_recorded_not_retried(bot, staff):
     alert.refresh_from_db()
     assert "refused" in alert.telegram_error and alert.telegram_sent_at is None
     assert len(bot.requests_to(PATH)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fresh_stream_starts_after_the_newest_alert_and_tells_the_browser_where(settings):
+    staff = admin()
+    alerts.notify(alerts.NEW_ORDER, "old news")
+    newest = UserAlert.objects.get(user=staff)
+    _, body = read_stream(staff, settings)
+    assert body.startswith(f"id: {newest.pk}\n")  # the browser's reconnect resumes here
+    assert "old news" not in body
