@@ -31,6 +31,16 @@ def on_postgres():
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate limits, throttles and cached pages live in the cache: no test inherits another's hits, whatever
+    order the workers run them in."""
+    from django.core.cache import caches
+
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def emails_go_through_deliveries():
     """pytest-django swaps EMAIL_BACKEND for its outbox; put the project's queue back in front of it, so every
     test sends email the way production does (a Delivery row, then the real backend: the test outbox).

@@ -2,8 +2,8 @@
 
 Each active member of the given groups (superusers always) gets an in-app Notification and an email (sent on
 commit, through the project's one email path). The same kind and subject raised again within
-ALERT_REPEAT_SECONDS only counts a repeat on the StaffAlert row, so a job failing every five minutes sends one
-alert an hour, not twelve.
+ALERT_REPEAT_SECONDS of the last one sent only counts a repeat on that StaffAlert row, so a job failing every five
+minutes sends one alert an hour, not twelve.
 
 Apps add channels with the Wagtail hook `staff_alert_raised`: `fn(alert, recipients)` is called in the same
 transaction for each new alert (stores routes it per user: notification centre, live stream, Telegram).
@@ -44,8 +44,8 @@ def alert_staff(*, kind, subject, body="", url="", groups=(ADMINS,)):
     with transaction.atomic():
         recent = (
             StaffAlert.objects.select_for_update()
-            .filter(kind=kind, subject=subject, last_raised_at__gte=cutoff)
-            .order_by("-last_raised_at")
+            .filter(kind=kind, subject=subject, raised_at__gte=cutoff)
+            .order_by("-raised_at")
             .first()
         )
         if recent is not None:
