@@ -140,6 +140,7 @@ def main():
     for label, url in [
         ("every product", "/admin/price-monitoring/"),
         ("undercut only", "/admin/price-monitoring/?show=undercut"),
+        ("at floor only", "/admin/price-monitoring/?show=at_floor"),
     ]:
         client.get(url)
         with CaptureQueriesContext(connection) as queries:
