@@ -35,6 +35,6 @@ def test_an_admin_accepts_a_suggestion_on_the_monitoring_page_and_sees_a_live_al
         assert product.price == Decimal("18.00")
 
         alerts.notify(alerts.NEW_ORDER, "3 new order(s) for Main store", url="/admin/orders/")
-        page.locator(".stores-live-alert", has_text="3 new order(s) for Main store").wait_for(timeout=15_000)
+        page.locator(".stores-live-alert", has_text="3 new order(s) for Main store").wait_for(timeout=30_000)
         screenshot(page, "stores-live-alert-390")
         assert errors == []
