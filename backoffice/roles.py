@@ -44,6 +44,14 @@ ROLE_PERMISSIONS = {
         "growth.void_redemption",
         "growth.view_referral",
         *_crud("django_celery_beat", "periodictask", "intervalschedule", "crontabschedule"),
+        *_crud("stores", "salespoint", "client", "competitorstore", "repricingrule", "marketplaceaccount"),
+        *_crud("stores", "productstock", actions=("add", "change", "view")),  # stock takes, via stores.orders
+        "stores.view_order",
+        "stores.change_order",  # status changes, through stores.orders
+        "stores.view_competitorlisting",
+        "stores.view_repricingdecision",
+        "stores.change_repricingdecision",  # accepting suggestions
+        "stores.view_repricingrun",
         "reporting.view_dashboard",
         "backoffice.view_taskrun",
         "backoffice.view_delivery",

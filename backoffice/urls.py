@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/", include("reporting.api_urls")),
     # Private files (proof screenshots, product upload files): only through this authorised view.
     path("private-media/<path:name>", media_views.private_media, name="private_media"),
+    path("", include("stores.urls")),
     path("", include("growth.urls")),
 ]
 

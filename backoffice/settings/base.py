@@ -6,6 +6,7 @@ Production reads DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and TWILIO_*
 """
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "catalog",
     "moderation",
     "growth",
+    "stores",
     "reporting",
     # Wagtail admin
     "backoffice.apps.WagtailUsersConfig",  # wagtail.users with the privilege policy
@@ -348,6 +350,29 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 # Exports: django-import-export escapes formulas too (backoffice/exports.py escapes every other export).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+
+# Store operations (stores app)
+# Competitor offers not seen for this many hours are ignored by the repricer and shown as a stale feed.
+REPRICING_STALE_OFFER_HOURS = int(os.environ.get("REPRICING_STALE_OFFER_HOURS", "48"))
+# A competitor price below this fraction of ours is flagged as suspicious (a typo, a bait) and never followed.
+REPRICING_SUSPICIOUS_FRACTION = Decimal(os.environ.get("REPRICING_SUSPICIOUS_FRACTION", "0.5"))
+# Store price lists with at most this many products are cached whole; larger ones are streamed each time.
+PRICE_LIST_CACHE_MAX_PRODUCTS = int(os.environ.get("PRICE_LIST_CACHE_MAX_PRODUCTS", "20000"))
+# How long a cached price list lives (its key also changes with every price or stock change).
+PRICE_LIST_CACHE_SECONDS = int(os.environ.get("PRICE_LIST_CACHE_SECONDS", "3600"))
+
+# Staff alerts: the live stream polls for new alerts this often, and each stream ends after this long
+# (the browser's EventSource reconnects at once, resuming after the last alert it saw).
+ALERTS_STREAM_POLL_SECONDS = float(os.environ.get("ALERTS_STREAM_POLL_SECONDS", "3"))
+ALERTS_STREAM_MAX_SECONDS = float(os.environ.get("ALERTS_STREAM_MAX_SECONDS", "55"))
+# Telegram: without a bot token alerts meant for Telegram are written to the log.
+TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+TELEGRAM_API_BASE_URL = os.environ.get("TELEGRAM_API_BASE_URL", "https://api.telegram.org")  # a fake in tests
+TELEGRAM_TIMEOUT_SECONDS = float(os.environ.get("TELEGRAM_TIMEOUT_SECONDS", "5"))
+TELEGRAM_SENDER = os.environ.get(
+    "TELEGRAM_SENDER",
+    "stores.telegram.BotApiTelegramSender" if TELEGRAM_BOT_TOKEN else "stores.telegram.ConsoleTelegramSender",
+)
 
 # Wagtail
 WAGTAIL_SITE_NAME = "Rewards Back-office"

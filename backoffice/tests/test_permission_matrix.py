@@ -86,6 +86,21 @@ RULES = [
     own(r"^admin/competitors/", {ADMIN}, "/admin/competitors/"),
     own(r"^admin/product_uploads/new/", {ADMIN}, "/admin/product_uploads/new/"),
     own(r"^admin/product_uploads/", {ADMIN}, "/admin/product_uploads/"),
+    # Back-office: store operations (admins)
+    own(r"^admin/price-monitoring/$", {ADMIN}, "/admin/price-monitoring/"),
+    own(r"^admin/price-monitoring/accept/$", NOBODY, None, "POST only (tested in stores)"),
+    own(r"^admin/orders/<int:pk>/status/$", NOBODY, None, "POST only (tested in stores)"),
+    own(r"^admin/marketplace_accounts/<int:pk>/rotate/$", NOBODY, None, "POST only (tested in stores)"),
+    own(r"^admin/stores_product_chooser/", {ADMIN}, "/admin/stores_product_chooser/"),
+    own(
+        r"^admin/(sales_points|stock|clients|orders|competitor_shops|competitor_listings|repricing_rules"
+        r"|repricing_decisions|marketplace_accounts)/",
+        {ADMIN},
+        "/admin/repricing_rules/",
+    ),
+    own(r"^admin/alerts/", STAFF, "/admin/alerts/preferences/"),
+    own(r"^staff/alerts/stream/$", NOBODY, None, "a live event stream (tested in stores)"),
+    own(r"^marketplace/price-list/", NOBODY, None, "needs the store's secret token (tested in stores)"),
     # Back-office: growth (marketers edit campaigns; admins watch)
     own(r"^admin/campaigns/(new|edit)/", {MARKETER}, "/admin/campaigns/edit/{campaign.pk}/"),
     own(r"^admin/campaigns/", {MARKETER, ADMIN}, "/admin/campaigns/"),
