@@ -8,6 +8,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.api_input import StrictPrimaryKeyRelatedField
 from backoffice.throttling import ScopedRateThrottle, UserRateThrottle
 from catalog.selectors import active_apps
 
@@ -37,7 +38,7 @@ class RedemptionRefusedError(APIException):
 
 class CartQuerySerializer(serializers.Serializer):
     cart_total = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
-    app = serializers.PrimaryKeyRelatedField(queryset=active_apps(), required=False, allow_null=True)
+    app = StrictPrimaryKeyRelatedField(queryset=active_apps(), required=False, allow_null=True)
 
 
 class CampaignSerializer(serializers.ModelSerializer):
