@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     # Django
     "django.contrib.admin",
     "django.contrib.auth",
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "backoffice.csp.ContentSecurityPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -224,11 +226,31 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 # Exports: django-import-export escapes formulas too (backoffice/exports.py escapes every other export).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
+# Content-Security-Policy (django-csp 4; backoffice/csp.py). Nothing is loaded from another origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],  # style attributes in templates and Wagtail
+        "img-src": ["'self'", "data:", "blob:"],  # blob: previews an image before upload
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'self'"],
+        "form-action": ["'self'"],
+    }
+}
+# Wagtail's admin templates still carry inline scripts: these prefixes also allow 'unsafe-inline' scripts.
+CSP_RELAXED_SCRIPT_PREFIXES = ["/admin/", "/django-admin/"]
+
 # Wagtail
 WAGTAIL_SITE_NAME = "Rewards Back-office"
 WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAIL_USER_CUSTOM_FIELDS = ["phone"]
+WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no avatars fetched from another origin
+WAGTAIL_ENABLE_UPDATE_CHECK = False  # no calls to releases.wagtail.org from staff browsers
 # One password reset flow, rate-limited: staff use /accounts/password_reset/ too (README "Security").
 WAGTAIL_PASSWORD_RESET_ENABLED = False
 
