@@ -113,7 +113,7 @@ RULES = [
     own(r"^admin/account/$", STAFF, "/admin/account/"),
     own(r"^admin/login/$", EVERYONE, None, "redirects signed-in staff; covered by the browser smoke test"),
     own(r"^admin/logout/$", NOBODY, None, "POST only"),
-    own(r"^admin/password_reset/", EVERYONE, None, "Wagtail's own password reset flow"),
+    own(r"^admin/password_reset/", EVERYONE, None, "Wagtail's reset, switched off (WAGTAIL_PASSWORD_RESET_ENABLED)"),
     own(r"^admin/(jsi18n|sprite)/$", EVERYONE, None, "static assets for the admin"),
     wagtail_internal(r"^admin/(pages|choose-|workflows|images|documents|collections|snippets|reports/|bulk/|api/)"),
     wagtail_internal(r"^admin/(tag-autocomplete|editing-sessions|dismissibles|block-preview|test404|failwhale)"),
