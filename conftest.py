@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 
 DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
 
@@ -27,3 +28,15 @@ def on_postgres():
     """Skip unless on PostgreSQL: row locks and real concurrency can only be proven there."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL for real row locks (run with DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture(autouse=True)
+def emails_go_through_deliveries():
+    """pytest-django swaps EMAIL_BACKEND for its outbox; put the project's queue back in front of it, so every
+    test sends email the way production does (a Delivery row, then the real backend: the test outbox).
+
+    override_settings, not the `settings` fixture: a test's own `settings` changes must be undone before the
+    other autouse fixtures tear down (growth's clears the cache, which a test may have pointed at a dead port).
+    """
+    with override_settings(EMAIL_BACKEND="backoffice.delivery.QueuedEmailBackend"):
+        yield

@@ -3,11 +3,48 @@
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from backoffice.errors import DomainError
+
+# The one table from a domain error's code to the HTTP status the API answers. Services never pick a status.
+# A code missing here answers DOMAIN_ERROR_DEFAULT_STATUS (the request was understood but a rule refuses it).
+ERROR_STATUS = {
+    # the request itself is malformed
+    "invalid": 400,
+    "parse_error": 400,
+    "idempotency_key_required": 400,
+    "idempotency_key_invalid": 400,
+    # nothing there
+    "not_found": 404,
+    # the request conflicts with the current state (counters, balance, earlier requests)
+    "campaign_exhausted": 409,
+    "budget_exhausted": 409,
+    "per_user_limit_reached": 409,
+    "insufficient_points": 409,
+    "idempotency_key_reused": 409,
+    # a business rule refuses a well-formed request
+    "campaign_expired": 422,
+    "campaign_not_started": 422,
+    "campaign_inactive": 422,
+    "cart_below_minimum": 422,
+    "app_not_eligible": 422,
+    "user_not_eligible": 422,
+}
+DOMAIN_ERROR_DEFAULT_STATUS = 422
+
+
+def domain_error_response(error):
+    """The API's answer to a DomainError: its status from ERROR_STATUS, the body in the one error shape."""
+    status = ERROR_STATUS.get(error.code, DOMAIN_ERROR_DEFAULT_STATUS)
+    return Response({"error": {"code": error.code, "message": error.message, "details": error.details}}, status=status)
 
 
 def exception_handler(exc, context):
     """Render every API error as {"error": {"code", "message", "details"}}."""
+    if isinstance(exc, DomainError):
+        return domain_error_response(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(*exc.args)
     elif isinstance(exc, PermissionDenied):

@@ -44,7 +44,9 @@ ROLE_PERMISSIONS = {
         "growth.view_referral",
         *_crud("django_celery_beat", "periodictask", "intervalschedule", "crontabschedule"),
         "reporting.view_dashboard",
-        "reporting.view_taskrun",
+        "backoffice.view_taskrun",
+        "backoffice.view_delivery",
+        "backoffice.retry_delivery",
         "reporting.view_dailylistentry",
     ],
     MARKETERS: [

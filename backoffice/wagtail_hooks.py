@@ -5,6 +5,7 @@ from django.shortcuts import redirect
 from wagtail import hooks
 
 from . import privilege
+from .admin_views import DeliveryViewSet
 from .selectors import records_blocking_deletion
 
 
@@ -25,6 +26,11 @@ def refuse_to_delete_users_with_history(request, user):
         )
         return redirect("wagtailusers_users:edit", user.pk)
     return None
+
+
+@hooks.register("register_admin_viewset")
+def register_deliveries():
+    return DeliveryViewSet("deliveries")
 
 
 @hooks.register("before_bulk_action")

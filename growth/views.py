@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from backoffice.models import Notification
+from backoffice.models import Delivery, Notification
 from catalog.models import Category
 from catalog.selectors import active_apps
 from moderation.models import Download
@@ -27,7 +27,6 @@ from . import ratelimit, selectors, services
 from .forms import CartForm, OTPForm, ProofForm, SignupForm
 from .identity import canonical_email
 from .models import Campaign, Referral
-from .sms import SMSError
 
 REFERRAL_SESSION_KEY = "referral_code"
 REFERRAL_CODE = re.compile(r"[A-Za-z0-9_-]{1,16}")  # what backoffice.models.new_referral_code makes
@@ -107,14 +106,20 @@ def _send_code(request, user):
         messages.error(request, "Too many codes requested. Try again later.")
         return False
     try:
-        services.send_verification_code(user)
+        delivery = services.send_verification_code(user)
     except services.OTPRefused as refused:
         messages.error(request, str(refused))
         return False
-    except SMSError:
-        messages.error(request, "We could not send the SMS. Try again in a minute.")
+    delivery.refresh_from_db(fields=["status"])
+    if delivery.status in (Delivery.Status.RETRYING, Delivery.Status.FAILED):
+        messages.warning(
+            request,
+            f"We could not send the SMS to {user.phone} just now. We will try again shortly; "
+            "if no code arrives, ask for a new one in a minute.",
+        )
         return False
-    messages.success(request, f"We sent a code to {user.phone}.")
+    sent = "sent" if delivery.status == Delivery.Status.SENT else "are sending"
+    messages.success(request, f"We {sent} a code to {user.phone}.")
     return True
 
 

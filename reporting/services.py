@@ -11,16 +11,13 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from backoffice import outbound
+from backoffice.jobs import PermanentJobError
 
 from .models import DailyAppStat, DailyListEntry, DailyStat, WeeklyAppStat
 from .selectors import days_between, raw_app_figures, raw_daily_figures, week_start
 
 DAILY_LIST_MAX_BYTES = 10 * 1024 * 1024
 DAILY_LIST_TIMEOUT_SECONDS = 30
-
-
-class PermanentJobError(Exception):
-    """A job failure that retrying cannot fix (bad configuration, malformed input): recorded, not retried."""
 
 
 def rollup_day(day):

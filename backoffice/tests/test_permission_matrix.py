@@ -65,6 +65,9 @@ RULES = [
     own(r"^leaderboard/$", EVERYONE, "/leaderboard/"),
     own(r"^discounts/$", SIGNED_IN, "/discounts/"),
     own(r"^discounts/<int:pk>/redeem/$", NOBODY, None, "POST only (tested in growth)"),
+    # Uploaded files: public media for everyone; private files for their owner and staff who may see them
+    own(r"^\^media/", EVERYONE, "/media/{app.image.name}"),
+    own(r"^private-media/", {MODERATOR, ADMIN}, "/private-media/{proof.image.name}"),  # owner: test_media.py
     # API
     own(r"^api/schema/$", EVERYONE, "/api/schema/"),
     own(r"^api/docs/$", EVERYONE, "/api/docs/"),
@@ -104,6 +107,8 @@ RULES = [
     own(r"^admin/crontab_schedules/", {ADMIN}, "/admin/crontab_schedules/"),
     own(r"^admin/(task_runs|daily_list)/(new|edit)/", NOBODY, "/admin/task_runs/new/"),
     own(r"^admin/(task_runs|daily_list)/", {ADMIN}, "/admin/task_runs/"),
+    own(r"^admin/deliveries/(new|edit|delete|copy)/", NOBODY, "/admin/deliveries/new/"),
+    own(r"^admin/deliveries/", {ADMIN}, "/admin/deliveries/"),
     # Back-office: people
     own(r"^admin/users/(new|edit|delete)/", {ADMIN}, "/admin/users/edit/{member.pk}/"),
     own(r"^admin/users/", {MODERATOR, ADMIN}, "/admin/users/"),  # moderators look users up, read-only

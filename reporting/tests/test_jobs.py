@@ -6,9 +6,10 @@ import threading
 import pytest
 from django.utils import timezone
 
-from backoffice import outbound
-from reporting import jobs, services, tasks
-from reporting.models import DailyListEntry, DailyStat, TaskRun
+from backoffice import jobs, outbound
+from backoffice.models import TaskRun
+from reporting import services, tasks
+from reporting.models import DailyListEntry, DailyStat
 
 pytestmark = pytest.mark.django_db
 
