@@ -229,7 +229,6 @@ PRIVILEGE_URLS = [
     ("/django-admin/backoffice/user/{member.pk}/change/", "edit a member in the Django admin"),
     ("/django-admin/auth/group/", "list role groups in the Django admin"),
     ("/django-admin/auth/group/{admins.pk}/change/", "edit a role group in the Django admin"),
-    ("/django-admin/taggit/tag/merge-tags/", "merge tags"),
 ]
 
 
