@@ -76,11 +76,11 @@ MIDDLEWARE = [
     "backoffice.request_guards.RequestGuardsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "backoffice.login_policy.LoginLockedMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backoffice.csp.ContentSecurityPolicyMiddleware",
+    "backoffice.login_policy.LoginLockedMiddleware",  # inside CSP: the lockout page gets the policy too
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
