@@ -10,6 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.api_input import StrictPrimaryKeyRelatedField
 from backoffice.throttling import ScopedRateThrottle, UserRateThrottle
 from catalog.selectors import active_apps
 
@@ -31,7 +32,7 @@ ERROR = inline_serializer(
 
 class CartQuerySerializer(serializers.Serializer):
     cart_total = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-    app = serializers.PrimaryKeyRelatedField(queryset=active_apps(), required=False, allow_null=True)
+    app = StrictPrimaryKeyRelatedField(queryset=active_apps(), required=False, allow_null=True)
 
 
 class RedeemRequestSerializer(serializers.Serializer):

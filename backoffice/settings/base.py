@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     # Django
     "django.contrib.admin",
     "django.contrib.auth",
@@ -74,12 +75,14 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "backoffice.middleware.RejectNullCharactersMiddleware",
+    "backoffice.request_guards.RequestGuardsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "backoffice.login_policy.LoginLockedMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "backoffice.csp.ContentSecurityPolicyMiddleware",
+    "backoffice.login_policy.LoginLockedMiddleware",  # inside CSP: the lockout page gets the policy too
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -373,12 +376,31 @@ TELEGRAM_SENDER = os.environ.get(
     "TELEGRAM_SENDER",
     "stores.telegram.BotApiTelegramSender" if TELEGRAM_BOT_TOKEN else "stores.telegram.ConsoleTelegramSender",
 )
+# Content-Security-Policy (django-csp 4; backoffice/csp.py). Nothing is loaded from another origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],  # style attributes in templates and Wagtail
+        "img-src": ["'self'", "data:", "blob:"],  # blob: previews an image before upload
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'self'"],
+        "form-action": ["'self'"],
+    }
+}
+# Wagtail's admin templates still carry inline scripts: these prefixes also allow 'unsafe-inline' scripts.
+CSP_RELAXED_SCRIPT_PREFIXES = ["/admin/", "/django-admin/"]
 
 # Wagtail
 WAGTAIL_SITE_NAME = "Rewards Back-office"
 WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAIL_USER_CUSTOM_FIELDS = ["phone"]
+WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no avatars fetched from another origin
+WAGTAIL_ENABLE_UPDATE_CHECK = False  # no calls to releases.wagtail.org from staff browsers
 # One password reset flow, rate-limited: staff use /accounts/password_reset/ too (README "Security").
 WAGTAIL_PASSWORD_RESET_ENABLED = False
 
@@ -390,6 +412,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "backoffice.api_input.JSONParser",  # deeply nested JSON is a 400, not a 500
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "backoffice.api.exception_handler",

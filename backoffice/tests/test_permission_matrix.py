@@ -133,7 +133,7 @@ RULES = [
     own(r"^admin/account/$", STAFF, "/admin/account/"),
     own(r"^admin/login/$", EVERYONE, None, "redirects signed-in staff; covered by the browser smoke test"),
     own(r"^admin/logout/$", NOBODY, None, "POST only"),
-    own(r"^admin/password_reset/", EVERYONE, None, "Wagtail's own password reset flow"),
+    own(r"^admin/password_reset/", EVERYONE, None, "Wagtail's reset, switched off (WAGTAIL_PASSWORD_RESET_ENABLED)"),
     own(r"^admin/(jsi18n|sprite)/$", EVERYONE, None, "static assets for the admin"),
     wagtail_internal(r"^admin/(pages|choose-|workflows|images|documents|collections|snippets|reports/|bulk/|api/)"),
     wagtail_internal(r"^admin/(tag-autocomplete|editing-sessions|dismissibles|block-preview|test404|failwhale)"),
@@ -244,7 +244,6 @@ PRIVILEGE_URLS = [
     ("/django-admin/backoffice/user/{member.pk}/change/", "edit a member in the Django admin"),
     ("/django-admin/auth/group/", "list role groups in the Django admin"),
     ("/django-admin/auth/group/{admins.pk}/change/", "edit a role group in the Django admin"),
-    ("/django-admin/taggit/tag/merge-tags/", "merge tags"),
 ]
 
 
