@@ -335,7 +335,7 @@ def redeem(request, pk):
 
 def _confirm_redemption(request, campaign, cart):
     cart_total, app = cart["cart_total"], cart["app"]
-    if not growth_campaigns.available_campaigns(request.user, cart_total, app).filter(pk=campaign.pk).exists():
+    if campaign.pk not in {c.pk for c in growth_campaigns.available_campaigns(request.user, cart_total, app)}:
         messages.error(request, f"{campaign.name} is not available for this cart.")
         return redirect("discounts")
     return render(
