@@ -147,7 +147,7 @@ def test_other_staff_cannot_accept_suggestions(client):
     client.force_login(moderator())
     ids = list(RepricingDecision.objects.values_list("pk", flat=True))
     response = client.post(MONITORING + "accept/", {"decision": ids})
-    assert (response.status_code, response.url) == (302, "/admin/")  # Wagtail's answer to PermissionDenied
+    assert response.status_code == 403  # the admin's one "not allowed" page
     products[0].refresh_from_db()
     assert products[0].price == D("20.00")
 
