@@ -76,7 +76,7 @@ test-sqlite: install browser
 test-postgres: install browser redis-server
 	@if $(PG_UP); then \
 	  echo "=== test suite on PostgreSQL ($(PG_URL)) ==="; \
-	  DATABASE_URL=$(PG_URL) $(PYTEST) --create-db --cov --cov-report=term:skip-covered:skip-empty \
+	  DATABASE_URL=$(PG_URL) $(PYTEST) --create-db --cov --cov-report=term:skip-covered \
 	    --cov-fail-under=$(COVERAGE_FLOOR); \
 	else \
 	  echo ""; \
