@@ -32,12 +32,15 @@ def on_postgres():
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Rate limits, throttles and cached pages live in the cache: no test inherits another's hits, whatever
-    order the workers run them in."""
+    """Rate limits, throttles and cached pages live in the cache, sent SMS in the console outbox: no test inherits
+    another's, whatever order the workers run them in."""
     from django.core.cache import caches
+
+    from growth.sms import ConsoleSMSBackend
 
     for cache in caches.all(initialized_only=True):
         cache.clear()
+    ConsoleSMSBackend.outbox.clear()  # SMS sent by an earlier test in this worker are not this test's
 
 
 @pytest.fixture(autouse=True)
