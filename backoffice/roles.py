@@ -48,6 +48,10 @@ ROLE_PERMISSIONS = {
         "reporting.view_dashboard",
         "reporting.view_taskrun",
         "reporting.view_dailylistentry",
+        "commerce.view_purchase",
+        "commerce.refund_purchase",
+        "commerce.view_plan",
+        "commerce.view_subscription",
     ],
     MARKETERS: [
         ADMIN_ACCESS,
@@ -55,6 +59,9 @@ ROLE_PERMISSIONS = {
         "growth.view_redemption",
         "growth.view_referral",
         "reporting.view_dashboard",
+        *_crud("commerce", "plan"),
+        "commerce.view_subscription",
+        "commerce.view_purchase",
     ],
 }
 

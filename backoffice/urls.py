@@ -11,7 +11,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("catalog.api_urls")),
     path("api/", include("growth.api_urls")),
+    path("api/", include("commerce.api_urls")),
     path("api/", include("reporting.api_urls")),
+    path("", include("commerce.urls")),
     path("", include("growth.urls")),
 ]
 

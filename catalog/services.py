@@ -10,6 +10,8 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from PIL import Image, ImageOps
 
+from backoffice.events import publish
+
 from .models import App, Product, ProductPriceChange, ProductUpload
 from .product_files import read_product_file
 from .resources import AppResource, ProductResource
@@ -51,7 +53,10 @@ def save_app(app, *, user=None):
     elif not app.image and app.thumbnail:
         app.thumbnail = ""
     app._history_user = user
+    created = app.pk is None
     app.save()
+    if created:
+        publish("app.created", {"id": app.pk, "slug": app.slug, "name": app.name, "credit_price": app.credit_price})
     return app
 
 

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from backoffice.events import publish
 from backoffice.models import Notification
 from moderation.models import RewardEntry
 from moderation.services import InsufficientPoints, post_entry
@@ -360,6 +361,18 @@ def redeem_campaign(*, user, campaign, cart_total, app=None, idempotency_key):
         ).update(uses_count=F("uses_count") + 1, budget_spent=F("budget_spent") + discount)
         if not moved:
             raise _exhausted(campaign.pk, discount)
+        publish(
+            "redemption.created",
+            {
+                "id": redemption.pk,
+                "campaign_id": campaign.pk,
+                "user_id": locked_user.pk,
+                "app_id": app.pk if app else None,
+                "cart_total": str(cart_total),
+                "discount_amount": str(discount),
+                "points_cost": campaign.points_cost,
+            },
+        )
     if campaign.points_cost:
         user.points_balance = locked_user.points_balance
     return redemption, True

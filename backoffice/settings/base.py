@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "catalog",
     "moderation",
     "growth",
+    "commerce",
     "reporting",
     # Wagtail admin
     "wagtail.users",
@@ -207,6 +208,8 @@ REST_FRAMEWORK = {
         "anon": "100/minute",
         "user": "600/minute",
         "redeem": os.environ.get("REDEEM_THROTTLE_RATE", "30/minute"),
+        # App purchases per member (POST /api/apps/{slug}/purchase/).
+        "purchase": os.environ.get("PURCHASE_THROTTLE_RATE", "30/minute"),
     },
 }
 SPECTACULAR_SETTINGS = {

@@ -14,6 +14,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from backoffice.roles import ADMINS, MARKETERS, MODERATORS
 from backoffice.tests.factories import StaffFactory, UserFactory
 from catalog.tests.factories import AppFactory, CategoryFactory, ProductFactory
+from commerce.models import Purchase
 from growth.tests.factories import CampaignFactory
 from moderation.tests.factories import ScreenshotProofFactory
 
@@ -65,6 +66,10 @@ RULES = [
     own(r"^leaderboard/$", EVERYONE, "/leaderboard/"),
     own(r"^discounts/$", SIGNED_IN, "/discounts/"),
     own(r"^discounts/<int:pk>/redeem/$", NOBODY, None, "POST only (tested in growth)"),
+    own(r"^apps/<slug:slug>/buy/confirm/$", NOBODY, None, "POST only (tested in commerce)"),
+    own(r"^apps/<slug:slug>/buy/$", SIGNED_IN, "/apps/{app.slug}/buy/"),
+    own(r"^plans/$", EVERYONE, "/plans/"),
+    own(r"^plans/<int:pk>/subscribe/$", NOBODY, None, "POST only (tested in commerce)"),
     # API
     own(r"^api/schema/$", EVERYONE, "/api/schema/"),
     own(r"^api/docs/$", EVERYONE, "/api/docs/"),
@@ -72,6 +77,7 @@ RULES = [
     own(r"^api/campaigns/available/$", SIGNED_IN, "/api/campaigns/available/?cart_total=10"),
     own(r"^api/campaigns/<int:pk>/redeem/$", NOBODY, None, "POST only (tested in growth)"),
     own(r"^api/reports/", {MARKETER, ADMIN}, "/api/reports/summary/"),
+    own(r"^api/apps/<slug:slug>/purchase/$", NOBODY, None, "POST only (tested in commerce)"),
     # Back-office: catalog (admins)
     own(r"^admin/apps/edit/", {ADMIN}, "/admin/apps/edit/{app.pk}/"),
     own(r"^admin/apps/", {ADMIN}, "/admin/apps/"),
@@ -89,6 +95,13 @@ RULES = [
     own(r"^admin/(referrals|redemptions)/(new|edit|delete|copy)/", NOBODY, "/admin/referrals/new/"),
     own(r"^admin/referrals/", {MARKETER, ADMIN}, "/admin/referrals/"),
     own(r"^admin/redemptions/", {MARKETER, ADMIN}, "/admin/redemptions/"),
+    # Back-office: commerce (admins refund; marketers edit plans)
+    own(r"^admin/commerce/purchases/<int:pk>/refund/$", {ADMIN}, "/admin/commerce/purchases/{purchase.pk}/refund/"),
+    own(r"^admin/(purchases|subscriptions)/(new|edit|delete|copy)/", NOBODY, "/admin/purchases/new/"),
+    own(r"^admin/(purchases|subscriptions)/", {MARKETER, ADMIN}, "/admin/purchases/"),
+    own(r"^admin/subscriptions/", {MARKETER, ADMIN}, "/admin/subscriptions/"),
+    own(r"^admin/plans/(new|edit|delete|copy)/", {MARKETER}, "/admin/plans/new/"),
+    own(r"^admin/plans/", {MARKETER, ADMIN}, "/admin/plans/"),
     # Back-office: moderation
     own(r"^admin/moderation/proofs/<int:pk>/invalidate/$", NOBODY, None, "POST only (tested in moderation)"),
     own(r"^admin/moderation/(<int:pk>/|bulk/)", NOBODY, None, "POST only (tested in moderation)"),
@@ -149,7 +162,11 @@ def test_every_rule_still_matches_a_url():
 @pytest.fixture
 def objects(db):
     category = CategoryFactory()
+    purchase = Purchase.objects.create(
+        member=UserFactory(), app=AppFactory(), price_paid=0, idempotency_key="matrix", request_hash="-"
+    )
     return {
+        "purchase": purchase,
         "app": AppFactory(category=category),
         "category": category,
         "product": ProductFactory(),
