@@ -1,0 +1,87 @@
+"""Architecture rules as tests: they read the source, the way Zulip's lint rules do.
+
+The project's apps form one chain; an app imports only from apps to its right:
+
+    integrations → reporting → landing → stores → commerce → growth → moderation → catalog → backoffice
+
+Apps that do not exist yet keep their place so a new app lands where DESIGN.md says.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+CHAIN = [
+    "integrations",
+    "reporting",
+    "landing",
+    "stores",
+    "commerce",
+    "growth",
+    "moderation",
+    "catalog",
+    "backoffice",
+]
+ROOT = Path(settings.BASE_DIR)
+PRESENT = [app for app in CHAIN if (ROOT / app / "__init__.py").exists()]
+
+
+def python_files(app):
+    """The app's own code: not its migrations, tests or test helpers."""
+    for path in sorted((ROOT / app).rglob("*.py")):
+        parts = path.relative_to(ROOT).parts
+        if "migrations" in parts or "tests" in parts or "testing" in parts:
+            continue
+        yield path
+
+
+def imported_modules(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+def parse(path):
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def test_every_project_app_has_a_place_in_the_chain():
+    apps = {path.parent.name for path in ROOT.glob("*/apps.py") if path.parent.name != ".venv"}
+    assert apps <= set(CHAIN), f"apps without a place in the dependency chain: {sorted(apps - set(CHAIN))}"
+
+
+def test_installed_apps_list_project_apps_in_chain_order():
+    # Settings list them base first: backoffice, catalog, moderation... (each above the apps that use it).
+    installed = [app for app in settings.INSTALLED_APPS if app in CHAIN]
+    assert installed == sorted(installed, key=lambda app: -CHAIN.index(app))
+
+
+@pytest.mark.parametrize("app", PRESENT)
+def test_app_imports_only_from_apps_to_its_right(app):
+    # Tests are exempt: project-wide journeys and the permission matrix live in backoffice/tests and use every app.
+    forbidden = set(CHAIN[: CHAIN.index(app)])
+    offences = []
+    for path in python_files(app):
+        for module in imported_modules(parse(path)):
+            top = module.split(".")[0]
+            if top in forbidden:
+                offences.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert offences == [], "imports against the chain " + " → ".join(CHAIN) + ":\n" + "\n".join(offences)
+
+
+@pytest.mark.parametrize("app", PRESENT)
+def test_no_print_calls_or_bare_excepts_in_app_code(app):
+    offences = []
+    for path in python_files(app):
+        if "management" in path.parts:  # commands talk to the operator on stdout
+            continue
+        for node in ast.walk(parse(path)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+                offences.append(f"{path.relative_to(ROOT)}:{node.lineno} print()")
+            if isinstance(node, ast.ExceptHandler) and node.type is None:
+                offences.append(f"{path.relative_to(ROOT)}:{node.lineno} bare except")
+    assert offences == []
