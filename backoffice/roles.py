@@ -52,6 +52,9 @@ ROLE_PERMISSIONS = {
         "commerce.refund_purchase",
         "commerce.view_plan",
         "commerce.view_subscription",
+        "integrations.add_integrationclient",
+        "integrations.view_integrationclient",
+        "integrations.revoke_integrationclient",
     ],
     MARKETERS: [
         ADMIN_ACCESS,

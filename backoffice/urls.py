@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/", include("growth.api_urls")),
     path("api/", include("commerce.api_urls")),
     path("api/", include("reporting.api_urls")),
+    path("api/", include("integrations.api_urls")),
+    path("oauth/", include("integrations.oauth_urls")),
     path("", include("commerce.urls")),
     path("", include("growth.urls")),
 ]

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "growth",
     "commerce",
     "reporting",
+    "integrations",
     # Wagtail admin
     "wagtail.users",
     "wagtail.snippets",
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "django_otp",
     "rest_framework",
     "rest_framework.authtoken",
+    "oauth2_provider",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     # Django
@@ -210,8 +212,26 @@ REST_FRAMEWORK = {
         "redeem": os.environ.get("REDEEM_THROTTLE_RATE", "30/minute"),
         # App purchases per member (POST /api/apps/{slug}/purchase/).
         "purchase": os.environ.get("PURCHASE_THROTTLE_RATE", "30/minute"),
+        # Data API v1 requests per OAuth2 client.
+        "data_api": os.environ.get("DATA_API_THROTTLE_RATE", "1200/minute"),
     },
 }
+# OAuth2 (django-oauth-toolkit) for services reading the data API v1 with client credentials.
+OAUTH2_PROVIDER = {
+    "SCOPES_BACKEND_CLASS": "integrations.oauth.ClientScopes",
+    "OAUTH2_VALIDATOR_CLASS": "integrations.oauth.ClientValidator",
+    # Lifetime of a client's access token; a client asks for a new one with its credentials.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OAUTH2_ACCESS_TOKEN_SECONDS", "3600")),
+}
+# Named so migrations can refer to it (django-oauth-toolkit's model is swappable); not swapped here.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+# Incremental sync serves only rows last written at least this long ago, so a row whose transaction
+# commits a little after its timestamp is not skipped by a client that already read past that time.
+DATA_API_SYNC_LAG_SECONDS = float(os.environ.get("DATA_API_SYNC_LAG_SECONDS", "5"))
+# Rows per page of the data API v1 (a client may ask for fewer or up to DATA_API_MAX_PAGE_SIZE with ?page_size=).
+DATA_API_PAGE_SIZE = 100
+DATA_API_MAX_PAGE_SIZE = 1000
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rewards API",
     "DESCRIPTION": "Public catalog, campaigns and redemption, and staff reports.",

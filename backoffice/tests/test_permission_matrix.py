@@ -16,6 +16,7 @@ from backoffice.tests.factories import StaffFactory, UserFactory
 from catalog.tests.factories import AppFactory, CategoryFactory, ProductFactory
 from commerce.models import Purchase
 from growth.tests.factories import CampaignFactory
+from integrations.clients import create_client
 from moderation.tests.factories import ScreenshotProofFactory
 
 ANON, MEMBER, MODERATOR, MARKETER, ADMIN = "anonymous", "member", "moderator", "marketer", "admin"
@@ -78,6 +79,8 @@ RULES = [
     own(r"^api/campaigns/<int:pk>/redeem/$", NOBODY, None, "POST only (tested in growth)"),
     own(r"^api/reports/", {MARKETER, ADMIN}, "/api/reports/summary/"),
     own(r"^api/apps/<slug:slug>/purchase/$", NOBODY, None, "POST only (tested in commerce)"),
+    own(r"^api/v1/", NOBODY, "/api/v1/apps/"),  # OAuth2 client tokens only, never a session (tested in integrations)
+    own(r"^oauth/(token|revoke_token)/$", NOBODY, None, "POST only, client credentials (tested in integrations)"),
     # Back-office: catalog (admins)
     own(r"^admin/apps/edit/", {ADMIN}, "/admin/apps/edit/{app.pk}/"),
     own(r"^admin/apps/", {ADMIN}, "/admin/apps/"),
@@ -102,6 +105,10 @@ RULES = [
     own(r"^admin/subscriptions/", {MARKETER, ADMIN}, "/admin/subscriptions/"),
     own(r"^admin/plans/(new|edit|delete|copy)/", {MARKETER}, "/admin/plans/new/"),
     own(r"^admin/plans/", {MARKETER, ADMIN}, "/admin/plans/"),
+    # Back-office: integrations (admins manage data API clients)
+    own(r"^admin/integrations/clients/<int:pk>/revoke/$", {ADMIN}, "/admin/integrations/clients/{client.pk}/revoke/"),
+    own(r"^admin/integration_clients/(edit|delete|copy)/", NOBODY, "/admin/integration_clients/edit/{client.pk}/"),
+    own(r"^admin/integration_clients/", {ADMIN}, "/admin/integration_clients/"),
     # Back-office: moderation
     own(r"^admin/moderation/proofs/<int:pk>/invalidate/$", NOBODY, None, "POST only (tested in moderation)"),
     own(r"^admin/moderation/(<int:pk>/|bulk/)", NOBODY, None, "POST only (tested in moderation)"),
@@ -165,7 +172,9 @@ def objects(db):
     purchase = Purchase.objects.create(
         member=UserFactory(), app=AppFactory(), price_paid=0, idempotency_key="matrix", request_hash="-"
     )
+    client, _ = create_client(name="matrix", scopes=["apps:read"], created_by=None)
     return {
+        "client": client,
         "purchase": purchase,
         "app": AppFactory(category=category),
         "category": category,
