@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/rewards
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run serve install test test-sqlite test-postgres lint format browser bench clean
+.PHONY: run serve install test test-fast test-sqlite test-postgres lint format browser bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,17 +16,23 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# `make run`: web server + Celery worker + beat (Procfile.dev, through honcho), so schedules really run.
+# Broker: the local Redis when it answers (RUN_REDIS_URL), otherwise kombu's filesystem broker in .celery-broker/.
+PORT ?= 8000
+RUN_REDIS_URL ?= redis://127.0.0.1:6379/0
 run: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo_data
-	@echo ""
-	@echo "  Public site:     http://127.0.0.1:8000/"
-	@echo "  Back-office:     http://127.0.0.1:8000/admin/"
-	@echo "  Django admin:    http://127.0.0.1:8000/django-admin/"
-	@echo "  API docs:        http://127.0.0.1:8000/api/docs/"
-	@echo "  (logins above; stop with Ctrl-C)"
-	@echo ""
-	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	@$(PY) manage.py migrate --noinput -v0
+	@EMAIL_BACKEND=django.core.mail.backends.dummy.EmailBackend $(PY) manage.py load_demo_data
+	@if $(PY) -c "import redis; redis.Redis.from_url('$(RUN_REDIS_URL)', socket_connect_timeout=1).ping()" 2>/dev/null; \
+	  then broker='$(RUN_REDIS_URL)'; else broker=filesystem://localhost/; mkdir -p .celery-broker/control; fi; \
+	echo ""; \
+	echo "  Public site:     http://127.0.0.1:$(PORT)/"; \
+	echo "  Back-office:     http://127.0.0.1:$(PORT)/admin/   (Schedules: last and next runs)"; \
+	echo "  Django admin:    http://127.0.0.1:$(PORT)/django-admin/"; \
+	echo "  API docs:        http://127.0.0.1:$(PORT)/api/docs/"; \
+	echo "  Celery broker:   $$broker   (logins above; stop with Ctrl-C)"; \
+	echo ""; \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CELERY_BROKER_URL=$$broker CELERY_TASK_ALWAYS_EAGER=0 $(VENV)/bin/honcho -f Procfile.dev start -p $(PORT)
 
 # Debian's Chromium for the browser tests; installed only when missing and we may (root).
 browser:
@@ -42,14 +48,30 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# The test loop. Both passes run on every core (pytest-xdist). Browser and schemathesis tests are slow and
+# database-agnostic, so they run once, in the PostgreSQL pass (or in the SQLite pass when no PostgreSQL answers).
+PYTEST := $(PY) -m pytest -n $(or $(TEST_WORKERS),auto) --dist load
+SLOW := browser or fuzz
+COVERAGE_FLOOR := $(shell cat .coverage-floor 2>/dev/null || echo 0)
+PG_UP = $(PY) -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=3).close()" 2>/dev/null
+
+test-fast: install
+	@echo "=== unit tests on SQLite (no browser, fuzz or PostgreSQL-only tests) ==="
+	env -u DATABASE_URL $(PYTEST) -m "not ($(SLOW)) and not postgres" -q
+
 test-sqlite: install browser
 	@echo "=== test suite on SQLite ==="
-	env -u DATABASE_URL $(PY) -m pytest
+	@if $(PG_UP); then \
+	  env -u DATABASE_URL $(PYTEST) -m "not ($(SLOW))"; \
+	else \
+	  env -u DATABASE_URL $(PYTEST); \
+	fi
 
 test-postgres: install browser
-	@if $(PY) -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=3).close()" 2>/dev/null; then \
+	@if $(PG_UP); then \
 	  echo "=== test suite on PostgreSQL ($(PG_URL)) ==="; \
-	  DATABASE_URL=$(PG_URL) $(PY) -m pytest; \
+	  DATABASE_URL=$(PG_URL) $(PYTEST) --create-db --cov --cov-report=term:skip-covered:skip-empty \
+	    --cov-fail-under=$(COVERAGE_FLOOR); \
 	else \
 	  echo ""; \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
@@ -64,4 +86,4 @@ bench: install
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media staticfiles test-artifacts
+	rm -rf $(VENV) db.sqlite3 media private_media staticfiles .celery-broker test-artifacts

@@ -27,3 +27,10 @@ def on_postgres():
     """Skip unless on PostgreSQL: row locks and real concurrency can only be proven there."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL for real row locks (run with DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture(autouse=True)
+def emails_go_through_deliveries(settings):
+    """pytest-django swaps EMAIL_BACKEND for its outbox; put the project's queue back in front of it, so every
+    test sends email the way production does (a Delivery row, then the real backend: the test outbox)."""
+    settings.EMAIL_BACKEND = "backoffice.delivery.QueuedEmailBackend"

@@ -1,7 +1,17 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 
+from . import privilege
 from .models import Notification, User
+
+
+def _django_admin_has_permission(request):
+    """The Django admin is a superuser-only fallback (backoffice.privilege)."""
+    return privilege.may_use_django_admin(request.user)
+
+
+admin.site.has_permission = _django_admin_has_permission
 
 
 @admin.register(User)
@@ -18,6 +28,31 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        actor = request.user
+
+        class RestrictedForm(form):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                privilege.restrict_user_form(self, actor=actor, target=obj)
+
+        return RestrictedForm
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or privilege.may_edit_account(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or privilege.may_edit_account(request.user, obj))
+
+    def user_change_password(self, request, id, form_url=""):
+        target = self.get_object(request, id)
+        if target is not None and not privilege.may_change_credentials(request.user, target):
+            raise PermissionDenied("Only a superuser can change another staff account's password.")
+        return super().user_change_password(request, id, form_url)
 
 
 @admin.register(Notification)

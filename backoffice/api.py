@@ -6,31 +6,57 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import DomainError
+from backoffice.errors import DomainError
 
-# The one table from a domain refusal's code to its HTTP status; a code not listed answers 422.
-DOMAIN_ERROR_STATUS = {
+# The one table from a domain error's code to the HTTP status the API answers. Services never pick a status.
+# A code missing here answers DOMAIN_ERROR_DEFAULT_STATUS (the request was understood but a rule refuses it).
+ERROR_STATUS = {
+    # the request itself is malformed
     "invalid": 400,
+    "parse_error": 400,
     "idempotency_key_required": 400,
-    "reason_required": 400,
-    "reason_too_long": 400,
-    "phone_not_verified": 403,
+    "idempotency_key_invalid": 400,
+    # nothing there
+    "not_found": 404,
+    # the request conflicts with the current state (counters, balance, earlier requests)
+    "campaign_exhausted": 409,
+    "budget_exhausted": 409,
+    "per_user_limit_reached": 409,
+    "insufficient_points": 409,
+    "idempotency_key_reused": 409,
     "already_purchased": 409,
     "already_refunded": 409,
     "already_subscribed": 409,
-    "insufficient_points": 409,
-    "idempotency_key_reused": 409,
+    "already_revoked": 409,
     "price_changed": 409,
+    # a business rule refuses a well-formed request
+    "campaign_expired": 422,
+    "campaign_not_started": 422,
+    "campaign_inactive": 422,
+    "cart_below_minimum": 422,
+    "app_not_eligible": 422,
+    "user_not_eligible": 422,
     "app_inactive": 422,
     "plan_inactive": 422,
+    # the member may not do this yet
+    "phone_not_verified": 403,
+    # a refund's reason is checked like a request field
+    "reason_required": 400,
+    "reason_too_long": 400,
 }
+DOMAIN_ERROR_DEFAULT_STATUS = 422
+
+
+def domain_error_response(error):
+    """The API's answer to a DomainError: its status from ERROR_STATUS, the body in the one error shape."""
+    status = ERROR_STATUS.get(error.code, DOMAIN_ERROR_DEFAULT_STATUS)
+    return Response({"error": {"code": error.code, "message": error.message, "details": error.details}}, status=status)
 
 
 def exception_handler(exc, context):
     """Render every API error as {"error": {"code", "message", "details"}}."""
     if isinstance(exc, DomainError):
-        body = {"error": {"code": exc.code, "message": exc.message, "details": exc.details}}
-        return Response(body, status=DOMAIN_ERROR_STATUS.get(exc.code, 422))
+        return domain_error_response(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(*exc.args)
     elif isinstance(exc, PermissionDenied):

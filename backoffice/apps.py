@@ -1,6 +1,19 @@
 from django.apps import AppConfig
+from wagtail.users.apps import WagtailUsersAppConfig
 
 
 class BackofficeConfig(AppConfig):
     name = "backoffice"
     verbose_name = "Accounts"
+
+    def ready(self):
+        from .exports import install_wagtail_export_escaping
+
+        install_wagtail_export_escaping()
+
+
+class WagtailUsersConfig(WagtailUsersAppConfig):
+    """wagtail.users with the privilege policy on its user and group screens (backoffice/users_admin.py)."""
+
+    user_viewset = "backoffice.users_admin.UserViewSet"
+    group_viewset = "backoffice.users_admin.GroupViewSet"

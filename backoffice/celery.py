@@ -2,7 +2,7 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.production")
 
 app = Celery("backoffice")
 app.config_from_object("django.conf:settings", namespace="CELERY")

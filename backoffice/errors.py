@@ -1,9 +1,21 @@
-"""The base of every domain refusal a service raises; `backoffice.api.exception_handler` maps codes to HTTP."""
+"""Domain errors: what services raise when a business rule refuses a request.
+
+A service raises a `DomainError` (or a subclass) with a stable machine-readable `code`, a human `message` and
+optional `details`. It never chooses an HTTP status: `backoffice.api.ERROR_STATUS` maps codes to statuses in one
+table, and server-rendered views show `str(error)` (the message).
+"""
 
 
 class DomainError(Exception):
-    """A business rule said no. `code` is stable and machine-readable; `message` is for people."""
+    """A refusal by a business rule. `code` is stable (clients switch on it); `message` is for people."""
 
-    def __init__(self, code, message, details=None):
-        self.code, self.message, self.details = code, message, details or {}
+    code = "refused"
+
+    def __init__(self, code=None, message="", details=None):
+        self.code = code or self.code
+        self.message = message
+        self.details = details or {}
         super().__init__(message)
+
+    def __str__(self):
+        return self.message

@@ -3,6 +3,7 @@ import secrets
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 REFERRAL_CODE_BYTES = 6  # 8 url-safe characters: 2**48 codes, not enumerable.
 
@@ -88,3 +89,117 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.subject
+
+
+class TaskRun(models.Model):
+    """One attempt of a background job (`backoffice.jobs.recorded_task`): when, how it ended, rows, error."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        RETRYING = "retrying", "Failed, will retry"
+
+    task_name = models.CharField(max_length=200, db_index=True)
+    task_id = models.CharField(max_length=255, blank=True, db_index=True)
+    requested_by = models.ForeignKey(
+        "backoffice.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who pressed Run now (empty for scheduled runs).",
+    )
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    attempt = models.PositiveIntegerField(default=1)
+    rows = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        # "When did this task last succeed?" (missed-schedule check) reads this index only.
+        indexes = [models.Index(fields=["task_name", "status", "started_at"], name="taskrun_last_by_status")]
+
+    def __str__(self):
+        return f"{self.task_name} at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class StaffAlert(models.Model):
+    """Something staff must look at (a failed job, a missed schedule...), raised by `alerts.alert_staff`.
+
+    The same kind and subject raised again within ALERT_REPEAT_SECONDS only counts a repeat: one failing job
+    does not flood inboxes.
+    """
+
+    kind = models.CharField(max_length=50, db_index=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    groups = models.JSONField(default=list)
+    raised_at = models.DateTimeField(auto_now_add=True)
+    last_raised_at = models.DateTimeField(default=timezone.now, db_index=True)
+    repeats = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-last_raised_at"]
+
+    def __str__(self):
+        return f"{self.kind}: {self.subject}"
+
+
+class Delivery(models.Model):
+    """One outgoing email or SMS: queued by the request, sent by a task, retried with back-off, never lost silently.
+
+    Written by `backoffice.delivery` only; staff see them (and retry a failed one) under Deliveries.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "SMS"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        RETRYING = "retrying", "Failed, will retry"
+        FAILED = "failed", "Failed"
+
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    to = models.CharField(max_length=500, help_text="Recipients, comma-separated.")
+    subject = models.CharField(max_length=300, blank=True)
+    message = models.JSONField(default=dict, help_text="What is needed to send it again.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    provider_id = models.CharField(max_length=100, blank=True, help_text="The provider's message id, once sent.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When the retry sweep sends it again.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "deliveries"
+        permissions = [("retry_delivery", "Can send a delivery again")]
+        # The retry sweep reads the due ones only.
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} to {self.to}: {self.subject or '(no subject)'}"
+
+
+class LoginAttemptWindow(models.Model):
+    """Log-in attempts counted under one key (a hashed identifier or a client IP) since `window_started_at`.
+
+    Written only by backoffice.login_policy, with the row locked.
+    """
+
+    key = models.CharField(max_length=100, unique=True)
+    attempts = models.PositiveIntegerField(default=0)
+    window_started_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.key}: {self.attempts}"

@@ -28,9 +28,7 @@ ROLE_PERMISSIONS = {
     ],
     ADMINS: [
         ADMIN_ACCESS,
-        *_crud("backoffice", "user"),
-        "auth.view_group",
-        "auth.change_group",
+        *_crud("backoffice", "user"),  # superusers and other staff's sign-in details: see backoffice.privilege
         *_crud("catalog", "category", "app", "store", "product", "competitor"),
         "catalog.view_productpricechange",
         "catalog.view_competitoroffer",
@@ -46,7 +44,9 @@ ROLE_PERMISSIONS = {
         "growth.view_referral",
         *_crud("django_celery_beat", "periodictask", "intervalschedule", "crontabschedule"),
         "reporting.view_dashboard",
-        "reporting.view_taskrun",
+        "backoffice.view_taskrun",
+        "backoffice.view_delivery",
+        "backoffice.retry_delivery",
         "reporting.view_dailylistentry",
         "commerce.view_purchase",
         "commerce.refund_purchase",
@@ -55,6 +55,9 @@ ROLE_PERMISSIONS = {
         "integrations.add_integrationclient",
         "integrations.view_integrationclient",
         "integrations.revoke_integrationclient",
+        *_crud("integrations", "webhookendpoint"),
+        "integrations.view_webhookdelivery",
+        "integrations.replay_webhookdelivery",
     ],
     MARKETERS: [
         ADMIN_ACCESS,

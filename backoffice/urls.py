@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from wagtail.admin import urls as wagtailadmin_urls
+
+from backoffice import media_views
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
@@ -15,11 +17,13 @@ urlpatterns = [
     path("api/", include("reporting.api_urls")),
     path("api/", include("integrations.api_urls")),
     path("oauth/", include("integrations.oauth_urls")),
+    # Private files (proof screenshots, product upload files): only through this authorised view.
+    path("private-media/<path:name>", media_views.private_media, name="private_media"),
     path("", include("commerce.urls")),
     path("", include("growth.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if settings.MEDIA_STORAGE == "local":
+    # Public media from local disk, in production too (with S3 the bucket serves it).
+    prefix = settings.MEDIA_URL.lstrip("/")
+    urlpatterns.insert(0, re_path(rf"^{prefix}(?P<path>.+)$", media_views.public_media, name="public_media"))

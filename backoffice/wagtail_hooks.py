@@ -1,7 +1,11 @@
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from wagtail import hooks
 
+from . import privilege
+from .admin_views import DeliveryViewSet
 from .selectors import records_blocking_deletion
 
 
@@ -22,3 +26,16 @@ def refuse_to_delete_users_with_history(request, user):
         )
         return redirect("wagtailusers_users:edit", user.pk)
     return None
+
+
+@hooks.register("register_admin_viewset")
+def register_deliveries():
+    return DeliveryViewSet("deliveries")
+
+
+@hooks.register("before_bulk_action")
+def keep_bulk_user_actions_off_superusers(request, action_type, objects, action_class_instance):
+    """Bulk deactivate/delete/assign-role on the users listing: the same privilege policy as the edit form."""
+    User = get_user_model()
+    if any(isinstance(obj, User) and not privilege.may_edit_account(request.user, obj) for obj in objects):
+        raise PermissionDenied("Only a superuser can change a superuser account.")

@@ -12,13 +12,13 @@ import csv
 import io
 import json
 import logging
-import urllib.error
-import urllib.request
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+
+from backoffice import outbound
 
 from .models import Competitor, CompetitorOffer, Product
 
@@ -38,19 +38,15 @@ class FeedInvalid(Exception):
 
 
 def fetch_feed(url, timeout=FEED_TIMEOUT_SECONDS):
-    request = urllib.request.Request(url, headers={"User-Agent": "rewards-backoffice/1.0 price-feed"})
+    """The feed's body, through the one outbound helper (no private addresses, size and time limits)."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http/https URLField)
-            body = response.read(MAX_FEED_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        if exc.code >= 500 or exc.code == 429:
-            raise FeedUnavailable(f"{url} answered HTTP {exc.code}") from exc
-        raise FeedInvalid(f"{url} answered HTTP {exc.code}") from exc
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-        raise FeedUnavailable(f"{url} could not be reached: {exc}") from exc
-    if len(body) > MAX_FEED_BYTES:
-        raise FeedInvalid(f"{url} is larger than {MAX_FEED_BYTES // 1024 // 1024} MB")
-    return body
+        return outbound.fetch(
+            url, timeout=timeout, max_bytes=MAX_FEED_BYTES, headers={"User-Agent": f"{outbound.USER_AGENT} price-feed"}
+        ).body
+    except outbound.OutboundRetryable as exc:
+        raise FeedUnavailable(str(exc)) from exc
+    except outbound.OutboundRefused as exc:
+        raise FeedInvalid(str(exc)) from exc
 
 
 def parse_feed(body, feed_format):

@@ -4,6 +4,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from backoffice.storage import private_storage
 from backoffice.uploads import RandomName, validate_image
 
 
@@ -164,7 +165,7 @@ class ProductUpload(models.Model):
         IMPORTED = "imported", "Imported"
         FAILED = "failed", "Failed"
 
-    file = models.FileField(upload_to=RandomName("uploads/products"))
+    file = models.FileField(upload_to=RandomName("uploads/products"), storage=private_storage)
     original_name = models.CharField(max_length=255)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

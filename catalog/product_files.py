@@ -3,11 +3,16 @@
 Every refusal is a ValidationError with a message an admin can act on; nothing touches the database.
 """
 
+import collections
 import csv
 import io
+import re
+import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import PurePath
 
 import tablib
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from .resources import PRODUCT_COLUMNS, REQUIRED_PRODUCT_COLUMNS
@@ -58,6 +63,22 @@ def read_product_file(upload, name=None):
     return tablib.Dataset(*rows, headers=headers)
 
 
+def _check_shape(columns, rows):
+    """Refuse a sheet wider or longer than the limits, before any row is turned into Python objects."""
+    if columns > settings.PRODUCT_FILE_MAX_COLUMNS:
+        raise ValidationError(
+            "The sheet has %(found)s columns; a product file has at most %(limit)s.",
+            code="too_many_columns",
+            params={"found": columns, "limit": settings.PRODUCT_FILE_MAX_COLUMNS},
+        )
+    if rows > settings.PRODUCT_FILE_MAX_ROWS + 1:
+        raise ValidationError(
+            "The sheet has %(found)s rows; at most %(limit)s products per file. Split it into smaller files.",
+            code="too_many_rows",
+            params={"found": rows, "limit": settings.PRODUCT_FILE_MAX_ROWS},
+        )
+
+
 def _read_csv(raw):
     kind = _binary_kind(raw)
     if kind:
@@ -76,7 +97,12 @@ def _read_csv(raw):
             params={"byte": f"{raw[exc.start]:02x}", "position": exc.start},
         ) from exc
     try:
-        records = [record for record in csv.reader(io.StringIO(text, newline="")) if "".join(record).strip()]
+        reader = csv.reader(io.StringIO(text, newline=""))
+        records = []
+        for record in reader:
+            _check_shape(len(record), reader.line_num)
+            if "".join(record).strip():
+                records.append(record)
     except csv.Error as exc:
         raise ValidationError(
             "The CSV file could not be read: %(error)s.", code="bad_csv", params={"error": exc}
@@ -101,6 +127,7 @@ def _read_xlsx(raw):
             "This is not a real Excel .xlsx workbook. Save the sheet as .xlsx or CSV (UTF-8) and upload that.",
             code="not_xlsx",
         )
+    _check_xlsx_before_loading(raw)
     try:
         dataset = tablib.Dataset().load(io.BytesIO(raw), format="xlsx")
     except Exception as exc:
@@ -112,9 +139,78 @@ def _read_xlsx(raw):
     return headers, rows
 
 
+CELL_REF = re.compile(r"([A-Z]{1,3})?(\d+)?")
+WORKSHEET = re.compile(r"xl/worksheets/[^/]+\.xml")
+
+
+def _column_number(letters):
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _check_xlsx_before_loading(raw):
+    """What the workbook would unpack to, read from the zip directory and a streaming pass over each sheet's
+    XML: the declared <dimension>, the highest row and column any cell names, and the row count. openpyxl
+    pads every row to the sheet's width, so a 1.6 KB file declaring A1:XFD6000 would make 98 million cells."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise ValidationError("The Excel workbook could not be read.", code="bad_xlsx") from exc
+    unpacked = sum(entry.file_size for entry in entries)
+    if unpacked > settings.PRODUCT_FILE_MAX_UNPACKED_BYTES or len(entries) > 1000:
+        raise ValidationError(
+            "The workbook unpacks to %(size)s MB; the limit is %(limit)s MB. Save it as CSV or split it.",
+            code="unpacked_too_large",
+            params={
+                "size": round(unpacked / 1024 / 1024, 1),
+                "limit": settings.PRODUCT_FILE_MAX_UNPACKED_BYTES // 1024 // 1024,
+            },
+        )
+    for entry in entries:
+        if WORKSHEET.fullmatch(entry.filename):
+            try:
+                with archive.open(entry) as sheet:
+                    _check_sheet_xml(sheet)
+            except (ET.ParseError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+                raise ValidationError("The Excel workbook could not be read.", code="bad_xlsx") from exc
+
+
+def _cell_position(ref):
+    """(column, row) of a cell reference like "XFD6000"; 0 for a part it does not name."""
+    match = CELL_REF.fullmatch(ref.strip().upper())
+    if not match:
+        raise ValueError(f"not a cell reference: {ref!r}")
+    letters, digits = match.groups()
+    return _column_number(letters or ""), int(digits or 0)
+
+
+def _check_sheet_xml(sheet):
+    rows = 0
+    context = ET.iterparse(sheet, events=("start", "end"))
+    _, root = next(context)
+    for event, element in context:
+        tag = element.tag.rpartition("}")[2]
+        if event == "end":
+            if tag == "row":
+                root.clear()  # keep memory flat: rows already checked are dropped
+            continue
+        if tag == "dimension":
+            for corner in element.get("ref", "").split(":"):
+                _check_shape(*_cell_position(corner))
+        elif tag == "row":
+            rows += 1
+            _check_shape(0, max(rows, int(element.get("r") or 0)))
+        elif tag == "c" and element.get("r"):
+            _check_shape(*_cell_position(element.get("r")))
+
+
 def _check_headers(headers):
     expected = ", ".join(PRODUCT_COLUMNS)
-    duplicates = sorted({header for header in headers if headers.count(header) > 1})
+    counts = collections.Counter(headers)
+    duplicates = sorted(header for header, count in counts.items() if count > 1)
     if duplicates:
         raise ValidationError(
             "Columns appear more than once: %(columns)s.",

@@ -2,7 +2,7 @@
 
 from django.db.models import Q
 
-from .models import App, Category
+from .models import App, Category, ProductUpload
 
 
 def active_apps():
@@ -16,3 +16,10 @@ def category_exists(slug):
 def apps_in_category(queryset, slug):
     """Apps filed under a category (directly or through one of its subcategories) or under a subcategory."""
     return queryset.filter(Q(category__slug=slug) | Q(subcategory__slug=slug))
+
+
+def may_see_product_upload_file(user, name):
+    """Product files are store data: only staff who may see product uploads get them; None when not an upload's."""
+    if not ProductUpload.objects.filter(file=name).exists():
+        return None
+    return user.has_perm("catalog.view_productupload")

@@ -10,6 +10,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from PIL import Image, ImageOps
 
+from backoffice import exports
 from backoffice.events import publish
 
 from .models import App, Product, ProductPriceChange, ProductUpload
@@ -249,4 +250,5 @@ def export_apps(file_format="csv", queryset=None):
 def _export(resource, file_format, queryset):
     if file_format not in EXPORT_FORMATS:
         raise ValueError(f"Unknown export format {file_format!r}")
-    return resource.export(queryset if queryset is not None else resource.get_queryset()).export(file_format)
+    dataset = resource.export(queryset if queryset is not None else resource.get_queryset())
+    return exports.escape_dataset(dataset).export(file_format)

@@ -1,16 +1,16 @@
-"""Celery tasks of the catalog. Schedule `catalog.tasks.import_competitor_prices` with django-celery-beat."""
+"""Celery tasks of the catalog, each recorded as TaskRun rows (scheduled with django-celery-beat)."""
 
 import logging
 
-from celery import shared_task
+from backoffice.jobs import recorded_task
 
-from .feeds import FeedUnavailable, import_competitor_feed
+from .feeds import FeedInvalid, import_competitor_feed
 from .models import Competitor
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="catalog.tasks.import_competitor_prices")
+@recorded_task(name="catalog.tasks.import_competitor_prices")
 def import_competitor_prices():
     """Fan out: one retrying task per active competitor with a feed, so one failing feed delays no other."""
     queued = []
@@ -24,16 +24,10 @@ def import_competitor_prices():
     return queued
 
 
-@shared_task(
-    bind=True,
-    name="catalog.tasks.import_competitor_price_feed",
-    autoretry_for=(FeedUnavailable,),
-    retry_backoff=30,
-    retry_backoff_max=30 * 60,
-    retry_jitter=True,
-    max_retries=5,
+@recorded_task(
+    name="catalog.tasks.import_competitor_price_feed", max_retries=5, backoff_seconds=30, permanent=(FeedInvalid,)
 )
-def import_competitor_price_feed(self, competitor_id):
+def import_competitor_price_feed(competitor_id):
     """Network errors and 5xx retry with exponential back-off; an unusable feed (FeedInvalid) fails at once."""
     competitor = Competitor.objects.filter(pk=competitor_id, active=True).exclude(feed_url="").first()
     if competitor is None:

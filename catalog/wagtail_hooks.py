@@ -6,7 +6,7 @@ from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
-from . import admin_views, services
+from . import admin_views, selectors, services
 from .models import App, Category, Competitor, Product, ProductUpload, Store
 
 
@@ -195,3 +195,8 @@ class CatalogGroup(ModelViewSetGroup):
 @hooks.register("register_admin_viewset")
 def register_catalog():
     return CatalogGroup()
+
+
+@hooks.register("authorize_private_media")
+def authorize_product_upload_file(user, name):
+    return selectors.may_see_product_upload_file(user, name)

@@ -3,12 +3,12 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
+from backoffice.throttling import ScopedRateThrottle, UserRateThrottle
 from catalog.selectors import active_apps
 
 from . import selectors, services
@@ -25,14 +25,6 @@ ERROR = inline_serializer(
         )
     },
 )
-
-
-class RedemptionRefusedError(APIException):
-    """A service refusal rendered in the API's one error shape, with the refusal's own code and status."""
-
-    def __init__(self, refused):
-        self.status_code = refused.status
-        super().__init__(detail=str(refused), code=refused.code)
 
 
 class CartQuerySerializer(serializers.Serializer):
@@ -118,26 +110,21 @@ class RedeemView(APIView):
     def post(self, request, pk):
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
         if not key or len(key) > 64:
-            raise RedemptionRefusedError(
-                services.RedemptionRefused(
-                    "idempotency_key_required", "Send an Idempotency-Key header of 1 to 64 characters.", 400
-                )
+            raise services.RedemptionRefused(
+                "idempotency_key_required", "Send an Idempotency-Key header of 1 to 64 characters."
             )
         campaign = Campaign.objects.filter(pk=pk).first()
         if campaign is None:
             raise NotFound("There is no campaign with this id.")
         body = CartQuerySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            redemption, created = services.redeem_campaign(
-                user=request.user,
-                campaign=campaign,
-                cart_total=body.validated_data["cart_total"],
-                app=body.validated_data.get("app"),
-                idempotency_key=key,
-            )
-        except services.RedemptionRefused as refused:
-            raise RedemptionRefusedError(refused) from refused
+        redemption, created = services.redeem_campaign(
+            user=request.user,
+            campaign=campaign,
+            cart_total=body.validated_data["cart_total"],
+            app=body.validated_data.get("app"),
+            idempotency_key=key,
+        )
         response = Response(
             RedemptionSerializer(redemption).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

@@ -1,4 +1,3 @@
-import re
 from decimal import Decimal
 
 from django import forms
@@ -7,16 +6,15 @@ from django.contrib.auth.password_validation import validate_password
 
 from backoffice.uploads import validate_image
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+from .identity import InvalidPhone, normalise_phone
 
 
 def normalize_phone(value):
-    phone = re.sub(r"[\s().-]", "", value or "")
-    if phone.startswith("00"):
-        phone = "+" + phone[2:]
-    if not E164.match(phone):
-        raise forms.ValidationError("Enter the number in international format, e.g. +15551234567.")
-    return phone
+    """ASCII E.164, however the number was typed (growth.identity)."""
+    try:
+        return normalise_phone(value)
+    except InvalidPhone as exc:
+        raise forms.ValidationError(str(exc)) from exc
 
 
 class SignupForm(forms.Form):

@@ -11,14 +11,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from backoffice.delivery import queue_sms
+from backoffice.errors import DomainError
 from backoffice.events import publish
 from backoffice.models import Notification
 from moderation.models import RewardEntry
 from moderation.services import InsufficientPoints, post_entry
 
 from . import selectors
+from .identity import InvalidPhone, canonical_email, normalise_phone
 from .models import Campaign, PhoneDevice, Redemption, Referral, ReferralVisit, ReferrerScore
-from .sms import send_sms
 
 CENT = Decimal("0.01")
 logger = logging.getLogger(__name__)
@@ -29,6 +31,12 @@ def _setting(name, default):
 
 
 # --- sign-up and referrals -------------------------------------------------------------------------------
+
+
+# One answer for a taken email and a taken phone, so sign-up does not tell which accounts exist.
+SIGNUP_REFUSED_GENERIC = (
+    "We could not create an account with these details. If you already have an account, log in or reset your password."
+)
 
 
 class SignupRefused(Exception):
@@ -64,16 +72,18 @@ def sign_up(*, email, password, phone, referral_code=""):
     """Create a member, with a Referral when a valid code is given. The phone stays unverified until OTP."""
     User = get_user_model()
     email = User.objects.normalize_email(email).strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise SignupRefused("An account with this email already exists.", field="email")
-    if User.objects.filter(phone=phone).exists():
-        raise SignupRefused("This phone number is already used by another account.", field="phone")
+    try:
+        phone = normalise_phone(phone)
+    except InvalidPhone as exc:
+        raise SignupRefused(str(exc), field="phone") from exc
+    if User.objects.filter(Q(email__iexact=email) | Q(phone=phone)).exists():
+        raise SignupRefused(SIGNUP_REFUSED_GENERIC)
     referrer = None
     if referral_code:
         referrer = find_referrer(referral_code)
         if referrer is None:
             raise ReferralRefused("This referral code does not exist.")
-        if referrer.email.lower() == email or (referrer.phone and referrer.phone == phone):
+        if canonical_email(referrer.email) == canonical_email(email) or (referrer.phone and referrer.phone == phone):
             raise ReferralRefused("You cannot refer yourself.")
     validate_password(password, User(email=email, phone=phone))
     try:
@@ -82,7 +92,7 @@ def sign_up(*, email, password, phone, referral_code=""):
             if referrer is not None:
                 create_referral(referrer=referrer, referred=user)
     except IntegrityError as exc:
-        raise SignupRefused("An account with this email or phone already exists.") from exc
+        raise SignupRefused(SIGNUP_REFUSED_GENERIC) from exc
     return user
 
 
@@ -183,7 +193,8 @@ def _otp_device(user, lock=False):
 
 
 def send_verification_code(user):
-    """Text a fresh 6-digit code to the user's phone. Rate-limited: a pause between sends, a cap per hour."""
+    """Text a fresh 6-digit code to the user's phone; returns its Delivery. Rate-limited: a pause between sends,
+    a cap per hour."""
     if user.phone_verified:
         raise OTPRefused("Your phone number is already verified.")
     if not user.phone:
@@ -210,8 +221,8 @@ def send_verification_code(user):
         device.generate_token(valid_secs=_setting("OTP_VALID_SECONDS", 300), commit=False)
         device.save()
         token = device.token
-    send_sms(user.phone, f"Your Rewards verification code is {token}. It expires in 5 minutes.")
-    return device
+    # Queued (a Delivery): a slow or failing SMS provider never fails the request; the delivery says how it went.
+    return queue_sms(user.phone, f"Your Rewards verification code is {token}. It expires in 5 minutes.")
 
 
 def verify_phone(user, code):
@@ -266,12 +277,8 @@ def verify_phone(user, code):
 # --- campaigns ------------------------------------------------------------------------------------------
 
 
-class RedemptionRefused(Exception):
-    """A redemption that cannot happen. `code` is machine-readable; `status` the HTTP status the API answers."""
-
-    def __init__(self, code, message, status=422):
-        self.code, self.status = code, status
-        super().__init__(message)
+class RedemptionRefused(DomainError):
+    """A redemption that cannot happen; `code` is machine-readable (the API maps it to a status)."""
 
 
 def discount_for(campaign, cart_total):
@@ -310,10 +317,10 @@ def redeem_campaign(*, user, campaign, cart_total, app=None, idempotency_key):
     The same key again returns the first redemption without redeeming twice.
     """
     if not idempotency_key or len(idempotency_key) > 64:
-        raise RedemptionRefused("idempotency_key_invalid", "An Idempotency-Key of 1 to 64 characters is required.", 400)
+        raise RedemptionRefused("idempotency_key_invalid", "An Idempotency-Key of 1 to 64 characters is required.")
     cart_total = Decimal(cart_total).quantize(CENT)
     if cart_total < 0:
-        raise RedemptionRefused("invalid", "The cart total cannot be negative.", 400)
+        raise RedemptionRefused("invalid", "The cart total cannot be negative.")
     User = get_user_model()
     with transaction.atomic():
         locked_user = User.objects.select_for_update().get(pk=user.pk)
@@ -324,15 +331,15 @@ def redeem_campaign(*, user, campaign, cart_total, app=None, idempotency_key):
         if previous is not None:
             if previous.campaign_id != campaign.pk or previous.cart_total != cart_total:
                 raise RedemptionRefused(
-                    "idempotency_key_reused", "This Idempotency-Key was already used for another request.", 409
+                    "idempotency_key_reused", "This Idempotency-Key was already used for another request."
                 )
             return previous, False
         now = timezone.now()
         _check_rules(campaign, locked_user, cart_total, app, now)
         if sum(r.campaign_id == campaign.pk for r in mine) >= campaign.per_user_limit:
-            raise RedemptionRefused("per_user_limit_reached", "You have already used this campaign.", 409)
+            raise RedemptionRefused("per_user_limit_reached", "You have already used this campaign.")
         if campaign.points_cost and locked_user.points_balance < campaign.points_cost:
-            raise RedemptionRefused("insufficient_points", f"This campaign costs {campaign.points_cost} points.", 409)
+            raise RedemptionRefused("insufficient_points", f"This campaign costs {campaign.points_cost} points.")
         discount = discount_for(campaign, cart_total)
         redemption = Redemption.objects.create(
             campaign=campaign,
@@ -352,7 +359,7 @@ def redeem_campaign(*, user, campaign, cart_total, app=None, idempotency_key):
                     reason=f"Redeemed {campaign.name}",
                 )
             except InsufficientPoints as exc:
-                raise RedemptionRefused("insufficient_points", str(exc), 409) from exc
+                raise RedemptionRefused("insufficient_points", str(exc)) from exc
         # Last statement before COMMIT: the hot campaign row stays locked as briefly as possible.
         moved = Campaign.objects.filter(
             Q(max_uses__isnull=True) | Q(uses_count__lt=F("max_uses")),
@@ -381,5 +388,5 @@ def redeem_campaign(*, user, campaign, cart_total, app=None, idempotency_key):
 def _exhausted(campaign_id, discount):
     current = Campaign.objects.filter(pk=campaign_id).values("max_uses", "uses_count").first()
     if current and current["max_uses"] is not None and current["uses_count"] >= current["max_uses"]:
-        return RedemptionRefused("campaign_exhausted", "This campaign has no uses left.", 409)
-    return RedemptionRefused("budget_exhausted", "This campaign's budget is spent.", 409)
+        return RedemptionRefused("campaign_exhausted", "This campaign has no uses left.")
+    return RedemptionRefused("budget_exhausted", "This campaign's budget is spent.")

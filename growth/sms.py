@@ -1,4 +1,8 @@
-"""Sending SMS through one interface: `send_sms(to, body)`; the backend is chosen by settings.SMS_BACKEND."""
+"""The SMS providers behind one interface: `send_sms(to, body)`; the backend is chosen by settings.SMS_BACKEND.
+
+Requests never call this directly: they queue the message with `backoffice.delivery.queue_sms`, whose task calls
+the backend (with retries and a Delivery record), so a slow or failing provider never fails a member's request.
+"""
 
 import logging
 from collections import deque
@@ -29,21 +33,29 @@ class TwilioSMSBackend:
 
     def __init__(self, client=None):
         if client is None:
+            from twilio.http.http_client import TwilioHttpClient
             from twilio.rest import Client
 
-            client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+            client = Client(
+                settings.TWILIO_ACCOUNT_SID,
+                settings.TWILIO_AUTH_TOKEN,
+                http_client=TwilioHttpClient(timeout=settings.SMS_TIMEOUT_SECONDS),
+            )
             base_url = settings.TWILIO_API_BASE_URL
             if base_url:
                 client.api.base_url = base_url
         self.client = client
 
     def send(self, to, body):
+        from requests import RequestException
         from twilio.base.exceptions import TwilioException
 
         try:
             message = self.client.messages.create(to=to, from_=settings.TWILIO_FROM, body=body)
         except TwilioException as exc:
             raise SMSError(str(exc)) from exc
+        except RequestException as exc:  # unreachable, refused, timed out
+            raise SMSError(f"Twilio could not be reached: {type(exc).__name__}") from exc
         return message.sid
 
 

@@ -1,8 +1,10 @@
 """The public site: thin views over growth, moderation and catalog services and selectors."""
 
+import re
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -15,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from wagtail import hooks
 
-from backoffice.models import Notification
+from backoffice.models import Delivery, Notification
 from catalog.models import Category
 from catalog.selectors import active_apps
 from moderation.models import Download
@@ -24,15 +26,11 @@ from moderation.services import ProofRefused, record_download, submit_proof
 
 from . import ratelimit, selectors, services
 from .forms import CartForm, OTPForm, ProofForm, SignupForm
+from .identity import canonical_email
 from .models import Campaign, Referral
-from .sms import SMSError
 
-LOGIN_FAILURES_PER_ACCOUNT = 5
-LOGIN_FAILURES_PER_IP = 30
-LOGIN_WINDOW = 15 * 60
-OTP_CHECKS_PER_IP = 30
-OTP_WINDOW = 60 * 60
 REFERRAL_SESSION_KEY = "referral_code"
+REFERRAL_CODE = re.compile(r"[A-Za-z0-9_-]{1,16}")  # what backoffice.models.new_referral_code makes
 LEADERBOARD_MAX_PAGE = 500  # the top 10,000; deeper OFFSETs cost seconds at a million members; own rank covers the rest
 
 
@@ -56,33 +54,28 @@ def home(request):
 # --- accounts -------------------------------------------------------------------------------------------
 
 
-class RateLimitedLoginView(auth_views.LoginView):
-    """Django's login, refusing further tries after too many failures per account or per IP address."""
+class RateLimitedPasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset with limits per address and per email. The answer is always the same
+    "check your inbox" page, so it says nothing about which emails have accounts or were limited."""
 
-    def _keys(self):
-        email = (self.request.POST.get("username") or "").strip().lower()
-        return (f"growth:login-fail:acct:{email}", LOGIN_FAILURES_PER_ACCOUNT), (
-            f"growth:login-fail:ip:{ratelimit.client_ip(self.request)}",
-            LOGIN_FAILURES_PER_IP,
-        )
-
-    def post(self, request, *args, **kwargs):
-        if any(ratelimit.count(key) >= limit for key, limit in self._keys()):
-            form = self.get_form()
-            form.errors.clear()
-            form.add_error(None, "Too many failed log-in attempts. Try again in 15 minutes.")
+    def form_valid(self, form):
+        if not ratelimit.allow(ratelimit.PASSWORD_RESET_PER_IP, ratelimit.client_ip(self.request)):
+            form.add_error(None, "Too many password reset requests from your network. Try again later.")
             return self.render_to_response(self.get_context_data(form=form), status=429)
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        for key, _ in self._keys():
-            ratelimit.hit(key, LOGIN_WINDOW)
-        return super().form_invalid(form)
+        email = canonical_email(form.cleaned_data["email"])
+        if not ratelimit.allow(ratelimit.PASSWORD_RESET_PER_EMAIL, email):
+            return redirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 def referral_link(request, code):
-    """/r/<code>/: count the visit and carry the code to the sign-up form."""
-    referrer = services.record_referral_visit(code)
+    """/r/<code>/: count the visit (once per visitor and day) and carry the code to the sign-up form."""
+    if not REFERRAL_CODE.fullmatch(code):
+        referrer = None
+    elif ratelimit.first_visit_today(code, ratelimit.client_ip(request)):
+        referrer = services.record_referral_visit(code)
+    else:
+        referrer = services.find_referrer(code)
     if referrer is not None:
         request.session[REFERRAL_SESSION_KEY] = code
     else:
@@ -95,6 +88,9 @@ def signup(request):
         return redirect("home")
     code = request.GET.get("ref") or request.session.get(REFERRAL_SESSION_KEY, "")
     form = SignupForm(request.POST or None, initial={"referral_code": code})
+    if request.method == "POST" and not ratelimit.allow(ratelimit.SIGNUP_PER_IP, ratelimit.client_ip(request)):
+        form.add_error(None, "Too many sign-ups from your network. Try again later.")
+        return render(request, "growth/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -110,22 +106,34 @@ def signup(request):
             form.add_error("password1", error)
         else:
             request.session.pop(REFERRAL_SESSION_KEY, None)
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             _send_code(request, user)
             return redirect("verify-phone")
     return render(request, "growth/signup.html", {"form": form}, status=400 if form.errors else 200)
 
 
 def _send_code(request, user):
+    if not (
+        ratelimit.allow(ratelimit.SMS_PER_NUMBER, user.phone)
+        and ratelimit.allow(ratelimit.SMS_PER_IP, ratelimit.client_ip(request))
+    ):
+        messages.error(request, "Too many codes requested. Try again later.")
+        return False
     try:
-        services.send_verification_code(user)
+        delivery = services.send_verification_code(user)
     except services.OTPRefused as refused:
         messages.error(request, str(refused))
         return False
-    except SMSError:
-        messages.error(request, "We could not send the SMS. Try again in a minute.")
+    delivery.refresh_from_db(fields=["status"])
+    if delivery.status in (Delivery.Status.RETRYING, Delivery.Status.FAILED):
+        messages.warning(
+            request,
+            f"We could not send the SMS to {user.phone} just now. We will try again shortly; "
+            "if no code arrives, ask for a new one in a minute.",
+        )
         return False
-    messages.success(request, f"We sent a code to {user.phone}.")
+    sent = "sent" if delivery.status == Delivery.Status.SENT else "are sending"
+    messages.success(request, f"We {sent} a code to {user.phone}.")
     return True
 
 
@@ -141,8 +149,7 @@ def verify_phone(request):
         return redirect("verify-phone")
     if request.method == "POST":
         form = OTPForm(request.POST)
-        ip_key = f"growth:otp-check:ip:{ratelimit.client_ip(request)}"
-        if ratelimit.hit(ip_key, OTP_WINDOW) > OTP_CHECKS_PER_IP:
+        if not ratelimit.allow(ratelimit.OTP_CHECKS_PER_IP, ratelimit.client_ip(request)):
             form.add_error(None, "Too many attempts from your network. Try again later.")
             status = 429
         elif form.is_valid():

@@ -6,8 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 
-from . import clients
-from .models import IntegrationClient
+from . import clients, webhooks
+from .models import IntegrationClient, WebhookDelivery
 
 
 class ClientForm(forms.Form):
@@ -44,3 +44,15 @@ def revoke_client(request, pk):
             messages.success(request, f"{client.name} is revoked; its tokens no longer work.")
         return redirect("integration_clients:index")
     return TemplateResponse(request, "integrations/admin/client_revoke.html", {"client": client})
+
+
+def replay_delivery(request, pk):
+    """Send a logged delivery again (POST); the copy is a new row of the log."""
+    if not request.user.has_perm("integrations.replay_webhookdelivery"):
+        raise PermissionDenied
+    delivery = get_object_or_404(WebhookDelivery, pk=pk)
+    if request.method == "POST":
+        copy = webhooks.replay(delivery, actor=request.user)
+        messages.success(request, f"Delivery queued again as #{copy.pk}.")
+        return redirect("webhook_deliveries:inspect", copy.pk)
+    return redirect("webhook_deliveries:inspect", pk)

@@ -4,6 +4,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from backoffice.storage import private_storage
 from backoffice.uploads import RandomName, validate_image
 from catalog.models import App
 
@@ -33,7 +34,7 @@ class ScreenshotProof(models.Model):
         INVALIDATED = "invalidated", "Invalidated"
 
     download = models.ForeignKey(Download, on_delete=models.PROTECT, related_name="proofs")
-    image = models.ImageField(upload_to=RandomName("proofs"), validators=[validate_image])
+    image = models.ImageField(upload_to=RandomName("proofs"), storage=private_storage, validators=[validate_image])
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     submitted_at = models.DateTimeField(auto_now_add=True)
     reviewer = models.ForeignKey(

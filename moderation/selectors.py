@@ -144,3 +144,11 @@ def invalidations():
         .select_related("user", "actor")
         .order_by("-created_at", "-id")
     )
+
+
+def may_see_proof_image(user, name):
+    """The proof's owner, and staff who may view proofs, may see a stored screenshot; None when `name` is no proof's."""
+    proof = ScreenshotProof.objects.filter(image=name).select_related("download").first()
+    if proof is None:
+        return None
+    return proof.download.user_id == user.pk or user.has_perm("moderation.view_screenshotproof")

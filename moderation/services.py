@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from wagtail import hooks
 
+from backoffice.errors import DomainError
 from backoffice.events import publish
 from backoffice.services import notify_user
 from backoffice.uploads import validate_image
@@ -18,12 +19,16 @@ from backoffice.uploads import validate_image
 from .models import Download, RewardEntry, ScreenshotProof
 
 
-class InsufficientPoints(Exception):
+class InsufficientPoints(DomainError):
     """The entry would take the user's balance below zero."""
 
     def __init__(self, balance, amount):
         self.balance, self.amount = balance, amount
-        super().__init__(f"The balance is {balance} points; {-amount} cannot be taken.")
+        super().__init__(
+            "insufficient_points",
+            f"The balance is {balance} points; {-amount} cannot be taken.",
+            {"balance": balance, "amount": amount},
+        )
 
 
 def post_entry(*, user, amount, kind, source=None, actor=None, reason="", allow_negative=False):

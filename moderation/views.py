@@ -1,6 +1,5 @@
 """Staff pages of the moderation app, served inside the Wagtail admin. Thin: rules live in services/selectors."""
 
-import csv
 import itertools
 from functools import wraps
 
@@ -15,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from wagtail import hooks
 
+from backoffice import exports
 from catalog.models import App
 
 from . import selectors, services
@@ -219,12 +219,6 @@ def user_history(request, pk):
     )
 
 
-def _csv_cell(value):
-    """Neutralise spreadsheet formulas in user-supplied text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 class _Echo:
     def write(self, value):
         return value
@@ -237,13 +231,13 @@ def app_downloads(request):
     app = get_object_or_404(App, pk=request.GET["app"]) if request.GET.get("app", "").isdigit() else None
     downloads = selectors.downloaders_of_app(app) if app else None
     if app and request.GET.get("format") == "csv":
-        writer = csv.writer(_Echo())
+        writer = exports.csv_writer(_Echo())
         header = ["user_id", "email", "name", "downloaded_at", "proofs", "latest_proof_status"]
         rows = (
             [d.user_id, d.user.email, d.user.get_full_name(), d.created_at.isoformat(), d.proof_count, d.proof_status]
             for d in downloads.iterator(chunk_size=2000)
         )
-        lines = (writer.writerow([_csv_cell(v) for v in row]) for row in itertools.chain([header], rows))
+        lines = (writer.writerow(row) for row in itertools.chain([header], rows))
         response = StreamingHttpResponse(lines, content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="downloads-{app.slug}.csv"'
         return response

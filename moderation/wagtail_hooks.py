@@ -2,7 +2,7 @@ from django.urls import include, path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
-from . import services, urls
+from . import selectors, services, urls
 from .views import VIEW_DOWNLOADS_PERM
 
 
@@ -55,3 +55,8 @@ def invalidations_menu_item():
 @hooks.register("register_admin_menu_item")
 def moderation_menu_item():
     return SubmenuMenuItem("Moderation", moderation_menu, icon_name="image", name="moderation", order=100)
+
+
+@hooks.register("authorize_private_media")
+def authorize_proof_image(user, name):
+    return selectors.may_see_proof_image(user, name)

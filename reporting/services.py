@@ -4,22 +4,20 @@ import csv
 import datetime
 import io
 import json
-import urllib.request
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from backoffice import outbound
+from backoffice.jobs import PermanentJobError
+
 from .models import DailyAppStat, DailyListEntry, DailyStat, WeeklyAppStat
 from .selectors import APP_FIGURES, days_between, raw_app_figures, raw_daily_figures, week_start
 
 DAILY_LIST_MAX_BYTES = 10 * 1024 * 1024
 DAILY_LIST_TIMEOUT_SECONDS = 30
-
-
-class PermanentJobError(Exception):
-    """A job failure that retrying cannot fix (bad configuration, malformed input): recorded, not retried."""
 
 
 def rollup_day(day):
@@ -60,17 +58,16 @@ def rollup_days(start, end):
 def fetch_daily_list(url, *, timeout=DAILY_LIST_TIMEOUT_SECONDS):
     """Download the list and parse it into a list of dicts (CSV with a header row, or a JSON array of objects).
 
-    Network and server errors propagate (they are worth retrying); a malformed body is a PermanentJobError.
+    Network failures, timeouts and 5xx answers raise `outbound.OutboundRetryable` (the job retries them); a
+    refused address, a 4xx, an oversize or malformed body is a PermanentJobError.
     """
     if not url:
         raise PermanentJobError("No daily list URL: set DAILY_LIST_URL or pass the task a `url` argument.")
-    if not url.startswith(("http://", "https://")):
-        raise PermanentJobError(f"The daily list URL must be http(s), not {url!r}.")
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (scheme checked above)
-        body = response.read(DAILY_LIST_MAX_BYTES + 1)
-        content_type = response.headers.get("Content-Type", "")
-    if len(body) > DAILY_LIST_MAX_BYTES:
-        raise PermanentJobError(f"The daily list is larger than {DAILY_LIST_MAX_BYTES} bytes.")
+    try:
+        response = outbound.fetch(url, timeout=timeout, max_bytes=DAILY_LIST_MAX_BYTES)
+    except outbound.OutboundRefused as exc:
+        raise PermanentJobError(f"The daily list could not be used: {exc}") from exc
+    body, content_type = response.body, response.headers.get("content-type", "")
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -4,8 +4,10 @@ import datetime
 
 from django.utils import timezone
 
-from . import services
-from .jobs import recorded_task
+from backoffice.alerts import alert_staff
+from backoffice.jobs import recorded_task
+
+from . import schedules, services
 
 
 def _as_date(value, name):
@@ -30,3 +32,22 @@ def rollup_daily(day=None, days=1):
 def download_daily_list(url=None, list_date=None):
     """Fetch the daily list from `url` (default: the DAILY_LIST_URL setting) and store its rows."""
     return services.download_daily_list(url=url, list_date=_as_date(list_date, "list_date"))
+
+
+@recorded_task(name="reporting.tasks.check_schedules", max_retries=1)
+def check_schedules():
+    """Alert Admins about each schedule with no successful run within twice its gap; returns their names."""
+    missed = schedules.missed_schedules()
+    for task, gap, succeeded in missed:
+        last = f"{succeeded:%Y-%m-%d %H:%M %Z}" if succeeded else "never"
+        alert_staff(
+            kind="schedule_missed",
+            subject=f"Schedule '{task.name}' has not succeeded on time",
+            body=(
+                f"{task.task} runs every {gap} or so, and should have succeeded within "
+                f"{schedules.MISSED_AFTER_GAPS * gap}. Last success: {last}. Check Task runs for its errors, "
+                "and that the Celery worker and beat are running."
+            ),
+            url=f"/admin/task_runs/?task_name={task.task}",
+        )
+    return [task.name for task, _, _ in missed]

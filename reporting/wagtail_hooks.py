@@ -14,11 +14,13 @@ from wagtail.admin.views.generic import IndexView
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from backoffice.models import TaskRun
+
 from . import selectors
 from .forms import PeriodicTaskForm
-from .models import DailyListEntry, TaskRun
+from .models import DailyListEntry
 from .schedules import next_run_at
-from .views import DASHBOARD_PERMISSION, HEADLINE, ReportsView, TogglePeriodicTaskView
+from .views import DASHBOARD_PERMISSION, HEADLINE, ReportsView, RunPeriodicTaskView, TogglePeriodicTaskView
 
 HOME_PANEL_DAYS = 7
 
@@ -83,6 +85,11 @@ class PeriodicTaskIndexView(IndexView):
             buttons.append(
                 MenuItem(label, url=reverse("periodic_tasks:toggle", args=[instance.pk]), icon_name=icon, priority=15)
             )
+            buttons.append(
+                MenuItem(
+                    "Run now", url=reverse("periodic_tasks:run", args=[instance.pk]), icon_name="resubmit", priority=16
+                )
+            )
         return buttons
 
 
@@ -110,7 +117,11 @@ class PeriodicTaskViewSet(ModelViewSet):
         return PeriodicTaskForm
 
     def get_urlpatterns(self):
-        return [*super().get_urlpatterns(), path("<int:pk>/toggle/", TogglePeriodicTaskView.as_view(), name="toggle")]
+        return [
+            *super().get_urlpatterns(),
+            path("<int:pk>/toggle/", TogglePeriodicTaskView.as_view(), name="toggle"),
+            path("<int:pk>/run/", RunPeriodicTaskView.as_view(), name="run"),
+        ]
 
 
 class IntervalScheduleViewSet(ModelViewSet):
@@ -131,8 +142,14 @@ class CrontabScheduleViewSet(ModelViewSet):
     list_display = ["__str__", "minute", "hour", "day_of_week", "day_of_month", "month_of_year", "timezone"]
 
 
+class TaskRunIndexView(IndexView):
+    def get_base_queryset(self):
+        return super().get_base_queryset().select_related("requested_by")
+
+
 class TaskRunViewSet(ModelViewSet):
     model = TaskRun
+    index_view_class = TaskRunIndexView
     icon = "list-ul"
     menu_label = "Task runs"
     copy_view_enabled = False
@@ -144,6 +161,7 @@ class TaskRunViewSet(ModelViewSet):
         "task_name",
         "status",
         "attempt",
+        Column("requested_by", label="Run now by"),
         DateColumn("started_at", label="Started"),
         DateColumn("finished_at", label="Finished"),
         "rows",

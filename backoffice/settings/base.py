@@ -36,7 +36,7 @@ INSTALLED_APPS = [
     "reporting",
     "integrations",
     # Wagtail admin
-    "wagtail.users",
+    "backoffice.apps.WagtailUsersConfig",  # wagtail.users with the privilege policy
     "wagtail.snippets",
     "wagtail.images",
     "wagtail.documents",
@@ -67,6 +67,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "backoffice.middleware.RequestIdMiddleware",
+    # Load balancer probes are answered here, before any HTTPS redirect or host check.
+    "backoffice.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -74,6 +77,7 @@ MIDDLEWARE = [
     "backoffice.middleware.RejectNullCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "backoffice.login_policy.LoginLockedMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -105,13 +109,21 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
     )
 }
+# Seconds to wait for PostgreSQL to accept a connection before a request (or /readyz) gives up.
+DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = DB_CONNECT_TIMEOUT
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for each other instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "backoffice.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Every login form goes through the one login policy (backoffice/login_policy.py).
+AUTHENTICATION_BACKENDS = ["backoffice.login_policy.LoginPolicyBackend"]
+LOGIN_FAILURES_PER_IDENTIFIER = int(os.environ.get("LOGIN_FAILURES_PER_IDENTIFIER", "5"))  # per window
+LOGIN_FAILURES_PER_IP = int(os.environ.get("LOGIN_FAILURES_PER_IP", "30"))  # per window
+LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", str(15 * 60)))  # the window
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -128,12 +140,52 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))  # where collectstatic writes
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+# Where uploads live: "local" (disk: MEDIA_ROOT public, PRIVATE_MEDIA_ROOT private; one machine, or a shared
+# volume) or "s3" (any S3-compatible object storage: AWS_* below, keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
+MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "local")
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))  # public media on local disk (app images)
+# Private files on local disk (proof screenshots, product upload files): never under MEDIA_ROOT.
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "private_media"))
+PRIVATE_MEDIA_URL_SECONDS = int(os.environ.get("PRIVATE_MEDIA_URL_SECONDS", "60"))  # life of a signed S3 link
+AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")  # one bucket: public/ and private/ prefixes
+AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None  # non-AWS S3 (MinIO, R2...); None: AWS
+AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
+AWS_S3_CUSTOM_DOMAIN = os.environ.get("AWS_S3_CUSTOM_DOMAIN") or None  # a CDN in front of the public media
+AWS_S3_SIGNATURE_VERSION = "s3v4"  # signed links for private files; the older v2 is refused by newer regions
+AWS_S3_FILE_OVERWRITE = False  # stored names are random; never replace an existing object
+
+
+def media_storages(kind):
+    """The `default` (public) and `private` storages for MEDIA_STORAGE `kind`."""
+    if kind == "s3":
+        return {
+            "default": {
+                "BACKEND": "storages.backends.s3.S3Storage",
+                "OPTIONS": {"location": "public", "default_acl": "public-read", "querystring_auth": False},
+            },
+            "private": {
+                "BACKEND": "backoffice.storage.PrivateS3Storage",
+                "OPTIONS": {
+                    "location": "private",
+                    "default_acl": "private",
+                    "querystring_auth": True,
+                    "custom_domain": None,
+                },
+            },
+        }
+    if kind == "local":
+        return {
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "private": {"BACKEND": "backoffice.storage.PrivateFileSystemStorage"},
+        }
+    raise ValueError(f"MEDIA_STORAGE must be 'local' or 's3', not {kind!r}")
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **media_storages(MEDIA_STORAGE),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Uploads larger than this are streamed to a temporary file instead of memory.
@@ -142,20 +194,48 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
-        }
+# A cache outage is not an outage: Redis gets this long to connect / to answer, then the cache call is skipped
+# (a miss; the page is computed uncached) with one warning from the `backoffice.cache` logger. /readyz reports it.
+CACHE_CONNECT_TIMEOUT = float(os.environ.get("CACHE_CONNECT_TIMEOUT", "0.5"))
+CACHE_READ_TIMEOUT = float(os.environ.get("CACHE_READ_TIMEOUT", "0.5"))
+# After a Redis failure the cache is skipped (every call a miss, at once) this long before Redis is tried again.
+CACHE_DOWN_SECONDS = float(os.environ.get("CACHE_DOWN_SECONDS", "10"))
+
+
+def redis_cache(location):
+    """django-redis with short timeouts, no retries, and errors turned into misses (logged)."""
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": location,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": CACHE_CONNECT_TIMEOUT,
+            "SOCKET_TIMEOUT": CACHE_READ_TIMEOUT,
+            "CONNECTION_POOL_CLASS": "backoffice.cache.FailFastConnectionPool",
+            "IGNORE_EXCEPTIONS": True,
+        },
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions live in the database only: a cache outage must not sign everybody out or fail every request.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run inline.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
+# `make run` without Redis: the filesystem broker (works across processes, needs no server) keeps messages here.
+CELERY_FILESYSTEM_BROKER_DIR = Path(os.environ.get("CELERY_FILESYSTEM_BROKER_DIR", BASE_DIR / ".celery-broker"))
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_FILESYSTEM_BROKER_DIR),
+        "data_folder_out": str(CELERY_FILESYSTEM_BROKER_DIR),
+        "control_folder": str(CELERY_FILESYSTEM_BROKER_DIR / "control"),
+    }
+# Seconds /readyz (and a request enqueuing a task) waits for the broker before calling it unreachable.
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "2"))
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -169,31 +249,90 @@ TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
 TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")  # another Twilio-compatible host, e.g. a test fake
+SMS_TIMEOUT_SECONDS = int(os.environ.get("SMS_TIMEOUT_SECONDS", "10"))  # seconds a Twilio API call may take
 SMS_BACKEND = os.environ.get(
     "SMS_BACKEND",
     "growth.sms.TwilioSMSBackend" if TWILIO_ACCOUNT_SID else "growth.sms.ConsoleSMSBackend",
 )
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Every email is recorded as a Delivery and sent by a task (backoffice/delivery.py) with the backend below.
+EMAIL_BACKEND = "backoffice.delivery.QueuedEmailBackend"
+# The backend that really sends (SMTP in production); EMAIL_BACKEND in the environment is read as this.
+EMAIL_DELIVERY_BACKEND = os.environ.get(
+    "EMAIL_DELIVERY_BACKEND", os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))  # seconds an SMTP connect/read may take
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rewards <no-reply@rewards.local>")
+# Deliveries (email, SMS): a failed send is retried after this many seconds, doubling each time (at most an hour),
+DELIVERY_RETRY_SECONDS = int(os.environ.get("DELIVERY_RETRY_SECONDS", "60"))
+# ...and marked failed after this many attempts (staff can still send it again from Deliveries).
+DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "5"))
+DELIVERY_STUCK_SECONDS = 15 * 60  # a send still "sending" after this long was lost with its worker: retried
+DELIVERY_SWEEP_BATCH = 500  # deliveries queued again per run of the retry sweep
+
+# Job runs (TaskRun rows) older than this are deleted by the scheduled backoffice.tasks.prune_task_runs.
+TASK_RUN_RETENTION_DAYS = int(os.environ.get("TASK_RUN_RETENTION_DAYS", "30"))
 
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# A staff alert with the same kind and subject as one raised this recently only counts a repeat (no new email).
+ALERT_REPEAT_SECONDS = int(os.environ.get("ALERT_REPEAT_SECONDS", str(60 * 60)))
+# True only under backoffice.settings.production: demo-only commands (load_demo_data) refuse to run there.
+PRODUCTION = False
+# /readyz: seconds each dependency (database, cache, broker) gets to answer before it is reported down.
+READINESS_TIMEOUT = float(os.environ.get("READINESS_TIMEOUT", "2"))
+# Optional error reporting (sentry-sdk): off unless set. Initialised in settings/production.py.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0"))
 # The list `reporting.tasks.download_daily_list` fetches each day (CSV with a header row, or a JSON array).
 DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
 # The dashboard counts today live from the raw tables; viewers within this many seconds share one count (0: off).
 REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS", "60"))
+
+# Phone numbers typed without a country code are read in this region (ISO code, "" = always international).
+PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
+
+# Rate limits of the public site (growth/ratelimit.py), "N/second|minute|hour|day". Cache down: SMS sends
+# are refused (they cost money); the others are allowed with a warning (README "Security").
+SIGNUP_RATE_PER_IP = os.environ.get("SIGNUP_RATE_PER_IP", "10/hour")  # sign-up form posts
+SMS_RATE_PER_IP = os.environ.get("SMS_RATE_PER_IP", "10/hour")  # verification SMS sent for one address
+SMS_RATE_PER_NUMBER = os.environ.get("SMS_RATE_PER_NUMBER", "5/hour")  # verification SMS sent to one number
+PASSWORD_RESET_RATE_PER_IP = os.environ.get("PASSWORD_RESET_RATE_PER_IP", "20/hour")  # reset requests
+PASSWORD_RESET_RATE_PER_EMAIL = os.environ.get("PASSWORD_RESET_RATE_PER_EMAIL", "3/hour")  # reset emails sent
+OTP_CHECK_RATE_PER_IP = os.environ.get("OTP_CHECK_RATE_PER_IP", "30/hour")  # OTP codes tried from one address
+
+# Product uploads (catalog/product_files.py) are refused beyond these, before the sheet is parsed.
+PRODUCT_FILE_MAX_ROWS = int(os.environ.get("PRODUCT_FILE_MAX_ROWS", "200000"))  # products per file
+PRODUCT_FILE_MAX_COLUMNS = 50  # the format has 7; room for a few extra columns, not 16,384
+PRODUCT_FILE_MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # an .xlsx's total uncompressed size (zip bombs)
+
+# Outbound HTTP (backoffice/outbound.py): feeds, downloads and webhooks.
+# Networks that outbound requests may reach although private/loopback (comma-separated CIDRs, e.g. an
+# on-premise feed at 10.0.0.5/32). Empty: only global addresses.
+OUTBOUND_ALLOWED_NETWORKS = env_list("OUTBOUND_ALLOWED_NETWORKS")
+OUTBOUND_TIMEOUT_SECONDS = int(os.environ.get("OUTBOUND_TIMEOUT_SECONDS", "30"))  # whole request, redirects included
+OUTBOUND_CONNECT_TIMEOUT_SECONDS = 10  # one TCP/TLS connection
+OUTBOUND_MAX_BYTES = int(os.environ.get("OUTBOUND_MAX_BYTES", str(20 * 1024 * 1024)))  # largest answer body read
+OUTBOUND_MAX_REDIRECTS = 5  # redirects followed, each re-checked
+
+# How many reverse proxies (load balancer, CDN) stand in front of the app and append to X-Forwarded-For;
+# backoffice.net.client_ip believes that many entries from the right. 0: use REMOTE_ADDR only.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
+# Exports: django-import-export escapes formulas too (backoffice/exports.py escapes every other export).
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 # Wagtail
 WAGTAIL_SITE_NAME = "Rewards Back-office"
 WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAIL_USER_CUSTOM_FIELDS = ["phone"]
-WAGTAIL_PASSWORD_RESET_ENABLED = True
+# One password reset flow, rate-limited: staff use /accounts/password_reset/ too (README "Security").
+WAGTAIL_PASSWORD_RESET_ENABLED = False
 
 # REST framework
 REST_FRAMEWORK = {
@@ -206,9 +345,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "backoffice.api.exception_handler",
+    # Every endpoint: anonymous callers per IP, members per account (backoffice/throttling.py: fail open).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "backoffice.throttling.AnonRateThrottle",
+        "backoffice.throttling.UserRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": "100/minute",
-        "user": "600/minute",
+        "anon": os.environ.get("API_ANON_THROTTLE_RATE", "100/minute"),
+        "user": os.environ.get("API_USER_THROTTLE_RATE", "600/minute"),
         "redeem": os.environ.get("REDEEM_THROTTLE_RATE", "30/minute"),
         # App purchases per member (POST /api/apps/{slug}/purchase/).
         "purchase": os.environ.get("PURCHASE_THROTTLE_RATE", "30/minute"),
@@ -228,6 +372,10 @@ OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 # Incremental sync serves only rows last written at least this long ago, so a row whose transaction
 # commits a little after its timestamp is not skipped by a client that already read past that time.
 DATA_API_SYNC_LAG_SECONDS = float(os.environ.get("DATA_API_SYNC_LAG_SECONDS", "5"))
+# Webhooks: each delivery's whole request time, its attempts in all, and the first retry's delay (then doubled).
+WEBHOOK_TIMEOUT_SECONDS = int(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "6"))
+WEBHOOK_BACKOFF_SECONDS = int(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "30"))
 # Rows per page of the data API v1 (a client may ask for fewer or up to DATA_API_MAX_PAGE_SIZE with ?page_size=).
 DATA_API_PAGE_SIZE = 100
 DATA_API_MAX_PAGE_SIZE = 1000
@@ -244,12 +392,29 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "django_tasks": {"level": "WARNING"}},
-}
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "")  # "json" or "plain"; unset: JSON under production settings, else plain
+
+
+def logging_config(log_format):
+    """Console logging; every record carries the request id (X-Request-ID) of the request it was logged in."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "backoffice.middleware.RequestIdLogFilter"}},
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            },
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": log_format, "filters": ["request_id"]}},
+        "root": {"handlers": ["console"], "level": LOG_LEVEL},
+        "loggers": {"django.db.backends": {"level": "WARNING"}, "django_tasks": {"level": "WARNING"}},
+    }
+
+
+LOGGING = logging_config(LOG_FORMAT or "plain")
 WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt", "xlsx"]

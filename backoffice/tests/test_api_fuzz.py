@@ -9,7 +9,7 @@ from rest_framework.authtoken.models import Token
 
 from backoffice.tests.factories import StaffFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.fuzz, pytest.mark.django_db(transaction=True)]
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 

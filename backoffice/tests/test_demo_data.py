@@ -1,6 +1,8 @@
+import io
+
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from catalog.models import App
 from growth.models import Campaign
@@ -34,3 +36,16 @@ def test_loading_demo_data_twice_adds_nothing_the_second_time():
     first = counts()
     call_command("load_demo_data")
     assert counts() == first
+
+
+def test_demo_data_refuses_production_settings(settings):
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError, match="production settings"):
+        call_command("load_demo_data")
+    assert counts() == (0, 0, 0, 0, 0)
+
+
+def test_demo_data_loads_under_production_settings_when_forced(settings):
+    settings.PRODUCTION = True
+    call_command("load_demo_data", "--force", stdout=io.StringIO())
+    assert get_user_model().objects.filter(email="admin@example.com").exists()

@@ -71,6 +71,9 @@ RULES = [
     own(r"^apps/<slug:slug>/buy/$", SIGNED_IN, "/apps/{app.slug}/buy/"),
     own(r"^plans/$", EVERYONE, "/plans/"),
     own(r"^plans/<int:pk>/subscribe/$", NOBODY, None, "POST only (tested in commerce)"),
+    # Uploaded files: public media for everyone; private files for their owner and staff who may see them
+    own(r"^\^media/", EVERYONE, "/media/{app.image.name}"),
+    own(r"^private-media/", {MODERATOR, ADMIN}, "/private-media/{proof.image.name}"),  # owner: test_media.py
     # API
     own(r"^api/schema/$", EVERYONE, "/api/schema/"),
     own(r"^api/docs/$", EVERYONE, "/api/docs/"),
@@ -109,6 +112,10 @@ RULES = [
     own(r"^admin/integrations/clients/<int:pk>/revoke/$", {ADMIN}, "/admin/integrations/clients/{client.pk}/revoke/"),
     own(r"^admin/integration_clients/(edit|delete|copy)/", NOBODY, "/admin/integration_clients/edit/{client.pk}/"),
     own(r"^admin/integration_clients/", {ADMIN}, "/admin/integration_clients/"),
+    own(r"^admin/integrations/deliveries/<int:pk>/replay/$", NOBODY, None, "POST only (tested in integrations)"),
+    own(r"^admin/webhook_deliveries/(new|edit|delete|copy)/", NOBODY, "/admin/webhook_deliveries/new/"),
+    own(r"^admin/(webhook_endpoints|webhook_deliveries)/", {ADMIN}, "/admin/webhook_endpoints/"),
+    own(r"^admin/webhook_deliveries/", {ADMIN}, "/admin/webhook_deliveries/"),
     # Back-office: moderation
     own(r"^admin/moderation/proofs/<int:pk>/invalidate/$", NOBODY, None, "POST only (tested in moderation)"),
     own(r"^admin/moderation/(<int:pk>/|bulk/)", NOBODY, None, "POST only (tested in moderation)"),
@@ -124,10 +131,12 @@ RULES = [
     own(r"^admin/crontab_schedules/", {ADMIN}, "/admin/crontab_schedules/"),
     own(r"^admin/(task_runs|daily_list)/(new|edit)/", NOBODY, "/admin/task_runs/new/"),
     own(r"^admin/(task_runs|daily_list)/", {ADMIN}, "/admin/task_runs/"),
+    own(r"^admin/deliveries/(new|edit|delete|copy)/", NOBODY, "/admin/deliveries/new/"),
+    own(r"^admin/deliveries/", {ADMIN}, "/admin/deliveries/"),
     # Back-office: people
     own(r"^admin/users/(new|edit|delete)/", {ADMIN}, "/admin/users/edit/{member.pk}/"),
     own(r"^admin/users/", {MODERATOR, ADMIN}, "/admin/users/"),  # moderators look users up, read-only
-    own(r"^admin/groups/", {ADMIN}, "/admin/groups/"),
+    own(r"^admin/groups/", NOBODY, "/admin/groups/"),  # superusers only: see test_privilege_* below
     # Back-office: Wagtail's shell, open to every staff role
     own(r"^admin/$", STAFF, "/admin/"),
     own(r"^admin/account/$", STAFF, "/admin/account/"),
@@ -138,8 +147,8 @@ RULES = [
     wagtail_internal(r"^admin/(pages|choose-|workflows|images|documents|collections|snippets|reports/|bulk/|api/)"),
     wagtail_internal(r"^admin/(tag-autocomplete|editing-sessions|dismissibles|block-preview|test404|failwhale)"),
     wagtail_internal(r"^admin/\^\.\*/\$$"),
-    # Django admin fallback: staff only, Django's own model permissions inside
-    Rule(r"^django-admin/", NOBODY, "/django-admin/", "Django admin fallback", staff_unchecked=True),
+    # Django admin fallback: superusers only (backoffice.privilege), so every staff role is turned away
+    own(r"^django-admin/", NOBODY, "/django-admin/"),
 ]
 
 
@@ -232,3 +241,163 @@ def test_each_role_reaches_exactly_the_urls_it_should(client, objects, role):
 
 def test_rules_without_a_sample_say_why():
     assert [rule.route for rule in RULES if rule.sample is None and not rule.why_not_requested] == []
+
+
+# Privilege: only a superuser changes who holds power (backoffice.privilege), in both admins.
+
+PRIVILEGE_URLS = [
+    # (path, what it does): GET as an Admin is denied, as a superuser allowed
+    ("/admin/groups/", "list role groups"),
+    ("/admin/groups/new/", "create a role group"),
+    ("/admin/groups/edit/{admins.pk}/", "edit a role group's permissions"),
+    ("/admin/groups/delete/{admins.pk}/", "delete a role group"),
+    ("/admin/users/edit/{other_superuser.pk}/", "edit a superuser"),
+    ("/admin/users/delete/{other_superuser.pk}/", "delete a superuser"),
+    ("/django-admin/", "the Django admin"),
+    ("/django-admin/backoffice/user/{other_superuser.pk}/change/", "edit a superuser in the Django admin"),
+    ("/django-admin/backoffice/user/{colleague.pk}/password/", "set another staff account's password"),
+    ("/django-admin/backoffice/user/{member.pk}/change/", "edit a member in the Django admin"),
+    ("/django-admin/auth/group/", "list role groups in the Django admin"),
+    ("/django-admin/auth/group/{admins.pk}/change/", "edit a role group in the Django admin"),
+    ("/django-admin/taggit/tag/merge-tags/", "merge tags"),
+]
+
+
+@pytest.fixture
+def people(db):
+    from django.contrib.auth.models import Group
+
+    return {
+        "superuser": UserFactory(is_staff=True, is_superuser=True),
+        "other_superuser": UserFactory(is_staff=True, is_superuser=True),
+        "admin": StaffFactory(role=ADMINS),
+        "colleague": StaffFactory(role=MODERATORS),
+        "member": UserFactory(verified=True),
+        "admins": Group.objects.get(name=ADMINS),
+    }
+
+
+@pytest.mark.parametrize("path, what", PRIVILEGE_URLS)
+def test_privilege_urls_are_for_superusers_only(client, people, path, what):
+    path = path.format(**people)
+    client.force_login(people["admin"])
+    assert outcome(client.get(path)) == "denied", f"an Admin can {what}"
+    client.force_login(people["superuser"])
+    assert outcome(client.get(path)) == "allowed", f"a superuser cannot {what}"
+
+
+def wagtail_user_form(user, **changes):
+    data = {
+        "email": user.email,
+        "first_name": user.first_name or "A",
+        "last_name": user.last_name or "B",
+        "phone": user.phone or "",
+        "is_active": "on",
+        "groups": [group.pk for group in user.groups.all()],
+        "password1": "",
+        "password2": "",
+    }
+    data.update(changes)
+    return data
+
+
+def test_an_admin_cannot_make_themselves_or_a_member_superuser_in_wagtail(client, people):
+    admin, member = people["admin"], people["member"]
+    client.force_login(admin)
+    client.post(f"/admin/users/edit/{admin.pk}/", wagtail_user_form(admin, is_superuser="on"))
+    client.post(f"/admin/users/edit/{member.pk}/", wagtail_user_form(member, is_superuser="on"))
+    form = wagtail_user_form(member, email="new-boss@example.test", is_superuser="on")
+    form.update(password1="Another-long-pass-42", password2="Another-long-pass-42")
+    client.post("/admin/users/new/", form)
+    admin.refresh_from_db()
+    member.refresh_from_db()
+    assert not admin.is_superuser and not member.is_superuser
+    User = type(member)
+    assert not User.objects.filter(email="new-boss@example.test", is_superuser=True).exists()
+
+
+def test_an_admin_cannot_change_another_staff_accounts_email_or_password_in_wagtail(client, people):
+    colleague = people["colleague"]
+    client.force_login(people["admin"])
+    password = "Another-long-pass-42"
+    form = wagtail_user_form(colleague, email="taken-over@example.test", password1=password, password2=password)
+    client.post(f"/admin/users/edit/{colleague.pk}/", form)
+    colleague.refresh_from_db()
+    assert colleague.email != "taken-over@example.test"
+    assert not colleague.check_password(password)
+
+
+def test_an_admin_still_edits_a_members_email_and_a_superuser_anyones(client, people):
+    member, colleague = people["member"], people["colleague"]
+    client.force_login(people["admin"])
+    client.post(f"/admin/users/edit/{member.pk}/", wagtail_user_form(member, email="renamed@example.test"))
+    member.refresh_from_db()
+    assert member.email == "renamed@example.test"
+    client.force_login(people["superuser"])
+    client.post(f"/admin/users/edit/{colleague.pk}/", wagtail_user_form(colleague, email="moved@example.test"))
+    colleague.refresh_from_db()
+    assert colleague.email == "moved@example.test"
+
+
+def test_an_admin_cannot_edit_a_superuser_or_change_role_groups(client, people):
+    from django.contrib.auth.models import Permission
+
+    superuser, admins = people["superuser"], people["admins"]
+    client.force_login(people["admin"])
+    assert client.post(f"/admin/users/edit/{superuser.pk}/", wagtail_user_form(superuser, email="x@example.test"))
+    change_campaign = Permission.objects.get(codename="change_campaign")
+    response = client.post(f"/admin/groups/edit/{admins.pk}/", {"name": ADMINS, "permissions": [change_campaign.pk]})
+    assert outcome(response) == "denied"
+    superuser.refresh_from_db()
+    assert superuser.email != "x@example.test"
+    assert not admins.permissions.filter(codename="change_campaign").exists()
+    assert not admins.permissions.filter(content_type__app_label="auth", codename__endswith="_group").exists()
+
+
+def test_an_admin_cannot_deactivate_a_superuser_in_bulk(client, people):
+    superuser = people["superuser"]
+    client.force_login(people["admin"])
+    url = f"/admin/bulk/backoffice/user/set_active/?id={superuser.pk}"
+    response = client.post(url, {"mark_as_active": "False"})
+    assert outcome(response) == "denied"
+    superuser.refresh_from_db()
+    assert superuser.is_active
+
+
+def test_in_the_django_admin_no_staff_role_changes_anything(client, people):
+    admin, colleague = people["admin"], people["colleague"]
+    client.force_login(admin)
+    client.post(
+        f"/django-admin/backoffice/user/{admin.pk}/change/",
+        {"email": admin.email, "is_active": "on", "is_staff": "on", "is_superuser": "on"},
+    )
+    client.post(
+        f"/django-admin/backoffice/user/{colleague.pk}/password/",
+        {"password1": "Another-long-pass-42", "password2": "Another-long-pass-42"},
+    )
+    admin.refresh_from_db()
+    colleague.refresh_from_db()
+    assert not admin.is_superuser and not colleague.check_password("Another-long-pass-42")
+
+
+def test_a_moderator_posting_the_taggit_merge_view_is_turned_away_and_creates_no_tag(client, people):
+    from taggit.models import Tag
+
+    client.force_login(StaffFactory(role=MODERATORS))
+    response = client.post("/django-admin/taggit/tag/merge-tags/", {"new_tag_name": "merged"})
+    assert outcome(response) == "denied"
+    assert not Tag.objects.filter(name="merged").exists()
+
+
+def test_the_django_admin_user_form_applies_the_same_policy_under_the_site_gate(people, rf):
+    from django.contrib import admin as django_admin
+
+    from backoffice.admin import UserAdmin
+
+    admin_user = people["admin"]
+    request = rf.get("/")
+    request.user = admin_user
+    model_admin = UserAdmin(type(admin_user), django_admin.site)
+    assert not model_admin.has_change_permission(request, people["superuser"])
+    form = model_admin.get_form(request, admin_user)(instance=admin_user)
+    assert form.fields["is_superuser"].disabled

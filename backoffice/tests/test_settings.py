@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -59,3 +60,65 @@ def test_embedded_defaults_need_no_environment():
         "True",
         "growth.sms.ConsoleSMSBackend",
     ]
+
+
+def test_production_logs_are_json_lines_with_a_request_id():
+    code = "import logging; logging.getLogger('rewards.check').warning('hello %s', 'there')"
+    result = run_manage("shell", "-v0", "-c", code, env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert line["message"] == "hello there"
+    assert (line["level"], line["logger"], line["request_id"]) == ("WARNING", "rewards.check", "-")
+    assert "time" in line
+
+
+IS_SENTRY_ON = "import sentry_sdk; print(sentry_sdk.get_client().is_active())"
+
+
+def test_sentry_is_off_without_a_dsn():
+    result = run_manage("shell", "-v0", "-c", IS_SENTRY_ON, env=PRODUCTION_ENV)
+    assert (result.returncode, result.stdout.strip()) == (0, "False"), result.stderr
+
+
+def test_sentry_reports_when_a_dsn_is_set():
+    env = {**PRODUCTION_ENV, "SENTRY_DSN": "http://public@127.0.0.1:9/1"}
+    result = run_manage("shell", "-v0", "-c", IS_SENTRY_ON, env=env)
+    assert (result.returncode, result.stdout.strip()) == (0, "True"), result.stderr
+
+
+def test_s3_media_needs_a_bucket():
+    result = run_manage("check", env={**PRODUCTION_ENV, "MEDIA_STORAGE": "s3"})
+    assert result.returncode != 0
+    assert "AWS_STORAGE_BUCKET_NAME" in result.stderr
+
+
+def procfile():
+    lines = (settings.BASE_DIR / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_every_procfile_process_runs_under_production_settings():
+    processes = procfile()
+    assert {"release", "web", "worker", "beat", "flower"} <= processes.keys()
+    for name, command in processes.items():
+        assert command.startswith("env DJANGO_SETTINGS_MODULE=backoffice.settings.production "), name
+
+
+def test_the_release_step_migrates_and_collects_static_files():
+    release = procfile()["release"]
+    assert "manage.py migrate --noinput" in release and "manage.py collectstatic --noinput" in release
+
+
+def test_flower_refuses_to_start_without_basic_auth():
+    env = {k: v for k, v in os.environ.items() if k != "FLOWER_BASIC_AUTH"}
+    result = subprocess.run(
+        ["sh", "-c", procfile()["flower"]], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode != 0
+    assert "FLOWER_BASIC_AUTH" in result.stderr
+
+
+def test_server_entry_points_default_to_production_settings():
+    for module in ("wsgi.py", "asgi.py", "celery.py"):
+        source = (settings.BASE_DIR / "backoffice" / module).read_text()
+        assert 'setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings.production")' in source, module

@@ -5,6 +5,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from backoffice.models import TaskRun
 from catalog import feeds, tasks
 from catalog.models import Competitor, CompetitorOffer, Product, ProductPriceChange
 from catalog.tests.factories import ProductFactory, StoreFactory
@@ -145,11 +146,19 @@ def test_server_errors_are_retried_until_the_feed_answers(products, retries_run_
     assert result.get()["new_prices"] == 1
 
 
-def test_retries_use_exponential_back_off():
-    task = tasks.import_competitor_price_feed
+def test_retries_use_exponential_back_off_and_an_unusable_feed_is_not_retried():
+    job = tasks.import_competitor_price_feed.run.recorded_job
 
-    assert feeds.FeedUnavailable in task.autoretry_for
-    assert (task.retry_backoff, task.max_retries) == (30, 5)
+    assert (job.max_retries, job.backoff_seconds) == (5, 30)
+    assert feeds.FeedInvalid in job.permanent
+
+
+def test_each_attempt_at_a_feed_is_recorded(products, retries_run_inline):
+    with FeedServer(b"sku,price\nA1,9.50\n", failures=1) as server:
+        run_with_retries(competitor(server.url))
+
+    runs = TaskRun.objects.filter(task_name="catalog.tasks.import_competitor_price_feed").order_by("attempt")
+    assert list(runs.values_list("attempt", "status", "rows")) == [(1, "retrying", 0), (2, "succeeded", 1)]
 
 
 def test_feed_that_stays_down_fails_after_the_last_retry(products, retries_run_inline):
@@ -193,3 +202,16 @@ def test_scheduled_task_runs_every_active_competitor_even_if_one_fails(products)
         tasks.import_competitor_prices.apply(throw=True)
 
     assert list(CompetitorOffer.objects.values_list("competitor__name", flat=True)) == ["Rival"]
+
+
+def test_a_feed_at_a_private_address_is_refused_without_retrying(settings):
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    with FeedServer(b"sku,price\nA1,9.50\n") as server, pytest.raises(feeds.FeedInvalid, match="not allowed"):
+        feeds.fetch_feed(server.url)
+    assert server.requests == 0
+
+
+def test_an_unreachable_feed_names_no_connection_detail():
+    with pytest.raises(feeds.FeedUnavailable) as failure:
+        feeds.fetch_feed("http://127.0.0.1:9/feed", timeout=2)
+    assert str(failure.value) == "The address could not be reached."

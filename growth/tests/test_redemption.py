@@ -119,7 +119,7 @@ def test_an_idempotency_key_reused_for_another_request_is_refused():
     redeem(user, CampaignFactory(), key="same")
     with pytest.raises(RedemptionRefused) as refused:
         redeem(user, CampaignFactory(), key="same")
-    assert refused.value.status == 409
+    assert refused.value.code == "idempotency_key_reused"
 
 
 def test_the_per_user_limit_holds():

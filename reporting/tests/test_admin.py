@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from backoffice.models import TaskRun
 from backoffice.tests.factories import admin, marketer, moderator
 from reporting import services
-from reporting.models import TaskRun
 from reporting.tests.factories import generate_activity
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,8 @@
 import pytest
 
+from backoffice.models import TaskRun
 from reporting import demo
-from reporting.models import DailyStat, TaskRun
+from reporting.models import DailyStat
 
 pytestmark = pytest.mark.django_db
 

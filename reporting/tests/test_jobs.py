@@ -6,8 +6,10 @@ import threading
 import pytest
 from django.utils import timezone
 
-from reporting import jobs, services, tasks
-from reporting.models import DailyListEntry, DailyStat, TaskRun
+from backoffice import jobs, outbound
+from backoffice.models import TaskRun
+from reporting import services, tasks
+from reporting.models import DailyListEntry, DailyStat
 
 pytestmark = pytest.mark.django_db
 
@@ -127,18 +129,18 @@ def test_a_failing_download_is_retried_and_each_attempt_recorded(serve):
     tasks.download_daily_list.delay(url=server.url)
     runs = list(TaskRun.objects.order_by("attempt").values_list("attempt", "status"))
     assert runs == [(1, "retrying"), (2, "retrying"), (3, "succeeded")]
-    assert "HTTP Error 500" in TaskRun.objects.get(attempt=1).error
+    assert "The server answered HTTP 500." in TaskRun.objects.get(attempt=1).error
     assert DailyListEntry.objects.count() == 2
 
 
 def test_a_download_that_keeps_failing_ends_failed_with_its_error(serve):
     server = serve(SERVER_ERROR)
-    with pytest.raises(Exception, match="HTTP Error 500"):
+    with pytest.raises(Exception, match="HTTP 500"):
         tasks.download_daily_list.delay(url=server.url)
     assert server.requests == jobs.DEFAULT_MAX_RETRIES + 1
     last = TaskRun.objects.order_by("-attempt").first()
     assert (last.attempt, last.status) == (jobs.DEFAULT_MAX_RETRIES + 1, TaskRun.Status.FAILED)
-    assert "HTTP Error 500" in last.error
+    assert "The server answered HTTP 500." in last.error
     assert not DailyListEntry.objects.exists()
 
 
@@ -146,8 +148,9 @@ def test_an_unreachable_server_is_retried(serve):
     server = serve(CSV_OK)
     url = server.url
     server.close()
-    with pytest.raises(OSError):
+    with pytest.raises(outbound.OutboundRetryable):
         tasks.download_daily_list.delay(url=url)
+    assert "refused" not in TaskRun.objects.order_by("-attempt").first().error.lower()
     assert TaskRun.objects.filter(status=TaskRun.Status.RETRYING).count() == jobs.DEFAULT_MAX_RETRIES
 
 
@@ -205,3 +208,12 @@ def test_on_a_worker_a_failure_is_requeued_with_exponential_back_off(serve, monk
     run = TaskRun.objects.get()
     assert (run.task_id, run.attempt, run.status) == ("worker-task", 3, TaskRun.Status.RETRYING)
     assert f"Retrying in {jobs.retry_delay(2)} s." in run.error
+
+
+def test_a_daily_list_at_a_loopback_address_is_refused_and_not_retried(serve, settings):
+    server = serve(CSV_OK)
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    with pytest.raises(services.PermanentJobError, match="not allowed"):
+        tasks.download_daily_list.delay(url=server.url)
+    assert server.requests == 0
+    assert TaskRun.objects.get().status == TaskRun.Status.FAILED

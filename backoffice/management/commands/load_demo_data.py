@@ -3,14 +3,24 @@ from importlib.util import find_spec
 
 from django.apps import apps
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 
 class Command(BaseCommand):
     help = "Load demo data: each app's `demo.load`, in dependency order. Safe to run again."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force", action="store_true", help="Load even under production settings (the passwords are public)."
+        )
+
     def handle(self, *args, **options):
+        if settings.PRODUCTION and not options["force"]:
+            raise CommandError(
+                "Refusing to load demo data under production settings: its accounts' passwords are published in "
+                "the README. Use --force if this really is a throw-away deployment."
+            )
         project_apps = [c for c in apps.get_app_configs() if c.path.startswith(str(settings.BASE_DIR))]
         for app_config in project_apps:
             module_name = f"{app_config.name}.demo"

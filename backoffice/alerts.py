@@ -1,0 +1,68 @@
+"""Telling staff that something needs them: `alert_staff(kind=..., subject=...)`.
+
+Each active member of the given groups (superusers always) gets an in-app Notification and an email (sent on
+commit, through the project's one email path). The same kind and subject raised again within
+ALERT_REPEAT_SECONDS only counts a repeat on the StaffAlert row, so a job failing every five minutes sends one
+alert an hour, not twelve.
+"""
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import Notification, StaffAlert
+from .roles import ADMINS
+
+logger = logging.getLogger(__name__)
+
+
+def staff_recipients(groups):
+    """Active members of `groups`, and every active superuser."""
+    return (
+        get_user_model()
+        .objects.filter(Q(groups__name__in=groups) | Q(is_superuser=True), is_active=True)
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def alert_staff(*, kind, subject, body="", url="", groups=(ADMINS,)):
+    """Raise an alert for staff; returns the StaffAlert, or None when it only repeated a recent one."""
+    now = timezone.now()
+    subject = subject[:200]
+    cutoff = now - datetime.timedelta(seconds=settings.ALERT_REPEAT_SECONDS)
+    with transaction.atomic():
+        recent = (
+            StaffAlert.objects.select_for_update()
+            .filter(kind=kind, subject=subject, last_raised_at__gte=cutoff)
+            .order_by("-last_raised_at")
+            .first()
+        )
+        if recent is not None:
+            StaffAlert.objects.filter(pk=recent.pk).update(repeats=F("repeats") + 1, last_raised_at=now)
+            logger.info("staff alert repeated (not sent again): %s: %s", kind, subject)
+            return None
+        alert = StaffAlert.objects.create(
+            kind=kind, subject=subject, body=body, url=url, groups=list(groups), last_raised_at=now
+        )
+        text = "\n\n".join(part for part in (body, _absolute(url)) if part)
+        recipients = list(staff_recipients(groups))
+        Notification.objects.bulk_create([Notification(user=user, subject=subject, body=text) for user in recipients])
+        # One email per person, so staff addresses are not shown to each other.
+        emails = [(subject, text or subject, settings.DEFAULT_FROM_EMAIL, [u.email]) for u in recipients if u.email]
+        if emails:
+            send_mass_mail(emails, fail_silently=True)  # Deliveries, sent once this commits
+    logger.warning("staff alert: %s: %s", kind, subject)
+    return alert
+
+
+def _absolute(url):
+    if url.startswith("/"):
+        return settings.SITE_URL.rstrip("/") + url
+    return url

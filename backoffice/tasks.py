@@ -1,0 +1,38 @@
+"""Background tasks of the project package: sending deliveries, the retry sweep, pruning old job runs."""
+
+import datetime
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from . import delivery
+from .jobs import recorded_task
+from .models import TaskRun
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="backoffice.tasks.send_delivery", ignore_result=True)
+def send_delivery(delivery_id):
+    """One attempt at one email or SMS. Its record is the Delivery row (not a TaskRun); it never raises, so an
+    inline (eager) send cannot fail the request that queued it."""
+    try:
+        delivery.deliver(delivery_id)
+    except Exception:
+        logger.exception("delivery %s: the attempt could not be recorded; the retry sweep will pick it up", delivery_id)
+
+
+@recorded_task(name="backoffice.tasks.retry_deliveries")
+def retry_deliveries():
+    """Send again the emails and SMS whose retry time has come."""
+    return delivery.retry_due_deliveries()
+
+
+@recorded_task(name="backoffice.tasks.prune_task_runs")
+def prune_task_runs():
+    """Delete job runs older than TASK_RUN_RETENTION_DAYS; returns how many."""
+    cutoff = timezone.now() - datetime.timedelta(days=settings.TASK_RUN_RETENTION_DAYS)
+    deleted, _ = TaskRun.objects.filter(started_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,177 @@
+"""Emails and SMS are Delivery rows sent by a task: recorded, retried with back-off, never raised into the caller."""
+
+import datetime
+import logging
+import time
+
+import pytest
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives, send_mail
+from django.utils import timezone
+
+from backoffice import delivery as deliveries
+from backoffice import tasks
+from backoffice.models import Delivery
+from backoffice.services import notify_user
+from backoffice.testing.servers import refused_port, silent_server
+from backoffice.tests.factories import UserFactory
+from growth.sms import ConsoleSMSBackend
+
+pytestmark = pytest.mark.django_db
+
+Status = Delivery.Status
+
+
+@pytest.fixture
+def smtp(settings):
+    """Send through real SMTP to a local port chosen by the test, with a short timeout."""
+    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_TIMEOUT = "127.0.0.1", 1
+
+    def point_at(port):
+        settings.EMAIL_PORT = port
+
+    return point_at
+
+
+def make_due(delivery):
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - datetime.timedelta(seconds=1))
+
+
+def test_an_email_is_recorded_then_sent_with_the_real_backend():
+    send_mail("Hello", "Body", "from@example.test", ["a@example.test", "b@example.test"])
+    sent = Delivery.objects.get()
+    assert (sent.channel, sent.to, sent.subject, sent.status, sent.attempts) == (
+        "email",
+        "a@example.test, b@example.test",
+        "Hello",
+        Status.SENT,
+        1,
+    )
+    assert sent.sent_at is not None and sent.next_attempt_at is None
+    assert [(m.subject, m.body, m.to) for m in mail.outbox] == [("Hello", "Body", ["a@example.test", "b@example.test"])]
+
+
+def test_html_alternatives_attachments_and_headers_survive_the_queue():
+    message = EmailMultiAlternatives("Report", "text", "from@example.test", ["a@example.test"], cc=["c@example.test"])
+    message.attach_alternative("<p>html</p>", "text/html")
+    message.attach("figures.csv", "a,b\n1,2\n", "text/csv")
+    message.extra_headers["X-Kind"] = "report"
+    message.send()
+    [sent] = mail.outbox
+    assert sent.alternatives[0][0] == "<p>html</p>" and sent.cc == ["c@example.test"]
+    assert sent.attachments[0][0] == "figures.csv" and sent.extra_headers == {"X-Kind": "report"}
+
+
+def test_nothing_is_queued_or_sent_when_the_callers_transaction_rolls_back(django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        notify_user(UserFactory(), "Approved")
+        raise RuntimeError
+    assert not Delivery.objects.exists() and mail.outbox == []
+
+
+def test_a_silent_smtp_server_costs_the_caller_one_timeout_and_the_email_waits_for_a_retry(smtp):
+    user = UserFactory()
+    with silent_server() as port:
+        smtp(port)
+        started = time.monotonic()
+        notify_user(user, "Your proof was approved")
+        elapsed = time.monotonic() - started
+    assert elapsed < 5
+    waiting = Delivery.objects.get()
+    assert (waiting.status, waiting.attempts) == (Status.RETRYING, 1)
+    assert "timed out" in waiting.last_error
+    assert waiting.next_attempt_at > timezone.now()
+
+
+def test_a_refused_smtp_connection_is_recorded_and_logged(smtp, caplog):
+    smtp(refused_port())
+    with caplog.at_level(logging.WARNING, logger="backoffice.delivery"):
+        notify_user(UserFactory(), "Your proof was approved")
+    waiting = Delivery.objects.get()
+    assert waiting.status == Status.RETRYING
+    assert "ConnectionRefusedError" in waiting.last_error
+    assert "ConnectionRefusedError" in caplog.text
+
+
+def test_retries_back_off_and_the_last_attempt_marks_the_email_failed(smtp, settings, caplog):
+    settings.DELIVERY_MAX_ATTEMPTS, settings.DELIVERY_RETRY_SECONDS = 3, 60
+    smtp(refused_port())
+    notify_user(UserFactory(), "Approved")
+    delays = []
+    for _ in range(2):
+        waiting = Delivery.objects.get()
+        delays.append(round((waiting.next_attempt_at - waiting.last_attempt_at).total_seconds()))
+        make_due(waiting)
+        with caplog.at_level(logging.ERROR, logger="backoffice.delivery"):
+            tasks.retry_deliveries.delay()
+    failed = Delivery.objects.get()
+    assert delays == [60, 120]
+    assert (failed.status, failed.attempts, failed.next_attempt_at) == (Status.FAILED, 3, None)
+    assert "gave up after 3 attempts" in caplog.text
+
+
+def test_the_sweep_sends_a_waiting_email_once_the_server_is_back(smtp, settings):
+    smtp(refused_port())
+    notify_user(UserFactory(), "Approved")
+    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    tasks.retry_deliveries.delay()
+    assert Delivery.objects.get().status == Status.RETRYING  # not due yet
+    make_due(Delivery.objects.get())
+    tasks.retry_deliveries.delay()
+    sent = Delivery.objects.get()
+    assert (sent.status, sent.attempts, sent.last_error) == (Status.SENT, 2, "")
+    assert len(mail.outbox) == 1
+
+
+def test_a_broker_failure_leaves_the_email_queued_for_the_sweep(monkeypatch, caplog):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.send_delivery, "delay", broker_down)
+    notify_user(UserFactory(), "Approved")
+    assert Delivery.objects.get().status == Status.QUEUED
+    assert "retry sweep will send it" in caplog.text
+    monkeypatch.undo()
+    make_due(Delivery.objects.get())
+    tasks.retry_deliveries.delay()
+    assert Delivery.objects.get().status == Status.SENT
+
+
+def test_a_delivery_is_sent_once_however_often_it_is_queued():
+    deliveries.queue_sms("+15550001111", "hello")
+    sent = Delivery.objects.get()
+    assert deliveries.deliver(sent.pk) is None
+    tasks.send_delivery.delay(sent.pk)
+    assert len(ConsoleSMSBackend.outbox) == 1 and Delivery.objects.get().attempts == 1
+
+
+def test_a_send_lost_with_its_worker_is_retried_by_the_sweep(settings):
+    deliveries.queue_sms("+15550001111", "hello")
+    stuck_since = timezone.now() - datetime.timedelta(seconds=settings.DELIVERY_STUCK_SECONDS + 1)
+    Delivery.objects.update(status=Status.SENDING, last_attempt_at=stuck_since, next_attempt_at=stuck_since)
+    ConsoleSMSBackend.outbox.clear()
+    tasks.retry_deliveries.delay()
+    assert Delivery.objects.get().status == Status.SENT and len(ConsoleSMSBackend.outbox) == 1
+
+
+def test_sending_again_a_failed_delivery(smtp, settings):
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    smtp(refused_port())
+    notify_user(UserFactory(), "Approved")
+    failed = Delivery.objects.get()
+    assert failed.status == Status.FAILED
+    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert deliveries.retry_delivery(failed) is True
+    assert Delivery.objects.get().status == Status.SENT
+    assert deliveries.retry_delivery(failed) is False  # nothing left to retry
+
+
+def test_an_sms_is_recorded_and_sent_by_the_configured_backend():
+    ConsoleSMSBackend.outbox.clear()
+    sms = deliveries.queue_sms("+15550001111", "code 123456")
+    sms.refresh_from_db()
+    assert (sms.channel, sms.to, sms.status, sms.provider_id) == ("sms", "+15550001111", Status.SENT, "console-1")
+    assert ConsoleSMSBackend.outbox[-1] == {"to": "+15550001111", "body": "code 123456"}

@@ -1,0 +1,252 @@
+"""Benchmark: public pages over HTTP, gunicorn under production settings, loaded by wrk on loopback.
+
+Every figure is beside two baselines measured in the same run, on the same server: a static file (whitenoise)
+and a trivial view that runs through the same middleware as every page. Goals (issue 16):
+  - every public page and API list >= 30 % of the trivial view's requests/s at 8 connections;
+  - p99 < 50 ms at 8 connections;
+  - 50 connections: no 5xx.
+
+    .venv/bin/python bench/http_load.py [--scale 0.2] [--connections 8] [--workers 2]
+
+(Named http_load.py, not http.py: bench/ is the scripts' import path, and a bench/http.py would shadow the
+standard library's `http` package for every benchmark.)
+
+Needs `wrk` (Debian package; `make bench` installs it when missing), PostgreSQL and Redis.
+"""
+
+import argparse
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from _common import ROOT, prepare_django
+
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_http"
+MEMBER_EMAIL = "http-bench@bench.test"
+MEMBER_PASSWORD = "http-bench-password-4711"
+RATE_GOAL = 0.30  # of the trivial view's requests/s
+P99_GOAL_MS = 50.0
+STRESS_CONNECTIONS = 50
+
+# Counts 5xx answers across wrk's threads; wrk reports all non-2xx/3xx together otherwise.
+COUNT_5XX = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) server_errors = 0 end
+function response(status, headers, body) if status >= 500 then server_errors = server_errors + 1 end end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("server_errors") end
+  io.write(string.format("SERVER_ERRORS %d\\n", total))
+end
+"""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def production_environ(database_url, redis_url):
+    """What an operator sets (README, Production), with HTTPS redirects off: wrk speaks plain HTTP on loopback."""
+    return {
+        **os.environ,
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'bench'}",
+    }
+
+
+def prepare_data():
+    """Demo data (apps, campaigns, members) and one member with a verified phone for the member API."""
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from backoffice.models import User
+    from catalog.models import App
+
+    if not App.objects.exists():
+        call_command("load_demo_data", stdout=io.StringIO())
+    member = User.objects.filter(email=MEMBER_EMAIL).first()
+    if member is None:
+        member = User.objects.create_user(MEMBER_EMAIL, MEMBER_PASSWORD, phone_verified_at=timezone.now())
+    return member
+
+
+def collect_static(environ, static_root):
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env={**environ, "DJANGO_SETTINGS_MODULE": "http_site", "BENCH_STATIC_ROOT": static_root},
+        check=True,
+    )
+    manifest = json.loads((Path(static_root) / "staticfiles.json").read_text())
+    return "/static/" + manifest["paths"]["css/site.css"]
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def log_in(base):
+    """A real session for the member API, through the login form (secure cookies are passed on as a header)."""
+    opener = urllib.request.build_opener(NoRedirect)
+    with opener.open(f"{base}/accounts/login/", timeout=30) as response:
+        page = response.read().decode()
+        csrf_cookie = re.search(r"csrftoken=([^;]+)", response.headers.get("Set-Cookie", "")).group(1)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": MEMBER_EMAIL, "password": MEMBER_PASSWORD})
+    request = urllib.request.Request(
+        f"{base}/accounts/login/", data=body.encode(), headers={"Cookie": f"csrftoken={csrf_cookie}"}
+    )
+    try:
+        opener.open(request, timeout=30)
+        raise SystemExit("log-in did not redirect: wrong password, or refused")
+    except urllib.error.HTTPError as redirect:
+        cookies = redirect.headers.get_all("Set-Cookie") or []
+    session = next((re.match(r"sessionid=([^;]+)", c).group(1) for c in cookies if c.startswith("sessionid=")), None)
+    if not session:
+        raise SystemExit("log-in gave no session cookie")
+    return f"sessionid={session}; csrftoken={csrf_cookie}"
+
+
+def wait_until_up(url, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.3)
+    raise SystemExit(f"gunicorn did not answer {url} within {seconds} s")
+
+
+def parse_ms(text):
+    value, unit = float(re.match(r"([\d.]+)", text).group(1)), re.search(r"(us|ms|s)$", text).group(1)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def wrk(url, *, connections, seconds, script, cookie=None):
+    command = ["wrk", "-t", "2" if connections >= 2 else "1", "-c", str(connections), "-d", f"{seconds}s"]
+    command += ["--latency", "--timeout", "10s", "-s", script]
+    if cookie:
+        command += ["-H", f"Cookie: {cookie}"]
+    output = subprocess.run(command + [url], capture_output=True, text=True, timeout=seconds + 60).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", output, re.M))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50_ms": parse_ms(latency["50"]),
+        "p99_ms": parse_ms(latency["99"]),
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "server_errors": int(re.search(r"SERVER_ERRORS (\d+)", output).group(1)),
+        "socket_errors": sum(int(n) for n in socket_errors.groups()) if socket_errors else 0,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full 10 s per page")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk; `make bench` does it)")
+    seconds = max(3, round(10 * args.scale))
+
+    prepare_django(args.database_url, redis_url=args.redis_url)
+    prepare_data()
+    from django.conf import settings
+
+    environ = production_environ(args.database_url, args.redis_url)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-http-"))
+    script = workdir / "count5xx.lua"
+    script.write_text(COUNT_5XX)
+    static_path = collect_static(environ, str(workdir / "static"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "backoffice.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+        + ["--workers", str(args.workers), "--log-level", "warning"],
+        cwd=ROOT,
+        env={**environ, "DJANGO_SETTINGS_MODULE": "http_site", "BENCH_STATIC_ROOT": str(workdir / "static")},
+    )
+    try:
+        wait_until_up(f"{base}/bench/trivial/")
+        cookie = log_in(base)
+        targets = [
+            ("static file (baseline)", static_path, None, False),
+            ("trivial view (baseline)", "/bench/trivial/", None, False),
+            ("home /", "/", None, True),
+            ("apps /apps/", "/apps/", None, True),
+            ("API /api/apps/", "/api/apps/", None, True),
+            ("API /api/campaigns/available/", "/api/campaigns/available/?cart_total=40", cookie, True),
+        ]
+        print(
+            f"HTTP benchmark: gunicorn {args.workers} workers, production settings, PostgreSQL + Redis, wrk on loopback"
+        )
+        print(f"database connections: CONN_MAX_AGE={settings.DATABASES['default'].get('CONN_MAX_AGE')}")
+        print(f"goal: every page >= {RATE_GOAL:.0%} of the trivial view's req/s and p99 < {P99_GOAL_MS:.0f} ms at")
+        print(f"      {args.connections} connections; no 5xx at {STRESS_CONNECTIONS} connections ({seconds} s per run)")
+        print(f"{'page':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x trivial':>10} {'5xx@50':>7}  verdict")
+        rows, missed = [], []
+        for name, path, page_cookie, _is_goal in targets:
+            wrk(base + path, connections=args.connections, seconds=1, script=script, cookie=page_cookie)  # warm-up
+            row = wrk(base + path, connections=args.connections, seconds=seconds, script=script, cookie=page_cookie)
+            stress = wrk(
+                base + path, connections=STRESS_CONNECTIONS, seconds=seconds, script=script, cookie=page_cookie
+            )
+            row.update(name=name, stress_5xx=stress["server_errors"], stress_socket_errors=stress["socket_errors"])
+            rows.append(row)
+        trivial = rows[1]["rps"]
+        for row, (_name, _path, _cookie, is_goal) in zip(rows, targets, strict=True):
+            row["x_trivial"] = row["rps"] / trivial
+            problems = []
+            if row["non_2xx"]:
+                problems.append(f"{row['non_2xx']} non-2xx")
+            if row["stress_5xx"]:
+                problems.append(f"{row['stress_5xx']} 5xx at {STRESS_CONNECTIONS}")
+            if is_goal and row["x_trivial"] < RATE_GOAL:
+                problems.append(f"rate {row['x_trivial']:.0%} < {RATE_GOAL:.0%}")
+            if is_goal and row["p99_ms"] >= P99_GOAL_MS:
+                problems.append(f"p99 {row['p99_ms']:.0f} >= {P99_GOAL_MS:.0f} ms")
+            verdict = "MISSED: " + ", ".join(problems) if problems else ("ok" if is_goal else "baseline")
+            if problems:
+                missed.append(row["name"])
+            print(
+                f"{row['name']:34} {row['rps']:8.0f} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} "
+                f"{row['x_trivial']:10.2f} {row['stress_5xx']:7d}  {verdict}"
+            )
+        print(f"goals missed: {len(missed)} of {len(targets) - 2} pages" if missed else "all goals met")
+        print("BENCH_RESULT " + json.dumps({"benchmark": "http", "pages": rows, "missed": missed}))
+        return 1 if missed else 0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""The product's URLs plus a trivial view: the baseline for bench/http_load.py.
+
+The trivial view runs through exactly the middleware every page pays (sessions, CSRF, auth, OTP, messages,
+history...), so "page rate / trivial rate" is what the page itself costs.
+"""
+
+from django.http import HttpResponse
+from django.urls import include, path
+
+
+def trivial(request):
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("bench/trivial/", trivial),
+    path("", include("backoffice.urls")),
+]
