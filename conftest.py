@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 
 DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
 
@@ -30,7 +31,22 @@ def on_postgres():
 
 
 @pytest.fixture(autouse=True)
-def emails_go_through_deliveries(settings):
+def fresh_cache():
+    """Rate limits, throttles and cached pages live in the cache: no test inherits another's hits, whatever
+    order the workers run them in."""
+    from django.core.cache import caches
+
+    for cache in caches.all(initialized_only=True):
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def emails_go_through_deliveries():
     """pytest-django swaps EMAIL_BACKEND for its outbox; put the project's queue back in front of it, so every
-    test sends email the way production does (a Delivery row, then the real backend: the test outbox)."""
-    settings.EMAIL_BACKEND = "backoffice.delivery.QueuedEmailBackend"
+    test sends email the way production does (a Delivery row, then the real backend: the test outbox).
+
+    override_settings, not the `settings` fixture: a test's own `settings` changes must be undone before the
+    other autouse fixtures tear down (growth's clears the cache, which a test may have pointed at a dead port).
+    """
+    with override_settings(EMAIL_BACKEND="backoffice.delivery.QueuedEmailBackend"):
+        yield

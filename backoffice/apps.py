@@ -3,6 +3,7 @@ from wagtail.users.apps import WagtailUsersAppConfig
 
 
 class BackofficeConfig(AppConfig):
+    default = True  # apps.py holds a second AppConfig (WagtailUsersConfig): say which one "backoffice" means
     name = "backoffice"
     verbose_name = "Accounts"
 

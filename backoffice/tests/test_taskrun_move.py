@@ -18,7 +18,9 @@ def migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the rows data migrations wrote (the Admins group) are back even after another
+# transactional test flushed the database.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_moving_taskrun_keeps_every_run_and_the_admins_permission():
     old_apps = migrate(BEFORE)
     OldTaskRun = old_apps.get_model("reporting", "TaskRun")

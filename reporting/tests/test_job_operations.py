@@ -27,7 +27,7 @@ def schedule(name, task, every=None, **fields):
 
 def succeeded(task_name, ago):
     run = TaskRun.objects.create(task_name=task_name, status=TaskRun.Status.SUCCEEDED)
-    TaskRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - ago)
+    TaskRun.objects.filter(pk=run.pk).update(started_at=NOW - ago)  # NOW: the instant the checks are asked at
 
 
 # Every job is recorded
