@@ -176,6 +176,8 @@ def seed_purchases(total):
     side = int(total**0.5) + 1
     prefix = f"s{int(time.time())}"
     with connection.cursor() as cursor:
+        # Earlier runs' seeded rows would fall in this run's window; the sync must read this run's million.
+        cursor.execute("DELETE FROM commerce_purchase WHERE idempotency_key LIKE 'seed-%%'")
         members = create_members(cursor, side, prefix, points=0)
         apps = create_apps(cursor, side, prefix)
         cursor.execute(
