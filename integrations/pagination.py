@@ -72,7 +72,10 @@ class SyncCursorPagination(CursorPagination):
         raw = request.query_params.get(self.since_query_param)
         if raw is None:
             return None
-        value = parse_datetime(raw.replace(" ", "+"))
+        try:
+            value = parse_datetime(raw.replace(" ", "+"))
+        except ValueError:  # well formed but impossible, e.g. month 13
+            value = None
         if value is None:
             raise ValidationError({self.since_query_param: "An ISO 8601 date and time, e.g. 2026-01-31T00:00:00Z."})
         if timezone.is_naive(value):

@@ -89,8 +89,9 @@ def test_updated_since_filters_and_must_be_a_time():
     http, _ = authorized()
     since = (timezone.now() - timedelta(days=1)).isoformat()
     assert [r["id"] for r in http.get("/api/v1/apps/", {"updated_since": since}).json()["results"]] == [new.pk]
-    response = http.get("/api/v1/apps/", {"updated_since": "yesterday"})
-    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
+    for bad in ("yesterday", "2026-13-40T00:00:00Z"):
+        response = http.get("/api/v1/apps/", {"updated_since": bad})
+        assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
 
 
 def test_the_ledger_is_paged_by_creation():
