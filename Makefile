@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/rewards
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run serve install test test-fast test-sqlite test-postgres lint format browser bench clean
+.PHONY: run serve install test test-fast test-sqlite test-postgres lint format browser redis-server bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "!!! chromium is not installed and we are not root: browser tests will be SKIPPED !!!"; fi; }
 
+# redis-server for the production smoke test (PostgreSQL pass); installed only when missing and we may (root).
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else echo "!!! redis-server is not installed and we are not root: the production smoke test will FAIL !!!"; fi; }
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -50,7 +56,7 @@ format: install
 
 # The test loop. Both passes run on every core (pytest-xdist). Browser and schemathesis tests are slow and
 # database-agnostic, so they run once, in the PostgreSQL pass (or in the SQLite pass when no PostgreSQL answers).
-PYTEST := $(PY) -m pytest -n $(or $(TEST_WORKERS),auto) --dist load
+PYTEST := $(PY) -m pytest -n $(or $(TEST_WORKERS),auto) --dist loadgroup
 SLOW := browser or fuzz
 COVERAGE_FLOOR := $(shell cat .coverage-floor 2>/dev/null || echo 0)
 PG_UP = $(PY) -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=3).close()" 2>/dev/null
@@ -67,7 +73,7 @@ test-sqlite: install browser
 	  env -u DATABASE_URL $(PYTEST); \
 	fi
 
-test-postgres: install browser
+test-postgres: install browser redis-server
 	@if $(PG_UP); then \
 	  echo "=== test suite on PostgreSQL ($(PG_URL)) ==="; \
 	  DATABASE_URL=$(PG_URL) $(PYTEST) --create-db --cov --cov-report=term:skip-covered:skip-empty \

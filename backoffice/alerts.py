@@ -2,8 +2,11 @@
 
 Each active member of the given groups (superusers always) gets an in-app Notification and an email (sent on
 commit, through the project's one email path). The same kind and subject raised again within
-ALERT_REPEAT_SECONDS only counts a repeat on the StaffAlert row, so a job failing every five minutes sends one
-alert an hour, not twelve.
+ALERT_REPEAT_SECONDS of the last one sent only counts a repeat on that StaffAlert row, so a job failing every five
+minutes sends one alert an hour, not twelve.
+
+Apps add channels with the Wagtail hook `staff_alert_raised`: `fn(alert, recipients)` is called in the same
+transaction for each new alert (stores routes it per user: notification centre, live stream, Telegram).
 """
 
 import datetime
@@ -15,6 +18,7 @@ from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from wagtail import hooks
 
 from .models import Notification, StaffAlert
 from .roles import ADMINS
@@ -40,8 +44,8 @@ def alert_staff(*, kind, subject, body="", url="", groups=(ADMINS,)):
     with transaction.atomic():
         recent = (
             StaffAlert.objects.select_for_update()
-            .filter(kind=kind, subject=subject, last_raised_at__gte=cutoff)
-            .order_by("-last_raised_at")
+            .filter(kind=kind, subject=subject, raised_at__gte=cutoff)
+            .order_by("-raised_at")
             .first()
         )
         if recent is not None:
@@ -58,6 +62,8 @@ def alert_staff(*, kind, subject, body="", url="", groups=(ADMINS,)):
         emails = [(subject, text or subject, settings.DEFAULT_FROM_EMAIL, [u.email]) for u in recipients if u.email]
         if emails:
             send_mass_mail(emails, fail_silently=True)  # Deliveries, sent once this commits
+        for channel in hooks.get_hooks("staff_alert_raised"):
+            channel(alert, recipients)
     logger.warning("staff alert: %s: %s", kind, subject)
     return alert
 

@@ -16,6 +16,9 @@ ERROR_STATUS = {
     "parse_error": 400,
     "idempotency_key_required": 400,
     "idempotency_key_invalid": 400,
+    "cart_reference_required": 400,
+    # the member may not do this yet
+    "phone_not_verified": 403,
     # nothing there
     "not_found": 404,
     # the request conflicts with the current state (counters, balance, earlier requests)
@@ -29,6 +32,12 @@ ERROR_STATUS = {
     "already_subscribed": 409,
     "already_revoked": 409,
     "price_changed": 409,
+    "points_cost_changed": 409,
+    "campaign_changed": 409,
+    "not_stackable": 409,
+    "cart_fully_discounted": 409,
+    "cart_total_mismatch": 409,
+    "already_voided": 409,
     # a business rule refuses a well-formed request
     "campaign_expired": 422,
     "campaign_not_started": 422,
@@ -38,8 +47,6 @@ ERROR_STATUS = {
     "user_not_eligible": 422,
     "app_inactive": 422,
     "plan_inactive": 422,
-    # the member may not do this yet
-    "phone_not_verified": 403,
     # a refund's reason is checked like a request field
     "reason_required": 400,
     "reason_too_long": 400,

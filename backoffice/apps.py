@@ -8,9 +8,11 @@ class BackofficeConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self):
+        from .admin_denied import use_for_wagtail_refusals
         from .exports import install_wagtail_export_escaping
 
         install_wagtail_export_escaping()
+        use_for_wagtail_refusals()
 
 
 class WagtailUsersConfig(WagtailUsersAppConfig):

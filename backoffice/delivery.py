@@ -23,6 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .alerts import alert_staff
 from .jobs import retry_delay
 from .models import Delivery
 
@@ -164,7 +165,7 @@ SENDERS = {Delivery.Channel.EMAIL: _send_email, Delivery.Channel.SMS: _send_sms}
 
 def deliver(delivery_id):
     """One attempt. Claims the row with a conditional UPDATE, so a delivery is never sent twice at once."""
-    now = timezone.now()
+    now, failed = timezone.now(), False
     claimed = Delivery.objects.filter(pk=delivery_id, status__in=PENDING).update(
         status=Delivery.Status.SENDING, attempts=F("attempts") + 1, last_attempt_at=now
     )
@@ -184,6 +185,7 @@ def deliver(delivery_id):
                 delivery.attempts,
                 delivery.last_error,
             )
+            failed = True
         else:
             delay = retry_delay(delivery.attempts - 1, settings.DELIVERY_RETRY_SECONDS)
             delivery.status, delivery.next_attempt_at = (
@@ -202,7 +204,22 @@ def deliver(delivery_id):
         delivery.status, delivery.sent_at, delivery.next_attempt_at = Delivery.Status.SENT, timezone.now(), None
         delivery.provider_id, delivery.last_error = str(provider_id)[:100], ""
     delivery.save(update_fields=["status", "last_error", "next_attempt_at", "sent_at", "provider_id"])
+    if failed:
+        _alert_failed(delivery)
     return delivery
+
+
+def _alert_failed(delivery):
+    """Tell the Admins (one alert per channel and hour): a member did not get an email or a code."""
+    try:
+        alert_staff(
+            kind="delivery_failed",
+            subject=f"{delivery.get_channel_display()} deliveries are failing",
+            body=f"{delivery} was not sent after {delivery.attempts} attempts: {delivery.last_error}",
+            url=f"/admin/deliveries/?status=failed&channel={delivery.channel}",
+        )
+    except Exception:
+        logger.exception("could not alert staff about the failed delivery %s", delivery.pk)
 
 
 def retry_due_deliveries(now=None):

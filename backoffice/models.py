@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from .counters import CounterFieldsModel
+
 REFERRAL_CODE_BYTES = 6  # 8 url-safe characters: 2**48 codes, not enumerable.
 
 
@@ -37,15 +39,23 @@ class UserManager(BaseUserManager):
         return self.get(email__iexact=username)
 
 
-class User(AbstractUser):
+class User(CounterFieldsModel, AbstractUser):
     """A person: a member of the public site, or staff in one of the role groups.
 
     `points_balance` is written only by the rewards ledger (moderation.services.post_entry),
-    which keeps it equal to the sum of the user's ledger entries.
+    which keeps it equal to the sum of the user's ledger entries; no other save can write it (CounterFieldsModel).
     """
+
+    counter_fields = ("points_balance",)
 
     username = None
     email = models.EmailField("email address", unique=True)
+    display_name = models.CharField(
+        db_default="",
+        max_length=40,
+        blank=True,
+        help_text="The name others see (leaderboard); chosen at sign-up, never the email.",
+    )
     phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +15551234567")
     phone_verified_at = models.DateTimeField(null=True, blank=True)
     points_balance = models.IntegerField(default=0, editable=False)

@@ -41,8 +41,17 @@ ROLE_PERMISSIONS = {
         "moderation.add_rewardentry",
         "growth.view_campaign",
         "growth.view_redemption",
+        "growth.void_redemption",
         "growth.view_referral",
         *_crud("django_celery_beat", "periodictask", "intervalschedule", "crontabschedule"),
+        *_crud("stores", "salespoint", "client", "competitorstore", "repricingrule", "marketplaceaccount"),
+        *_crud("stores", "productstock", actions=("add", "change", "view")),  # stock takes, via stores.orders
+        "stores.view_order",
+        "stores.change_order",  # status changes, through stores.orders
+        "stores.view_competitorlisting",
+        "stores.view_repricingdecision",
+        "stores.change_repricingdecision",  # accepting suggestions
+        "stores.view_repricingrun",
         "reporting.view_dashboard",
         "backoffice.view_taskrun",
         "backoffice.view_delivery",
@@ -63,6 +72,7 @@ ROLE_PERMISSIONS = {
         ADMIN_ACCESS,
         *_crud("growth", "campaign"),
         "growth.view_redemption",
+        "growth.void_redemption",
         "growth.view_referral",
         "reporting.view_dashboard",
         *_crud("commerce", "plan"),

@@ -1,7 +1,7 @@
 """Benchmark: concurrent campaign redemption on PostgreSQL.
 
 32 clients (threads, one DB connection each) redeem a campaign with 1,000 uses through
-growth.services.redeem_campaign, with 25% more would-be redeemers than uses, so the campaign runs out
+growth.campaigns.redeem_campaign, with 25% more would-be redeemers than uses, so the campaign runs out
 under contention. Prints redemptions/s and the oversell count (must be 0), beside the rate of a bare
 single-row `UPDATE counter SET n = n + 1` by the same number of clients on the same database in the
 same run (the ceiling for anything that serializes on one row).
@@ -27,9 +27,9 @@ def create_members(cursor, count, prefix):
     cursor.execute(
         """
         INSERT INTO backoffice_user (password, is_superuser, first_name, last_name, is_staff, is_active,
-                                     date_joined, email, phone, points_balance, referral_code)
+                                     date_joined, email, phone, phone_verified_at, points_balance, referral_code)
         SELECT '!', false, 'Bench', '', false, true, now(), %(p)s || g || '@bench.test',
-               '', 0, substr(md5(%(p)s || g), 1, 16)
+               '', now(), 0, substr(md5(%(p)s || g), 1, 16)
         FROM generate_series(1, %(n)s) AS g
         RETURNING id
         """,
@@ -58,8 +58,8 @@ def bench_redeem(uses, clients):
     from django.db import connection
     from django.utils import timezone
 
+    from growth.campaigns import RedemptionRefused, redeem_campaign
     from growth.models import Campaign, Redemption
-    from growth.services import RedemptionRefused, redeem_campaign
 
     prefix = f"r{int(time.time())}x"
     with connection.cursor() as cursor:
@@ -93,7 +93,14 @@ def bench_redeem(uses, clients):
                 except queue.Empty:
                     return
                 try:
-                    redeem_campaign(user=user, campaign=campaign, cart_total="40.00", idempotency_key="bench")
+                    redeem_campaign(
+                        user=user,
+                        campaign=campaign,
+                        cart_total="40.00",
+                        cart_reference="bench",
+                        expected_points_cost=0,
+                        idempotency_key="bench",
+                    )
                     outcome = "ok"
                 except RedemptionRefused:
                     outcome = "refused"

@@ -172,7 +172,7 @@ class ChangeHistoryView(BreadcrumbsMixin, PermissionCheckedMixin, WagtailAdminTe
         context = super().get_context_data(**kwargs)
         records = list(self.object.history.select_related("history_user")[: self.limit + 1])
         rows = []
-        for newer, older in zip(records, [*records[1:], None], strict=True):
+        for newer, older in zip(records, [*records[1:], None], strict=False):  # no history: no rows
             changes = newer.diff_against(older).changes if older is not None else []
             rows.append({"record": newer, "changes": changes})
         context.update(

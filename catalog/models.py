@@ -110,11 +110,14 @@ class ProductPriceChange(models.Model):
         UPLOAD = "upload", "Bulk upload"
         FEED = "feed", "Competitor feed"
         MANUAL = "manual", "Manual edit"
+        REPRICER = "repricer", "Repricer"
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_changes", db_index=False)
     old_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     new_price = models.DecimalField(max_digits=12, decimal_places=2)
     source = models.CharField(max_length=10, choices=Source.choices)
+    # Why, in a few words, when the source alone doesn't say (the repricer names the competitor offer it followed).
+    cause = models.CharField(max_length=200, blank=True, default="", db_default="")
     changed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

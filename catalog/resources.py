@@ -10,8 +10,9 @@ import io
 from decimal import Decimal, InvalidOperation
 from itertools import chain
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from import_export import fields, resources
 from import_export.results import RowResult
@@ -74,24 +75,42 @@ class ProductResource(resources.ModelResource):
 
     # Reading: stores and existing products are loaded once per file.
 
-    def before_import(self, dataset, **kwargs):
+    def before_import(self, dataset, dry_run=False, **kwargs):
+        """Load the file's stores and existing products. Confirming (not a dry run) first locks them: the stores'
+        upload locks in store order, then the product rows in (store, sku) order, so the old prices read here are
+        the prices just before this write, concurrent uploads serialize instead of deadlocking, and one that waits
+        longer than PRODUCT_UPLOAD_LOCK_TIMEOUT_MS gives up with a clear message (see UploadLockLost)."""
+        self.stores, self.existing, self.first_seen, self.lock_lost = {}, {}, {}, False
         slugs = {_text(slug) for slug in dataset["store"]}
-        self.stores = {store.slug: store for store in Store.objects.filter(slug__in=slugs)}
-        existing = Product.objects.filter(store__in=self.stores.values())
+        stores = {store.slug: store for store in Store.objects.filter(slug__in=slugs)}
+        existing = Product.objects.filter(store__in=stores.values())
         skus = {_text(sku) for sku in dataset["sku"]}
         if len(skus) <= PREFETCH_BY_SKU_LIMIT:
             existing = existing.filter(sku__in=skus)
+        if not dry_run:
+            try:
+                _lock_stores_for_upload(sorted(store.pk for store in stores.values()))
+                existing = existing.order_by("store_id", "sku").select_for_update()
+                existing = list(existing.values_list("pk", "store_id", "sku", "name", "price", "stock", "active"))
+            except DatabaseError as exc:
+                self.lock_lost = True
+                raise UploadLockLost() from exc
+        else:
+            existing = existing.values_list("pk", "store_id", "sku", "name", "price", "stock", "active").iterator(
+                chunk_size=10_000
+            )
+        self.stores = stores
         self.existing = {
             (store_id, sku): (pk, name, price, stock, active)
-            for pk, store_id, sku, name, price, stock, active in existing.values_list(
-                "pk", "store_id", "sku", "name", "price", "stock", "active"
-            ).iterator(chunk_size=10_000)
+            for pk, store_id, sku, name, price, stock, active in existing
         }
-        self.first_seen = {}
 
     def import_row(self, row, instance_loader, **kwargs):
         row_number = spreadsheet_row(kwargs["row_number"])
         row_result = self.get_row_result_class()()
+        if self.lock_lost:  # nothing will be written: the file-level error says why
+            row_result.import_type = RowResult.IMPORT_TYPE_SKIP
+            return row_result
         try:
             store, sku, name, price, stock, active = self.clean_row(row, row_number)
         except ValidationError as error:
@@ -172,7 +191,7 @@ class ProductResource(resources.ModelResource):
     # Writing: once, after every row was read.
 
     def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
-        if dry_run or not (self.creates or self.updates) or result.has_validation_errors():
+        if dry_run or not (self.creates or self.updates) or result.has_validation_errors() or result.has_errors():
             return
         try:
             writer = PostgresProductWriter if connection.vendor == "postgresql" else OrmProductWriter
@@ -193,6 +212,46 @@ class ProductResource(resources.ModelResource):
 
     def after_import(self, dataset, result, **kwargs):
         """Nothing to do: no explicit primary keys are imported, so no sequence needs resetting."""
+
+
+class UploadLockLost(Exception):
+    """Another upload or edit held these products too long, or the database chose this upload to give way."""
+
+    message = (
+        "Another upload or edit of the same products was running and this one could not wait for it. "
+        "Nothing was imported; confirm the upload again in a moment."
+    )
+
+    def __init__(self):
+        super().__init__(self.message)
+
+
+# Transaction-scoped advisory lock namespace for "a product upload writes this store" (first key of the pair).
+UPLOAD_LOCK_NAMESPACE = 0x5055  # "PU"
+LOST_RACE_SQLSTATES = {"55P03", "40001", "40P01"}  # lock_not_available, serialization_failure, deadlock_detected
+
+
+def _lock_stores_for_upload(store_ids):
+    """PostgreSQL: wait (at most PRODUCT_UPLOAD_LOCK_TIMEOUT_MS) for every other upload of these stores, in id order."""
+    if connection.vendor != "postgresql":
+        return  # SQLite serializes writers itself
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{settings.PRODUCT_UPLOAD_LOCK_TIMEOUT_MS}ms"])
+        for store_id in store_ids:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [UPLOAD_LOCK_NAMESPACE, store_id])
+
+
+def lost_a_race(error):
+    """A lock timeout, serialization failure or deadlock, however it was wrapped."""
+    while error is not None:
+        if isinstance(error, UploadLockLost):
+            return True
+        if str(getattr(error, "sqlstate", None) or getattr(getattr(error, "diag", None), "sqlstate", "")) in (
+            LOST_RACE_SQLSTATES
+        ):
+            return True
+        error = error.__cause__
+    return False
 
 
 class OrmProductWriter:

@@ -23,3 +23,12 @@ def may_see_product_upload_file(user, name):
     if not ProductUpload.objects.filter(file=name).exists():
         return None
     return user.has_perm("catalog.view_productupload")
+
+
+def uploads_awaiting_confirmation():
+    """Product uploads checked by a dry run and never confirmed (or failed): an admin's loose ends."""
+    return (
+        ProductUpload.objects.filter(status__in=[ProductUpload.Status.PREVIEWED, ProductUpload.Status.FAILED])
+        .select_related("uploaded_by")
+        .order_by("-created_at")
+    )

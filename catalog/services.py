@@ -15,7 +15,7 @@ from backoffice.events import publish
 
 from .models import App, Product, ProductPriceChange, ProductUpload
 from .product_files import read_product_file
-from .resources import AppResource, ProductResource
+from .resources import AppResource, ProductResource, UploadLockLost, lost_a_race
 
 THUMBNAIL_SIZE = (256, 256)
 MAX_STORED_ROW_ERRORS = 1000
@@ -208,6 +208,8 @@ def row_errors(result):
 
 
 def _file_error_message(error):
+    if lost_a_race(error):
+        return UploadLockLost.message
     # COPY errors come straight from psycopg: integrity violations are SQLSTATE class 23.
     if isinstance(error, IntegrityError) or str(getattr(error, "sqlstate", None) or "").startswith("23"):
         return (

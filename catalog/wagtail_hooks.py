@@ -1,6 +1,7 @@
 """The Catalog menu of the Wagtail admin: apps, categories, stores, products, competitors, bulk uploads."""
 
-from django.urls import path
+from django.urls import path, reverse
+from laces.components import Component
 from wagtail import hooks
 from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.tables import Column, DateColumn
@@ -200,3 +201,21 @@ def register_catalog():
 @hooks.register("authorize_private_media")
 def authorize_product_upload_file(user, name):
     return selectors.may_see_product_upload_file(user, name)
+
+
+class PendingUploadsHomePanel(Component):
+    """The admin's home: product uploads left at the preview step, or failed."""
+
+    name = "catalog_pending_uploads"
+    order = 40
+    template_name = "catalog/admin/home_panel.html"
+
+    def get_context_data(self, parent_context):
+        uploads = selectors.uploads_awaiting_confirmation()
+        return {"count": uploads.count(), "uploads": uploads[:5], "uploads_url": reverse("product_uploads:index")}
+
+
+@hooks.register("construct_homepage_panels")
+def add_pending_uploads_panel(request, panels):
+    if request.user.has_perm("catalog.add_productupload"):
+        panels.append(PendingUploadsHomePanel())

@@ -1,5 +1,7 @@
 """Public API for members: available campaigns and idempotent redemption."""
 
+from decimal import Decimal
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -8,10 +10,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backoffice.api_input import StrictPrimaryKeyRelatedField
 from backoffice.throttling import ScopedRateThrottle, UserRateThrottle
 from catalog.selectors import active_apps
 
-from . import selectors, services
+from . import campaigns
 from .models import Campaign, Redemption
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -28,8 +31,28 @@ ERROR = inline_serializer(
 
 
 class CartQuerySerializer(serializers.Serializer):
-    cart_total = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    cart_total = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    app = StrictPrimaryKeyRelatedField(queryset=active_apps(), required=False, allow_null=True)
+
+
+class RedeemRequestSerializer(serializers.Serializer):
+    cart_total = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text="Required unless the cart is an app with a credit price (then it is that price).",
+    )
     app = serializers.PrimaryKeyRelatedField(queryset=active_apps(), required=False, allow_null=True)
+    cart_reference = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="The purchase or order this cart is; defaults to app:<id> when an app is given.",
+    )
+    expected_points_cost = serializers.IntegerField(
+        min_value=0, help_text="The points cost the member was shown; a changed cost is refused, not charged."
+    )
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -45,6 +68,8 @@ class CampaignSerializer(serializers.ModelSerializer):
             "discount_value",
             "discount",
             "min_cart_total",
+            "max_cart_total",
+            "stackable",
             "points_cost",
             "starts_at",
             "ends_at",
@@ -52,13 +77,25 @@ class CampaignSerializer(serializers.ModelSerializer):
         ]
 
     def get_discount(self, campaign) -> str:
-        return str(services.discount_for(campaign, self.context["cart_total"]))
+        return str(campaigns.discount_for(campaign, self.context["cart_total"]))
 
 
 class RedemptionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Redemption
-        fields = ["id", "campaign", "app", "cart_total", "discount_amount", "idempotency_key", "created_at"]
+        fields = [
+            "id",
+            "campaign",
+            "app",
+            "cart_reference",
+            "cart_total",
+            "discount_amount",
+            "points_cost",
+            "voucher_code",
+            "idempotency_key",
+            "created_at",
+            "voided_at",
+        ]
 
 
 class AvailableCampaignsView(APIView):
@@ -76,8 +113,8 @@ class AvailableCampaignsView(APIView):
         query = CartQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         cart_total, app = query.validated_data["cart_total"], query.validated_data.get("app")
-        campaigns = selectors.available_campaigns(request.user, cart_total, app)
-        return Response(CampaignSerializer(campaigns, many=True, context={"cart_total": cart_total}).data)
+        offers = campaigns.available_campaigns(request.user, cart_total, app)
+        return Response(CampaignSerializer(offers, many=True, context={"cart_total": cart_total}).data)
 
 
 class RedeemView(APIView):
@@ -86,7 +123,7 @@ class RedeemView(APIView):
     throttle_scope = "redeem"
 
     @extend_schema(
-        request=CartQuerySerializer,
+        request=RedeemRequestSerializer,
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_HEADER,
@@ -110,19 +147,21 @@ class RedeemView(APIView):
     def post(self, request, pk):
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
         if not key or len(key) > 64:
-            raise services.RedemptionRefused(
+            raise campaigns.RedemptionRefused(
                 "idempotency_key_required", "Send an Idempotency-Key header of 1 to 64 characters."
             )
         campaign = Campaign.objects.filter(pk=pk).first()
         if campaign is None:
             raise NotFound("There is no campaign with this id.")
-        body = CartQuerySerializer(data=request.data)
+        body = RedeemRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        redemption, created = services.redeem_campaign(
+        redemption, created = campaigns.redeem_campaign(
             user=request.user,
             campaign=campaign,
-            cart_total=body.validated_data["cart_total"],
+            cart_total=body.validated_data.get("cart_total"),
             app=body.validated_data.get("app"),
+            cart_reference=body.validated_data.get("cart_reference", ""),
+            expected_points_cost=body.validated_data["expected_points_cost"],
             idempotency_key=key,
         )
         response = Response(

@@ -1,9 +1,13 @@
+import secrets
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django_otp.models import SideChannelDevice, ThrottlingMixin
 from simple_history.models import HistoricalRecords
 
+from backoffice.counters import CounterFieldsModel
 from catalog.models import App, Category
 
 
@@ -36,8 +40,25 @@ class ReferralVisit(models.Model):
         return f"visit for {self.referrer_id} at {self.created_at}"
 
 
-class Campaign(models.Model):
-    """A discount users can redeem, within its dates, budget and limits."""
+def default_max_cart_total():
+    return Decimal(settings.CAMPAIGN_DEFAULT_MAX_CART_TOTAL)
+
+
+VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a till
+
+
+def new_voucher_code():
+    return "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(10))
+
+
+class Campaign(CounterFieldsModel):
+    """A discount users can redeem, within its dates, budget and limits.
+
+    `uses_count` and `budget_spent` move only in the redemption service's conditional UPDATE; a form save never
+    writes them back (CounterFieldsModel).
+    """
+
+    counter_fields = ("uses_count", "budget_spent")
 
     class DiscountKind(models.TextChoices):
         PERCENT = "percent", "Percent of cart"
@@ -54,7 +75,21 @@ class Campaign(models.Model):
     discount_kind = models.CharField(max_length=8, choices=DiscountKind.choices, default=DiscountKind.PERCENT)
     discount_value = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
     min_cart_total = models.DecimalField(max_digits=10, decimal_places=2, default=0, validators=[MinValueValidator(0)])
-    points_cost = models.PositiveIntegerField(default=0, help_text="Points taken from the user on redemption.")
+    max_cart_total = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=default_max_cart_total,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="A cart the member declares is discounted as if it were at most this much.",
+    )
+    stackable = models.BooleanField(
+        db_default=False,
+        default=False,
+        help_text="May be combined with other campaigns on one cart (never past the cart's total).",
+    )
+    points_cost = models.PositiveIntegerField(
+        db_default=0, default=0, help_text="Points taken from the user on redemption."
+    )
     eligible_apps = models.ManyToManyField(App, blank=True, related_name="campaigns")
     eligible_categories = models.ManyToManyField(Category, blank=True, related_name="campaigns")
     audience = models.CharField(max_length=8, choices=Audience.choices, default=Audience.ALL)
@@ -97,23 +132,44 @@ class Campaign(models.Model):
 
 
 class Redemption(models.Model):
+    """A member used a campaign on one cart. Voiding gives back the use, budget and points; nothing is deleted."""
+
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="redemptions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="redemptions")
     idempotency_key = models.CharField(max_length=64)
     app = models.ForeignKey(App, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cart_reference = models.CharField(
+        db_default="",
+        max_length=64,
+        blank=True,
+        help_text="What the discount was applied to: a purchase or an order reference.",
+    )
     cart_total = models.DecimalField(max_digits=12, decimal_places=2)
     discount_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    points_cost = models.PositiveIntegerField(default=0, help_text="Points charged (the cost the member was shown).")
+    voucher_code = models.CharField(max_length=16, unique=True, null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    voided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    void_reason = models.TextField(db_default="", blank=True, editable=False)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["campaign", "user"])]
+        permissions = [("void_redemption", "Can void a redemption")]
+        indexes = [models.Index(fields=["campaign", "user"]), models.Index(fields=["user", "cart_reference"])]
         constraints = [
             models.UniqueConstraint(fields=["user", "idempotency_key"], name="redemption_idempotency_key_per_user")
         ]
 
     def __str__(self):
         return f"{self.user_id} redeemed {self.campaign_id} (-{self.discount_amount})"
+
+    @property
+    def voided(self):
+        return self.voided_at is not None
 
 
 class ReferrerScore(models.Model):

@@ -1,18 +1,17 @@
-"""Read paths of the growth app: campaign eligibility, leaderboard, a member's own pages."""
+"""Read paths of the growth app: campaign facts (rules: growth.campaigns), leaderboard, a member's own pages."""
 
 import operator
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 from functools import reduce
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Q, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
 from django.utils import timezone
 from wagtail import hooks
 
-from moderation.models import RewardEntry, ScreenshotProof
+from moderation.models import Download, RewardEntry, ScreenshotProof
 
 from .models import Campaign, Redemption, Referral, ReferrerScore
 
@@ -68,7 +67,8 @@ def campaign_audience_includes(campaign, user, now=None):
     return True
 
 
-def _app_filter(app):
+def campaigns_allowing_app(app):
+    """Q over campaigns: those whose app/category restrictions let a cart for `app` (None: no app) through."""
     unrestricted = ~Exists(Campaign.eligible_apps.through.objects.filter(campaign_id=OuterRef("pk"))) & ~Exists(
         Campaign.eligible_categories.through.objects.filter(campaign_id=OuterRef("pk"))
     )
@@ -84,39 +84,20 @@ def _app_filter(app):
     )
 
 
-def running_campaigns(now=None):
-    """Active campaigns within their dates with uses and budget left."""
+def live_campaigns(now=None):
+    """Active campaigns within their dates, ending soonest first, each with how much of its limits and of its time
+    is used (0..1, None when unlimited): the marketer's budget burn at a glance."""
     now = now or timezone.now()
-    return Campaign.objects.filter(active=True, starts_at__lte=now, ends_at__gt=now).filter(
-        Q(max_uses__isnull=True) | Q(uses_count__lt=F("max_uses")),
-        Q(budget__isnull=True) | Q(budget_spent__lt=F("budget")),
-    )
+    campaigns = list(Campaign.objects.filter(active=True, starts_at__lte=now, ends_at__gt=now).order_by("ends_at"))
+    for campaign in campaigns:
+        campaign.budget_used = float(campaign.budget_spent / campaign.budget) if campaign.budget else None
+        campaign.uses_used = campaign.uses_count / campaign.max_uses if campaign.max_uses else None
+        campaign.time_used = (now - campaign.starts_at) / (campaign.ends_at - campaign.starts_at)
+    return campaigns
 
 
-def available_campaigns(user, cart_total, app=None):
-    """Campaigns `user` can redeem now for a cart of `cart_total` (for `app`, if given)."""
-    now = timezone.now()
-    joined_days_ago = (now - user.date_joined).total_seconds() / 86400
-    audience = (
-        Q(audience=Campaign.Audience.ALL)
-        | Q(audience=Campaign.Audience.NEW_USERS, new_user_days__gte=joined_days_ago)
-        | Q(audience=Campaign.Audience.MIN_POINTS, min_points__lte=user.points_balance)
-    )
-    if get_user_model().objects.filter(plan_members(now), pk=user.pk).exists():
-        audience |= Q(audience=Campaign.Audience.MEMBERS)
-    return (
-        running_campaigns(now)
-        .filter(
-            audience, _app_filter(app), min_cart_total__lte=Decimal(cart_total), points_cost__lte=user.points_balance
-        )
-        .annotate(used_by_user=Count("redemptions", filter=Q(redemptions__user=user)))
-        .filter(used_by_user__lt=F("per_user_limit"))
-        .order_by("ends_at", "pk")
-    )
-
-
-def eligible_users(campaign, now=None):
-    """Members who could redeem `campaign` today (ignoring cart and app), for the marketer's preview."""
+def audience_of(campaign, now=None):
+    """Active members in `campaign`'s audience (the SQL form of `campaign_audience_includes`)."""
     now = now or timezone.now()
     users = get_user_model().objects.filter(is_active=True, is_staff=False)
     if campaign.audience == Campaign.Audience.NEW_USERS:
@@ -125,26 +106,7 @@ def eligible_users(campaign, now=None):
         users = users.filter(points_balance__gte=campaign.min_points)
     elif campaign.audience == Campaign.Audience.MEMBERS:
         users = users.filter(pk__in=get_user_model().objects.filter(plan_members(now)).values("pk"))
-    if campaign.points_cost:
-        users = users.filter(points_balance__gte=campaign.points_cost)
-    if campaign.pk:
-        users = users.exclude(pk__in=_users_at_limit(campaign))
-    return users.order_by("-date_joined")
-
-
-def _users_at_limit(campaign):
-    return (
-        Redemption.objects.filter(campaign=campaign)
-        .values("user")
-        .annotate(n=Count("pk"))
-        .filter(n__gte=campaign.per_user_limit)
-        .values("user")
-    )
-
-
-def eligible_users_preview(campaign, sample_size=10):
-    users = eligible_users(campaign)
-    return {"count": users.count(), "sample": list(users[:sample_size])}
+    return users
 
 
 # --- leaderboard ----------------------------------------------------------------------------------------
@@ -174,9 +136,9 @@ def invalidate_leaderboard():
         cache.add(LEADERBOARD_VERSION_KEY, 2, None)
 
 
-def _public_name(user):
-    name = (user.first_name or user.email.split("@")[0])[:20]
-    return name
+def public_name(user):
+    """Never any part of the email: the display name chosen at sign-up, else an anonymous label."""
+    return user.display_name or f"Member {user.pk}"
 
 
 def _rank_of_score(score):
@@ -206,7 +168,7 @@ def leaderboard_page_uncached(page=1, per_page=LEADERBOARD_PAGE_SIZE):
         elif score.credited_referrals != previous:
             rank = offset + position + 1
         previous = score.credited_referrals
-        rows.append(LeaderboardRow(rank, score.user_id, _public_name(score.user), score.credited_referrals))
+        rows.append(LeaderboardRow(rank, score.user_id, public_name(score.user), score.credited_referrals))
     return {"rows": rows, "page": page, "per_page": per_page, "has_next": has_next}
 
 
@@ -252,6 +214,21 @@ def proofs_of(user):
         ScreenshotProof.objects.filter(download__user=user)
         .select_related("download__app")
         .order_by("-submitted_at", "-pk")
+    )
+
+
+def downloads_of(user):
+    """The member's downloads, newest first, each with its latest proof's status and id (None: no proof yet)."""
+    latest = ScreenshotProof.objects.filter(download=OuterRef("pk")).order_by("-submitted_at", "-pk")
+    return (
+        Download.objects.filter(user=user)
+        .select_related("app")
+        .annotate(
+            proof_status=Subquery(latest.values("status")[:1]),
+            proof_id=Subquery(latest.values("pk")[:1]),
+            proof_count=Count("proofs"),
+        )
+        .order_by("-created_at", "-pk")
     )
 
 

@@ -1,8 +1,9 @@
-"""Write paths of the growth app: sign-up, phone verification, referral credit, campaign redemption."""
+"""Write paths of the growth app: sign-up, phone verification, referral credit (campaigns: growth.campaigns)."""
 
 import logging
+import math
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,15 +13,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from backoffice.delivery import queue_sms
-from backoffice.errors import DomainError
-from backoffice.events import publish
 from backoffice.models import Notification
+from backoffice.services import notify_user
 from moderation.models import RewardEntry
-from moderation.services import InsufficientPoints, post_entry
+from moderation.services import post_entry
 
 from . import selectors
 from .identity import InvalidPhone, canonical_email, normalise_phone
-from .models import Campaign, PhoneDevice, Redemption, Referral, ReferralVisit, ReferrerScore
+from .models import PhoneDevice, Referral, ReferralVisit, ReferrerScore
 
 CENT = Decimal("0.01")
 logger = logging.getLogger(__name__)
@@ -68,8 +68,10 @@ def record_referral_visit(code):
     return referrer
 
 
-def sign_up(*, email, password, phone, referral_code=""):
-    """Create a member, with a Referral when a valid code is given. The phone stays unverified until OTP."""
+def sign_up(*, email, password, phone, referral_code="", display_name=""):
+    """Create a member, with a Referral when a valid code is given. The phone stays unverified until OTP.
+
+    `display_name` is what others see (the leaderboard, the referrer's notifications); never the email."""
     User = get_user_model()
     email = User.objects.normalize_email(email).strip().lower()
     try:
@@ -88,7 +90,9 @@ def sign_up(*, email, password, phone, referral_code=""):
     validate_password(password, User(email=email, phone=phone))
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email=email, password=password, phone=phone)
+            user = User.objects.create_user(
+                email=email, password=password, phone=phone, display_name=display_name.strip()[:40]
+            )
             if referrer is not None:
                 create_referral(referrer=referrer, referred=user)
     except IntegrityError as exc:
@@ -110,9 +114,16 @@ def create_referral(*, referrer, referred):
         ancestor = Referral.objects.filter(referred_id=ancestor).values_list("referrer_id", flat=True).first()
     try:
         with transaction.atomic():
-            return Referral.objects.create(referrer=referrer, referred=referred)
+            referral = Referral.objects.create(referrer=referrer, referred=referred)
     except IntegrityError as exc:
         raise ReferralRefused("This account was already referred.") from exc
+    bonus = _setting("REFERRAL_BONUS_POINTS", 50)
+    notify_user(
+        referrer,
+        f"{selectors.public_name(referred)} signed up with your link",
+        f"You get {bonus} points once both of you have verified a phone number.",
+    )
+    return referral
 
 
 def credit_referral(referral):
@@ -133,7 +144,12 @@ def credit_referral(referral):
             amount=bonus,
             kind=RewardEntry.Kind.REFERRAL,
             source=referral,
-            reason=f"Referred {referral.referred.email}",
+            reason=f"Referred {selectors.public_name(referral.referred)}",
+        )
+        notify_user(
+            referral.referrer,
+            f"You earned {bonus} points",
+            f"{selectors.public_name(referral.referred)} verified their phone: your referral bonus is in your balance.",
         )
         now = timezone.now()
         Referral.objects.filter(pk=referral.pk).update(credited_at=now)
@@ -180,6 +196,12 @@ class OTPRefused(Exception):
         super().__init__(message)
 
 
+def _wait_text(until, now=None):
+    """How long until `until`, as a member reads it: "42 s", "3 min"."""
+    seconds = max(1, math.ceil((until - (now or timezone.now())).total_seconds()))
+    return f"{seconds} s" if seconds < 120 else f"{math.ceil(seconds / 60)} min"
+
+
 def _otp_device(user, lock=False):
     devices = PhoneDevice.objects.filter(user=user)
     if lock:
@@ -206,14 +228,13 @@ def send_verification_code(user):
         get_user_model().objects.select_for_update().filter(pk=user.pk).get()
         device = _otp_device(user, lock=True)
         if device.last_sent_at and now < device.last_sent_at + interval:
-            raise OTPRefused("Please wait before asking for another code.", retry_at=device.last_sent_at + interval)
+            retry_at = device.last_sent_at + interval
+            raise OTPRefused(f"Please wait {_wait_text(retry_at, now)} before asking for another code.", retry_at)
         if device.send_window_started_at is None or now >= device.send_window_started_at + timedelta(hours=1):
             device.send_window_started_at, device.sends_in_window = now, 0
         if device.sends_in_window >= max_per_hour:
-            raise OTPRefused(
-                "Too many codes requested. Try again later.",
-                retry_at=device.send_window_started_at + timedelta(hours=1),
-            )
+            retry_at = device.send_window_started_at + timedelta(hours=1)
+            raise OTPRefused(f"Too many codes requested. Try again in {_wait_text(retry_at, now)}.", retry_at)
         device.phone = user.phone
         device.sends_in_window += 1
         device.last_sent_at = now
@@ -242,7 +263,9 @@ def verify_phone(user, code):
             raise OTPRefused("Ask for a code first.")
         allowed, info = device.verify_is_allowed()
         if not allowed:
-            raise OTPRefused("Too many wrong codes. Wait a moment and try again.", retry_at=info.get("locked_until"))
+            # Inside the back-off after a wrong code: a pause, not a lock-out (that is OTP_MAX_ATTEMPTS, below).
+            retry_at = info.get("locked_until") or timezone.now()
+            raise OTPRefused(f"Please wait {_wait_text(retry_at)} before trying another code.", retry_at)
         if device.phone != user.phone:
             raise OTPRefused("Your phone number changed; ask for a new code.")
         if device.verify_token(code):
@@ -272,121 +295,3 @@ def verify_phone(user, code):
         # The phone is verified whatever happens here; the scheduled catch-up pays the credit later.
         logger.exception("Crediting referrals after user %s verified the phone failed; the catch-up retries", user.pk)
     return True
-
-
-# --- campaigns ------------------------------------------------------------------------------------------
-
-
-class RedemptionRefused(DomainError):
-    """A redemption that cannot happen; `code` is machine-readable (the API maps it to a status)."""
-
-
-def discount_for(campaign, cart_total):
-    cart_total = Decimal(cart_total)
-    if campaign.discount_kind == Campaign.DiscountKind.PERCENT:
-        amount = (cart_total * campaign.discount_value / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-    else:
-        amount = campaign.discount_value
-    return min(amount, cart_total).quantize(CENT)
-
-
-def _check_rules(campaign, user, cart_total, app, now):
-    """Refusals that don't depend on counters (dates, cart, app, audience)."""
-    if not campaign.active:
-        raise RedemptionRefused("campaign_inactive", "This campaign is not active.")
-    if now < campaign.starts_at:
-        raise RedemptionRefused("campaign_not_started", "This campaign has not started yet.")
-    if now >= campaign.ends_at:
-        raise RedemptionRefused("campaign_expired", "This campaign has ended.")
-    if cart_total < campaign.min_cart_total:
-        raise RedemptionRefused(
-            "cart_below_minimum", f"The cart total must be at least {campaign.min_cart_total} for this campaign."
-        )
-    if not selectors.campaign_allows_app(campaign, app):
-        raise RedemptionRefused("app_not_eligible", "This campaign does not apply to this app.")
-    if not selectors.campaign_audience_includes(campaign, user, now):
-        raise RedemptionRefused("user_not_eligible", "You are not eligible for this campaign.")
-
-
-def redeem_campaign(*, user, campaign, cart_total, app=None, idempotency_key):
-    """Redeem `campaign` for `user` once per `idempotency_key`. Returns (redemption, created).
-
-    Concurrency: the user row is locked first (serializing one user's requests, so the per-user limit and the
-    idempotency key hold), then the campaign counters move in one conditional UPDATE that matches only while
-    uses and budget remain: PostgreSQL re-checks the WHERE after waiting for the row lock, so it never oversells.
-    The same key again returns the first redemption without redeeming twice.
-    """
-    if not idempotency_key or len(idempotency_key) > 64:
-        raise RedemptionRefused("idempotency_key_invalid", "An Idempotency-Key of 1 to 64 characters is required.")
-    cart_total = Decimal(cart_total).quantize(CENT)
-    if cart_total < 0:
-        raise RedemptionRefused("invalid", "The cart total cannot be negative.")
-    User = get_user_model()
-    with transaction.atomic():
-        locked_user = User.objects.select_for_update().get(pk=user.pk)
-        mine = list(
-            Redemption.objects.filter(Q(idempotency_key=idempotency_key) | Q(campaign=campaign), user=locked_user)
-        )
-        previous = next((r for r in mine if r.idempotency_key == idempotency_key), None)
-        if previous is not None:
-            if previous.campaign_id != campaign.pk or previous.cart_total != cart_total:
-                raise RedemptionRefused(
-                    "idempotency_key_reused", "This Idempotency-Key was already used for another request."
-                )
-            return previous, False
-        now = timezone.now()
-        _check_rules(campaign, locked_user, cart_total, app, now)
-        if sum(r.campaign_id == campaign.pk for r in mine) >= campaign.per_user_limit:
-            raise RedemptionRefused("per_user_limit_reached", "You have already used this campaign.")
-        if campaign.points_cost and locked_user.points_balance < campaign.points_cost:
-            raise RedemptionRefused("insufficient_points", f"This campaign costs {campaign.points_cost} points.")
-        discount = discount_for(campaign, cart_total)
-        redemption = Redemption.objects.create(
-            campaign=campaign,
-            user=locked_user,
-            idempotency_key=idempotency_key,
-            app=app,
-            cart_total=cart_total,
-            discount_amount=discount,
-        )
-        if campaign.points_cost:
-            try:
-                post_entry(
-                    user=locked_user,
-                    amount=-campaign.points_cost,
-                    kind=RewardEntry.Kind.REDEEM,
-                    source=redemption,
-                    reason=f"Redeemed {campaign.name}",
-                )
-            except InsufficientPoints as exc:
-                raise RedemptionRefused("insufficient_points", str(exc)) from exc
-        # Last statement before COMMIT: the hot campaign row stays locked as briefly as possible.
-        moved = Campaign.objects.filter(
-            Q(max_uses__isnull=True) | Q(uses_count__lt=F("max_uses")),
-            Q(budget__isnull=True) | Q(budget_spent__lte=F("budget") - discount),
-            pk=campaign.pk,
-        ).update(uses_count=F("uses_count") + 1, budget_spent=F("budget_spent") + discount)
-        if not moved:
-            raise _exhausted(campaign.pk, discount)
-        publish(
-            "redemption.created",
-            {
-                "id": redemption.pk,
-                "campaign_id": campaign.pk,
-                "user_id": locked_user.pk,
-                "app_id": app.pk if app else None,
-                "cart_total": str(cart_total),
-                "discount_amount": str(discount),
-                "points_cost": campaign.points_cost,
-            },
-        )
-    if campaign.points_cost:
-        user.points_balance = locked_user.points_balance
-    return redemption, True
-
-
-def _exhausted(campaign_id, discount):
-    current = Campaign.objects.filter(pk=campaign_id).values("max_uses", "uses_count").first()
-    if current and current["max_uses"] is not None and current["uses_count"] >= current["max_uses"]:
-        return RedemptionRefused("campaign_exhausted", "This campaign has no uses left.")
-    return RedemptionRefused("budget_exhausted", "This campaign's budget is spent.")

@@ -2,10 +2,16 @@
 
 from backoffice.jobs import recorded_task
 
-from . import services
+from . import reconciliation, services
 
 
 @recorded_task(name="growth.tasks.credit_waiting_referrals")
 def credit_waiting_referrals():
     """Pay referral credits that failed when the phone was verified (see services.credit_waiting_referrals)."""
     return services.credit_waiting_referrals()
+
+
+@recorded_task(name="growth.tasks.reconcile")
+def reconcile():
+    """Check every balance against its ledger entries and every campaign's counters against its redemptions."""
+    return reconciliation.reconcile()

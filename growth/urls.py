@@ -16,6 +16,7 @@ urlpatterns = [
     path("apps/<slug:slug>/downloaded/", views.mark_downloaded, name="mark-downloaded"),
     path("apps/<slug:slug>/proof/", views.upload_proof, name="upload-proof"),
     path("me/proofs/", views.my_proofs, name="my-proofs"),
+    path("me/downloads/", views.my_downloads, name="my-downloads"),
     path("me/proofs/<int:pk>/", views.proof_detail, name="proof-detail"),
     path("me/points/", views.my_points, name="my-points"),
     path("me/referrals/", views.my_referrals, name="my-referrals"),

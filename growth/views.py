@@ -14,16 +14,17 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from wagtail import hooks
 
 from backoffice.models import Delivery, Notification
 from catalog.models import Category
 from catalog.selectors import active_apps
-from moderation.models import Download
-from moderation.selectors import proof_for_user
+from moderation.models import Download, ScreenshotProof
+from moderation.selectors import earning_closed_reason, proof_for_user
 from moderation.services import ProofRefused, record_download, submit_proof
 
+from . import campaigns as growth_campaigns
 from . import ratelimit, selectors, services
 from .forms import CartForm, OTPForm, ProofForm, SignupForm
 from .identity import canonical_email
@@ -99,12 +100,16 @@ def signup(request):
                 password=data["password1"],
                 phone=data["phone"],
                 referral_code=data["referral_code"],
+                display_name=data["display_name"],
             )
         except services.SignupRefused as refused:
             form.add_error(refused.field if refused.field in form.fields else None, str(refused))
         except ValidationError as error:
             form.add_error("password1", error)
         else:
+            if data["referral_code"] and request.session.get(REFERRAL_SESSION_KEY) != data["referral_code"]:
+                # A code typed in, not a link followed: still a visit, or the funnel shows more sign-ups than visits.
+                services.record_referral_visit(data["referral_code"])
             request.session.pop(REFERRAL_SESSION_KEY, None)
             login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             _send_code(request, user)
@@ -180,10 +185,11 @@ def app_list(request):
 
 def app_detail(request, slug):
     app = get_object_or_404(active_apps(), slug=slug)
-    download = proofs = None
+    download = proofs = closed = None
     if request.user.is_authenticated:
         download = Download.objects.filter(user=request.user, app=app).first()
         proofs = download.proofs.order_by("-submitted_at") if download else []
+        closed = earning_closed_reason(download)
     return render(
         request,
         "growth/app_detail.html",
@@ -192,6 +198,7 @@ def app_detail(request, slug):
             "download": download,
             "proofs": proofs,
             "proof_form": ProofForm(),
+            "closed": closed,
             "sections": _hook_sections(APP_PAGE_SECTIONS_HOOK, request, app),
         },
     )
@@ -233,6 +240,16 @@ def upload_proof(request, slug):
 def my_proofs(request):
     page = Paginator(selectors.proofs_of(request.user), 25).get_page(request.GET.get("page"))
     return render(request, "growth/my_proofs.html", {"page": page})
+
+
+@login_required
+def my_downloads(request):
+    """Every app the member said they installed, with where its proof stands and what to do next."""
+    page = Paginator(selectors.downloads_of(request.user), 25).get_page(request.GET.get("page"))
+    labels = dict(ScreenshotProof.Status.choices)
+    for download in page.object_list:
+        download.proof_label = labels.get(download.proof_status, "")
+    return render(request, "growth/my_downloads.html", {"page": page})
 
 
 @login_required
@@ -289,8 +306,8 @@ def discounts(request):
     cart_total, app = Decimal("50"), None
     if form.is_bound and form.is_valid():
         cart_total, app = form.cleaned_data["cart_total"], form.cleaned_data["app"]
-    campaigns = selectors.available_campaigns(request.user, cart_total, app)
-    offers = [(c, services.discount_for(c, cart_total)) for c in campaigns]
+    campaigns = growth_campaigns.available_campaigns(request.user, cart_total, app)
+    offers = [(c, growth_campaigns.discount_for(c, cart_total)) for c in campaigns]
     return render(
         request,
         "growth/discounts.html",
@@ -299,31 +316,59 @@ def discounts(request):
             "offers": offers,
             "cart_total": cart_total,
             "app": app,
-            "idempotency_key": uuid.uuid4().hex,
+            "cart_reference": form.cleaned_data.get("cart_reference", "") if form.is_bound and form.is_valid() else "",
             "redemptions": selectors.redemptions_of(request.user)[:20],
         },
     )
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def redeem(request, pk):
+    """GET asks the member to confirm (what they get, what it costs, the balance after); POST redeems."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    form = CartForm(request.POST, apps=active_apps())
+    form = CartForm(request.POST if request.method == "POST" else request.GET, apps=active_apps())
     if not form.is_valid():
         messages.error(request, "Enter a valid cart total.")
         return redirect("discounts")
+    if request.method == "GET":
+        return _confirm_redemption(request, campaign, form.cleaned_data)
     try:
-        redemption, created = services.redeem_campaign(
+        redemption, created = growth_campaigns.redeem_campaign(
             user=request.user,
             campaign=campaign,
             cart_total=form.cleaned_data["cart_total"],
             app=form.cleaned_data["app"],
+            cart_reference=form.cleaned_data["cart_reference"],
+            expected_points_cost=request.POST.get("expected_points_cost"),
             idempotency_key=request.POST.get("idempotency_key", ""),
         )
-    except services.RedemptionRefused as refused:
+    except growth_campaigns.RedemptionRefused as refused:
         messages.error(request, str(refused))
     else:
         verb = "Redeemed" if created else "Already redeemed"
-        messages.success(request, f"{verb} {campaign.name}: {redemption.discount_amount} off.")
+        messages.success(
+            request,
+            f"{verb} {campaign.name}: {redemption.discount_amount} off. Voucher code: {redemption.voucher_code}",
+        )
     return redirect("discounts")
+
+
+def _confirm_redemption(request, campaign, cart):
+    cart_total, app = cart["cart_total"], cart["app"]
+    if campaign.pk not in {c.pk for c in growth_campaigns.available_campaigns(request.user, cart_total, app)}:
+        messages.error(request, f"{campaign.name} is not available for this cart.")
+        return redirect("discounts")
+    return render(
+        request,
+        "growth/redeem_confirm.html",
+        {
+            "campaign": campaign,
+            "cart_total": cart_total,
+            "app": app,
+            "cart_reference": cart["cart_reference"],
+            "discount": growth_campaigns.discount_for(campaign, cart_total),
+            "balance_after": request.user.points_balance - campaign.points_cost,
+            "idempotency_key": uuid.uuid4().hex,
+        },
+    )

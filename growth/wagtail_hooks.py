@@ -1,12 +1,16 @@
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import modelform_factory
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+from laces.components import Component
 from wagtail import hooks
 from wagtail.admin.ui.tables import Column
-from wagtail.admin.views.generic.models import CreateView, DeleteView, IndexView, InspectView
+from wagtail.admin.views.generic.models import CreateView, DeleteView, EditView, IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from . import selectors
+from . import campaigns, selectors
 from .admin_forms import CampaignForm
 from .models import Campaign, Redemption, Referral
 
@@ -18,14 +22,34 @@ class CampaignInspectView(InspectView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["eligible"] = selectors.eligible_users_preview(self.object)
+        context["eligible"] = campaigns.eligible_users_preview(self.object)
         return context
 
 
 class CampaignCreateView(CreateView):
     def save_instance(self):
-        self.form.instance.created_by = self.request.user
-        return super().save_instance()
+        instance = campaigns.create_campaign(self.form.save(commit=False), actor=self.request.user)
+        self.form.save_m2m()
+        return instance
+
+
+class CampaignEditView(EditView):
+    """Saves through the service: limits checked against the locked counters, the counters never written back."""
+
+    def save_instance(self):
+        try:
+            instance = campaigns.update_campaign(self.form.save(commit=False), actor=self.request.user)
+        except ValidationError as error:
+            self.form._update_errors(error)
+            raise
+        self.form.save_m2m()
+        return instance
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except ValidationError:
+            return self.form_invalid(form)
 
 
 class CampaignDeleteView(DeleteView):
@@ -49,6 +73,7 @@ class CampaignViewSet(ModelViewSet):
     inspect_view_enabled = True
     inspect_view_class = CampaignInspectView
     add_view_class = CampaignCreateView
+    edit_view_class = CampaignEditView
     delete_view_class = CampaignDeleteView
     list_display = ["name", "discount_kind", "discount_value", "starts_at", "ends_at", "uses_count", "active"]
     list_filter = ["active", "discount_kind", "audience"]
@@ -59,6 +84,8 @@ class CampaignViewSet(ModelViewSet):
         "discount_kind",
         "discount_value",
         "min_cart_total",
+        "max_cart_total",
+        "stackable",
         "points_cost",
         "eligible_apps",
         "eligible_categories",
@@ -88,6 +115,33 @@ class RedemptionIndexView(IndexView):
     queryset = Redemption.objects.select_related("campaign", "user")
 
 
+class RedemptionInspectView(InspectView):
+    """The redemption and, for who may void it, the void form (reason required; in the redemption's history)."""
+
+    template_name = "growth/admin/redemption_inspect.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_void"] = self.request.user.has_perm(campaigns.VOID_PERM) and not self.object.voided
+        return context
+
+
+@require_POST
+def void_redemption_view(request, pk):
+    if not request.user.has_perm(campaigns.VOID_PERM):
+        raise PermissionDenied
+    redemption = get_object_or_404(Redemption, pk=pk)
+    try:
+        campaigns.void_redemption(redemption, actor=request.user, reason=request.POST.get("reason", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except campaigns.RedemptionRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, f"Voided: the use, the budget and {redemption.points_cost} points were given back.")
+    return redirect("redemptions:inspect", pk)
+
+
 class ReferralViewSet(ModelViewSet):
     """Read-only for marketers and admins: nobody holds add/change/delete on referrals."""
 
@@ -110,16 +164,55 @@ class RedemptionViewSet(ModelViewSet):
 
     model = Redemption
     index_view_class = RedemptionIndexView
+    inspect_view_class = RedemptionInspectView
     icon = "form"
     menu_label = "Redemptions"
     menu_order = 320
     add_to_admin_menu = True
     inspect_view_enabled = True
-    list_display = ["campaign", "user", "cart_total", "discount_amount", Column("created_at", label="When")]
-    list_filter = ["campaign", "created_at"]
-    search_fields = ["user__email", "campaign__name"]
+    list_display = [
+        "campaign",
+        "user",
+        "cart_reference",
+        "cart_total",
+        "discount_amount",
+        "voucher_code",
+        Column("created_at", label="When"),
+        Column("voided_at", label="Voided"),
+    ]
+    list_filter = ["campaign", "created_at", "voided_at"]
+    search_fields = ["user__email", "campaign__name", "voucher_code", "cart_reference"]
     form_fields = []
-    list_export = ["campaign", "user", "app", "cart_total", "discount_amount", "created_at"]
+    inspect_view_fields = [
+        "campaign",
+        "user",
+        "app",
+        "cart_reference",
+        "cart_total",
+        "discount_amount",
+        "points_cost",
+        "voucher_code",
+        "created_at",
+        "voided_at",
+        "voided_by",
+        "void_reason",
+    ]
+    list_export = [
+        "campaign",
+        "user",
+        "app",
+        "cart_reference",
+        "cart_total",
+        "discount_amount",
+        "points_cost",
+        "voucher_code",
+        "created_at",
+        "voided_at",
+        "void_reason",
+    ]
+
+    def get_urlpatterns(self):
+        return [*super().get_urlpatterns(), path("void/<int:pk>/", void_redemption_view, name="void")]
 
 
 @hooks.register("register_admin_viewset")
@@ -148,3 +241,20 @@ def referrals_section(member):
             [referral.referred.email, referral.created_at, referral.credited_at or "not yet"] for referral in referrals
         ],
     }
+
+
+class LiveCampaignsHomePanel(Component):
+    """The marketer's home: campaigns running now, how fast each burns its budget and uses against its time."""
+
+    name = "growth_live_campaigns"
+    order = 20
+    template_name = "growth/admin/home_panel.html"
+
+    def get_context_data(self, parent_context):
+        return {"campaigns": selectors.live_campaigns()[:10], "campaigns_url": reverse("campaigns:index")}
+
+
+@hooks.register("construct_homepage_panels")
+def add_live_campaigns_panel(request, panels):
+    if request.user.has_perm("growth.view_campaign"):
+        panels.append(LiveCampaignsHomePanel())

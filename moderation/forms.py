@@ -11,7 +11,9 @@ AGES = {"": None, "1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": ti
 
 
 class QueueFilterForm(forms.Form):
-    app = forms.ModelChoiceField(queryset=App.objects.order_by("name").only("id", "name"), required=False)
+    app = forms.ModelChoiceField(
+        queryset=App.objects.order_by("name").only("id", "name"), required=False, empty_label="Any app"
+    )
     user = forms.CharField(required=False, max_length=254, label="User (email or id)")
     age = forms.ChoiceField(
         required=False,

@@ -46,6 +46,23 @@ class ScreenshotProof(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     claimed_until = models.DateTimeField(null=True, blank=True)
+    image_hash = models.CharField(
+        db_default="",
+        max_length=16,
+        blank=True,
+        db_index=True,
+        editable=False,
+        help_text="Perceptual hash (pHash, hex) of the image.",
+    )
+    near_duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text="Another member's proof that looks almost the same; shown to the moderator beside this one.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -81,6 +98,7 @@ class RewardEntry(models.Model):
         PURCHASE = "purchase", "App purchase"
         REFUND = "refund", "Purchase refund"
         PLAN = "plan", "Plan subscription"
+        VOID = "void", "Voided redemption"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reward_entries")
     amount = models.IntegerField()

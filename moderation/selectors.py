@@ -1,13 +1,48 @@
 """Read paths of the moderation app."""
 
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models import Count, F, IntegerField, Min, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from .models import Download, RewardEntry, ScreenshotProof
+
+
+@dataclass(frozen=True)
+class EarningClosed:
+    code: str
+    message: str
+
+
+def earning_closed_reason(download):
+    """The re-earn policy: why this member can send no (more) proof for this app, or None while they can.
+
+    An approved proof or an invalidated reward closes the app for good; a pending one must be reviewed first; after
+    a rejection the member may try again, PROOF_MAX_REJECTED_RETRIES times.
+    """
+    if download is None:
+        return None
+    counts = dict(download.proofs.values_list("status").annotate(n=Count("pk")))
+    Status = ScreenshotProof.Status
+    if counts.get(Status.PENDING):
+        return EarningClosed("proof_pending", "A proof for this app is already waiting for review.")
+    if counts.get(Status.APPROVED):
+        return EarningClosed("already_earned", "A proof for this app was already approved: it earns once.")
+    if counts.get(Status.INVALIDATED):
+        return EarningClosed(
+            "reward_invalidated", "Your reward for this app was invalidated, so this app cannot earn points again."
+        )
+    retries = settings.PROOF_MAX_REJECTED_RETRIES
+    if counts.get(Status.REJECTED, 0) > retries:
+        return EarningClosed(
+            "retries_exhausted", f"Your proofs for this app were rejected {retries + 1} times; no more can be sent."
+        )
+    return None
 
 
 def users_with_unbalanced_ledger():
@@ -68,6 +103,15 @@ def queue_counts(moderator):
         done_today=Count("pk"), done_today_by_me=Count("pk", filter=Q(reviewer=moderator))
     )
     return {"pending": ScreenshotProof.objects.filter(status=ScreenshotProof.Status.PENDING).count(), **done}
+
+
+def queue_summary(now=None):
+    """What a moderator's home panel shows: how many proofs wait and how long the oldest has waited."""
+    pending = ScreenshotProof.objects.filter(status=ScreenshotProof.Status.PENDING)
+    summary = pending.aggregate(pending=Count("pk"), oldest_submitted_at=Min("submitted_at"))
+    oldest = summary["oldest_submitted_at"]
+    summary["oldest_wait"] = (now or timezone.now()) - oldest if oldest else None
+    return summary
 
 
 def proof_context(proof):

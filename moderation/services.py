@@ -3,6 +3,7 @@
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +17,9 @@ from backoffice.events import publish
 from backoffice.services import notify_user
 from backoffice.uploads import validate_image
 
+from . import selectors
 from .models import Download, RewardEntry, ScreenshotProof
+from .proof_images import clean_proof_image, hash_distance
 
 
 class InsufficientPoints(DomainError):
@@ -76,8 +79,11 @@ def post_entry(*, user, amount, kind, source=None, actor=None, reason="", allow_
     return entry, True
 
 
-class ProofRefused(Exception):
+class ProofRefused(DomainError):
     """A proof that cannot be accepted; the message says why, in words a user understands."""
+
+    def __init__(self, message, code="proof_refused", details=None):
+        super().__init__(code, message, details)
 
 
 def record_download(*, user, app):
@@ -90,27 +96,50 @@ def record_download(*, user, app):
 def submit_proof(*, user, app, image):
     """Accept a screenshot proving `user` installed `app`; it waits in the moderation queue.
 
-    Refused when the phone is not verified (earning is locked until then), when the user never marked
-    the app downloaded, while an earlier proof for it is pending or already approved, and when the
-    upload is not a real image of a sensible size.
+    Refused when the phone is not verified (earning is locked until then), when the user never marked the app
+    downloaded, when the re-earn policy closes the app for this member (`selectors.earning_closed_reason`), when the
+    upload is not a real image of a sensible size, and when the same screenshot was already sent by another member.
+    A near duplicate of another member's proof (pHash distance <= PROOF_NEAR_DUPLICATE_DISTANCE) is accepted and
+    flagged for the moderator. The stored image has no EXIF/GPS and an extension true to its format.
     """
     try:
         validate_image(image)
     except ValidationError as exc:
-        raise ProofRefused(" ".join(exc.messages)) from exc
+        raise ProofRefused(" ".join(exc.messages), code="invalid_image") from exc
     if not user.phone_verified:
-        raise ProofRefused("Verify your phone number before submitting proofs.")
+        raise ProofRefused("Verify your phone number before submitting proofs.", code="phone_not_verified")
     download = Download.objects.filter(user=user, app=app).first()
     if download is None:
-        raise ProofRefused("Mark the app as downloaded before uploading a proof.")
+        raise ProofRefused("Mark the app as downloaded before uploading a proof.", code="not_downloaded")
+    clean = clean_proof_image(image)
     with transaction.atomic():
         Download.objects.select_for_update().filter(pk=download.pk).get()
-        statuses = set(download.proofs.values_list("status", flat=True))
-        if ScreenshotProof.Status.PENDING in statuses:
-            raise ProofRefused("A proof for this app is already waiting for review.")
-        if ScreenshotProof.Status.APPROVED in statuses:
-            raise ProofRefused("A proof for this app was already approved.")
-        return ScreenshotProof.objects.create(download=download, image=image)
+        closed = selectors.earning_closed_reason(download)
+        if closed is not None:
+            raise ProofRefused(closed.message, code=closed.code)
+        others = ScreenshotProof.objects.exclude(download__user=user)
+        if others.filter(image_hash=clean.phash).exists():
+            raise ProofRefused(
+                "This screenshot was already sent by another member. Send a screenshot of your own phone.",
+                code="duplicate_proof",
+            )
+        return ScreenshotProof.objects.create(
+            download=download,
+            image=clean.file,
+            image_hash=clean.phash,
+            near_duplicate_of=_near_duplicate(clean.phash, others.filter(download__app=app)),
+        )
+
+
+def _near_duplicate(phash, candidates):
+    """The closest of `candidates` within PROOF_NEAR_DUPLICATE_DISTANCE, or None. Compared within one app's proofs:
+    a screenshot reused for another app would not prove that app anyway."""
+    best = None
+    for pk, other in candidates.exclude(image_hash="").values_list("pk", "image_hash").iterator():
+        distance = hash_distance(phash, other)
+        if distance <= settings.PROOF_NEAR_DUPLICATE_DISTANCE and (best is None or distance < best[0]):
+            best = (distance, pk)
+    return ScreenshotProof.objects.get(pk=best[1]) if best else None
 
 
 # --- Moderation -------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponseForbidden, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from wagtail import hooks
 
 from backoffice import exports
+from backoffice.admin_denied import not_allowed
 from catalog.models import App
 
 from . import selectors, services
@@ -26,7 +27,7 @@ VIEW_DOWNLOADS_PERM = "moderation.view_download"
 
 
 def staff_only(perm):
-    """Answer 403 (not Wagtail's redirect to the dashboard) when the user lacks `perm` or a service refuses them."""
+    """Answer the admin's one "not allowed" page (403) when the user lacks `perm` or a service refuses them."""
 
     def decorate(view):
         @wraps(view)
@@ -36,7 +37,7 @@ def staff_only(perm):
                     raise PermissionDenied
                 return view(request, *args, **kwargs)
             except PermissionDenied:
-                return HttpResponseForbidden("You may not do this.")
+                return not_allowed(request)
 
         return wrapper
 

@@ -1,4 +1,5 @@
 from django.urls import include, path, reverse
+from laces.components import Component
 from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
@@ -60,3 +61,20 @@ def moderation_menu_item():
 @hooks.register("authorize_private_media")
 def authorize_proof_image(user, name):
     return selectors.may_see_proof_image(user, name)
+
+
+class QueueHomePanel(Component):
+    """The moderator's home: how many proofs wait, how long the oldest has waited, and a way in."""
+
+    name = "moderation_queue"
+    order = 10
+    template_name = "moderation/home_panel.html"
+
+    def get_context_data(self, parent_context):
+        return {**selectors.queue_summary(), "queue_url": reverse("moderation_queue")}
+
+
+@hooks.register("construct_homepage_panels")
+def add_queue_panel(request, panels):
+    if request.user.has_perm(services.MODERATE_PERM):
+        panels.append(QueueHomePanel())

@@ -16,6 +16,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from backoffice.models import TaskRun
 from catalog.models import App
 from commerce.models import Purchase, Subscription
 from growth.models import Redemption, Referral, ReferralVisit
@@ -124,8 +125,8 @@ def raw_daily_figures(start, end):
             figures["points_taken_back"] -= total
         elif kind == RewardEntry.Kind.REDEEM:
             figures["points_spent_on_discounts"] -= total
-        elif kind == RewardEntry.Kind.ADJUST:
-            figures["points_adjusted"] += total
+        elif kind in (RewardEntry.Kind.ADJUST, RewardEntry.Kind.VOID):
+            figures["points_adjusted"] += total  # a voided redemption's points come back as an adjustment
         # purchase, refund and plan entries are counted from their own tables below
     for row in _per_day(Purchase.objects.all(), "created_at", low, high, n=Count("pk"), total=Sum("price_paid")):
         by_day[row["day"]]["purchases"] += row["n"]
@@ -223,13 +224,21 @@ class Dashboard:
 
     @property
     def funnel(self):
-        """The referral funnel: each step with its count and its share of the step before."""
+        """The referral funnel: each step with its count, its base (the step before) and its share of that base.
+
+        A share never exceeds 100 %: a step can hold people whose earlier step fell before the range (a link opened
+        last month, a sign-up today), so more than the base is shown as the whole base, flagged `above_base`.
+        """
         steps, previous = [], None
         for name in FUNNEL:
             count = self.totals[name]
-            rate = None if previous in (None, 0) else count / previous
-            steps.append({"step": FIGURES[name], "key": name, "count": count, "rate": rate})
-            previous = count
+            base = None if previous is None else {"step": FIGURES[previous], "count": self.totals[previous]}
+            rate = None if not base or not base["count"] else min(count / base["count"], 1.0)
+            above = bool(base) and count > base["count"]
+            steps.append(
+                {"step": FIGURES[name], "key": name, "count": count, "rate": rate, "base": base, "above_base": above}
+            )
+            previous = name
         return steps
 
 
@@ -355,3 +364,13 @@ def _assemble(start, end, by_day, app_totals, top, live):
         queue=moderation_queue(),
         live_days=list(live),
     )
+
+
+def failing_jobs(since):
+    """Periodic jobs whose latest run since `since` failed (or waits for a retry), newest first, with the error."""
+    latest = {}
+    runs = TaskRun.objects.filter(started_at__gte=since).order_by("task_name", "-started_at", "-pk")
+    for run in runs.only("task_name", "status", "started_at", "error"):
+        latest.setdefault(run.task_name, run)
+    failing = [run for run in latest.values() if run.status in (TaskRun.Status.FAILED, TaskRun.Status.RETRYING)]
+    return sorted(failing, key=lambda run: run.started_at, reverse=True)

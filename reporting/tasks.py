@@ -1,6 +1,7 @@
 """Periodic jobs of the reporting app (scheduled in the database by django-celery-beat)."""
 
 import datetime
+from urllib.parse import quote
 
 from django.utils import timezone
 
@@ -48,6 +49,6 @@ def check_schedules():
                 f"{schedules.MISSED_AFTER_GAPS * gap}. Last success: {last}. Check Task runs for its errors, "
                 "and that the Celery worker and beat are running."
             ),
-            url=f"/admin/task_runs/?task_name={task.task}",
+            url=f"/admin/task_runs/?task_name={quote(task.task)}",
         )
     return [task.name for task, _, _ in missed]

@@ -64,8 +64,17 @@ def export_tables(board):
         "top-purchases": (top_header, top_rows(board.top_by_purchases)),
         "top-credits": (top_header, top_rows(board.top_by_credits)),
         "funnel": (
-            ["Step", "Count", "Share of previous step"],
-            [[s["step"], s["count"], "" if s["rate"] is None else f"{s['rate']:.1%}"] for s in board.funnel],
+            ["Step", "Count", "Base (the step before)", "Base count", "Share of base"],
+            [
+                [
+                    s["step"],
+                    s["count"],
+                    s["base"]["step"] if s["base"] else "",
+                    s["base"]["count"] if s["base"] else "",
+                    "" if s["rate"] is None else f"{s['rate']:.1%}",
+                ]
+                for s in board.funnel
+            ],
         ),
         "throughput": (
             ["Date", "Reviewed", "Approved", "Rejected", "Invalidated", "Submitted"],

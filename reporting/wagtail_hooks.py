@@ -66,6 +66,26 @@ def add_dashboard_panel(request, panels):
         panels.append(DashboardPanel())
 
 
+class FailingJobsHomePanel(Component):
+    """The admin's home: periodic jobs whose latest run in the last day failed."""
+
+    name = "reporting_failing_jobs"
+    order = 30
+    template_name = "reporting/failing_jobs_panel.html"
+
+    def get_context_data(self, parent_context):
+        return {
+            "jobs": selectors.failing_jobs(since=timezone.now() - datetime.timedelta(days=1)),
+            "runs_url": reverse("task_runs:index"),
+        }
+
+
+@hooks.register("construct_homepage_panels")
+def add_failing_jobs_panel(request, panels):
+    if request.user.has_perm("reporting.view_taskrun"):
+        panels.append(FailingJobsHomePanel())
+
+
 def _when(value):
     return value.strftime("%Y-%m-%d %H:%M %Z") if value else "—"
 

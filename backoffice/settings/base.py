@@ -6,6 +6,7 @@ Production reads DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and TWILIO_*
 """
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "moderation",
     "growth",
     "commerce",
+    "stores",
     "reporting",
     "integrations",
     # Wagtail admin
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     # Django
     "django.contrib.admin",
     "django.contrib.auth",
@@ -75,12 +78,14 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "backoffice.middleware.RejectNullCharactersMiddleware",
+    "backoffice.request_guards.RequestGuardsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "backoffice.login_policy.LoginLockedMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "backoffice.csp.ContentSecurityPolicyMiddleware",
+    "backoffice.login_policy.LoginLockedMiddleware",  # inside CSP: the lockout page gets the policy too
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -240,13 +245,25 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 # Seconds /readyz (and a request enqueuing a task) waits for the broker before calling it unreachable.
 CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "2"))
+# A Redis broker that accepts but never answers fails a publish (a request queuing an email) after this many
+# seconds instead of hanging it for good (redis-py's default: no timeout). Must exceed kombu's 1 s BRPOP poll.
+CELERY_BROKER_SOCKET_TIMEOUT = float(os.environ.get("CELERY_BROKER_SOCKET_TIMEOUT", "5"))
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
+        "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The database scheduler, sending only while it holds a PostgreSQL advisory lock: a second beat stands by.
+CELERY_BEAT_SCHEDULER = "backoffice.beat:SingleBeatScheduler"
+BEAT_LOCK_RETRY_SECONDS = 5  # how often a standby beat tries to take the lock
+CELERY_BEAT_SYNC_EVERY = 1  # beat saves a schedule's last run as it sends it (Schedules' "Last run"), not 3 min later
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers and beat log through LOGGING (JSON lines in production)
 
 # SMS: console unless Twilio credentials are present.
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
@@ -297,6 +314,16 @@ DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
 # The dashboard counts today live from the raw tables; viewers within this many seconds share one count (0: off).
 REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS", "60"))
 
+# Numbers that can't be gamed (issue 12): see README "Policies".
+# A declared cart (no app priced by us) is discounted as if it were at most this much, unless a campaign says otherwise.
+CAMPAIGN_DEFAULT_MAX_CART_TOTAL = os.environ.get("CAMPAIGN_DEFAULT_MAX_CART_TOTAL", "100.00")
+# A member whose proof for an app was rejected may send a new one this many times; approved/invalidated closes the app.
+PROOF_MAX_REJECTED_RETRIES = int(os.environ.get("PROOF_MAX_REJECTED_RETRIES", "2"))
+# Perceptual-hash (pHash, 64 bits) distance at or below which two proofs are flagged as near duplicates.
+PROOF_NEAR_DUPLICATE_DISTANCE = int(os.environ.get("PROOF_NEAR_DUPLICATE_DISTANCE", "6"))
+# How long the product upload's confirm step waits for rows another upload holds before giving up (milliseconds).
+PRODUCT_UPLOAD_LOCK_TIMEOUT_MS = int(os.environ.get("PRODUCT_UPLOAD_LOCK_TIMEOUT_MS", "30000"))
+
 # Phone numbers typed without a country code are read in this region (ISO code, "" = always international).
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
 
@@ -330,11 +357,53 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 # Exports: django-import-export escapes formulas too (backoffice/exports.py escapes every other export).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
+# Store operations (stores app)
+# Competitor offers not seen for this many hours are ignored by the repricer and shown as a stale feed.
+REPRICING_STALE_OFFER_HOURS = int(os.environ.get("REPRICING_STALE_OFFER_HOURS", "48"))
+# A competitor price below this fraction of ours is flagged as suspicious (a typo, a bait) and never followed.
+REPRICING_SUSPICIOUS_FRACTION = Decimal(os.environ.get("REPRICING_SUSPICIOUS_FRACTION", "0.5"))
+# Store price lists with at most this many products are cached whole; larger ones are streamed each time.
+PRICE_LIST_CACHE_MAX_PRODUCTS = int(os.environ.get("PRICE_LIST_CACHE_MAX_PRODUCTS", "20000"))
+# How long a cached price list lives (its key also changes with every price or stock change).
+PRICE_LIST_CACHE_SECONDS = int(os.environ.get("PRICE_LIST_CACHE_SECONDS", "3600"))
+
+# Staff alerts: the live stream polls for new alerts this often, and each stream ends after this long
+# (the browser's EventSource reconnects at once, resuming after the last alert it saw).
+ALERTS_STREAM_POLL_SECONDS = float(os.environ.get("ALERTS_STREAM_POLL_SECONDS", "3"))
+ALERTS_STREAM_MAX_SECONDS = float(os.environ.get("ALERTS_STREAM_MAX_SECONDS", "55"))
+# Telegram: without a bot token alerts meant for Telegram are written to the log.
+TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+TELEGRAM_API_BASE_URL = os.environ.get("TELEGRAM_API_BASE_URL", "https://api.telegram.org")  # a fake in tests
+TELEGRAM_TIMEOUT_SECONDS = float(os.environ.get("TELEGRAM_TIMEOUT_SECONDS", "5"))
+TELEGRAM_SENDER = os.environ.get(
+    "TELEGRAM_SENDER",
+    "stores.telegram.BotApiTelegramSender" if TELEGRAM_BOT_TOKEN else "stores.telegram.ConsoleTelegramSender",
+)
+# Content-Security-Policy (django-csp 4; backoffice/csp.py). Nothing is loaded from another origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],  # style attributes in templates and Wagtail
+        "img-src": ["'self'", "data:", "blob:"],  # blob: previews an image before upload
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'self'"],
+        "form-action": ["'self'"],
+    }
+}
+# Wagtail's admin templates still carry inline scripts: these prefixes also allow 'unsafe-inline' scripts.
+CSP_RELAXED_SCRIPT_PREFIXES = ["/admin/", "/django-admin/"]
+
 # Wagtail
 WAGTAIL_SITE_NAME = "Rewards Back-office"
 WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAIL_USER_CUSTOM_FIELDS = ["phone"]
+WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no avatars fetched from another origin
+WAGTAIL_ENABLE_UPDATE_CHECK = False  # no calls to releases.wagtail.org from staff browsers
 # One password reset flow, rate-limited: staff use /accounts/password_reset/ too (README "Security").
 WAGTAIL_PASSWORD_RESET_ENABLED = False
 
@@ -346,6 +415,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "backoffice.api_input.JSONParser",  # deeply nested JSON is a 400, not a 500
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "backoffice.api.exception_handler",

@@ -60,3 +60,68 @@ def log_in_to_admin(page, live_server_url, email, password):
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server_url}/admin/")
+
+
+# --- every main screen at both widths: screenshot, overflow, broken images, accessibility ----------------------
+
+WIDTHS = [(1440, 900), (390, 844)]  # desktop, phone
+AXE_SCRIPT = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+
+_WAIT_FOR_IMAGES = """async () => {
+    window.scrollTo(0, document.documentElement.scrollHeight);
+    await Promise.all([...document.images].map((img) => img.complete ? null : new Promise((done) => {
+        img.addEventListener("load", done); img.addEventListener("error", done); setTimeout(done, 3000);
+    })));
+    window.scrollTo(0, 0);
+}"""
+_LAYOUT_PROBLEMS = """() => ({
+    overflow: document.documentElement.scrollWidth - window.innerWidth,
+    widest: [...document.querySelectorAll("body *")]
+        .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1)
+        .slice(0, 3).map((el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + "." + el.className),
+    broken: [...document.images].filter((img) => !(img.complete && img.naturalWidth > 0)).map((img) => img.src),
+})"""
+_AXE_RUN = """async () => {
+    const results = await axe.run(document, {resultTypes: ["violations"]});
+    return results.violations.filter((v) => ["serious", "critical"].includes(v.impact)).map((v) => ({
+        id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+    }));
+}"""
+
+
+def check_accessibility(page):
+    """axe-core's serious and critical violations on the current page (vendored, test-only copy of axe)."""
+    if not page.evaluate("() => typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_SCRIPT))
+    return page.evaluate(_AXE_RUN)
+
+
+def check_screen(page, url, name, problems, *, axe=True):
+    """Open `url` at desktop and phone widths: screenshot each into test-artifacts/ as `<name>-<width>.png` and
+    add to `problems` any horizontal overflow, broken image or serious accessibility violation found."""
+    for width, height in WIDTHS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        page.evaluate(_WAIT_FOR_IMAGES)
+        found = page.evaluate(_LAYOUT_PROBLEMS)
+        screenshot(page, f"{name}-{width}")
+        where = f"{name} at {width}px ({page.url})"
+        if found["overflow"] > 0:
+            problems.append(f"{where}: {found['overflow']}px horizontal overflow, e.g. {found['widest']}")
+        if found["broken"]:
+            problems.append(f"{where}: broken images {found['broken']}")
+        if axe:
+            problems.extend(
+                f"{where}: axe {v['impact']} {v['id']} ({v['help']}) at {v['nodes']}" for v in check_accessibility(page)
+            )
+    return page
+
+
+def log_in_to_site(page, live_server_url, email, password):
+    page.goto(f"{live_server_url}/accounts/login/")
+    page.fill("input[name=username]", email)
+    page.fill("input[name=password]", password)
+    page.click("main button[type=submit]")
+    page.wait_for_load_state("networkidle")

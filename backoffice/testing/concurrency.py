@@ -1,6 +1,7 @@
 """Running the same call from many threads at once, for the PostgreSQL concurrency tests."""
 
 import threading
+import time
 
 from django.db import connection
 
@@ -28,3 +29,21 @@ def run_in_threads(count, target):
     for thread in threads:
         thread.join()
     return results, errors
+
+
+def wait_until_a_session_waits_for_a_lock(timeout=10):
+    """Inside a transaction holding row locks: return once another session of this database waits for a lock.
+
+    Lets a race test hold its transaction open exactly until the competing request has read the row and is blocked
+    writing it, so the interleaving under test happens every run instead of by chance (PostgreSQL only).
+    """
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("no other session waited for a lock")

@@ -64,11 +64,19 @@ def test_the_same_alert_again_within_the_window_only_counts_a_repeat(django_capt
 def test_the_same_alert_is_sent_again_once_the_window_has_passed(settings):
     admin()
     raise_alert()
-    StaffAlert.objects.update(
-        last_raised_at=timezone.now() - datetime.timedelta(seconds=settings.ALERT_REPEAT_SECONDS + 1)
-    )
+    an_hour_ago = timezone.now() - datetime.timedelta(seconds=settings.ALERT_REPEAT_SECONDS + 1)
+    StaffAlert.objects.update(raised_at=an_hour_ago)
     assert raise_alert() is not None
     assert Notification.objects.count() == 2
+
+
+def test_an_alert_repeating_without_pause_is_still_sent_once_per_window(settings):
+    """Repeats do not push the window forward: a job failing every five minutes alerts once an hour."""
+    admin()
+    raise_alert()
+    an_hour_ago = timezone.now() - datetime.timedelta(seconds=settings.ALERT_REPEAT_SECONDS + 1)
+    StaffAlert.objects.update(raised_at=an_hour_ago, last_raised_at=timezone.now())
+    assert raise_alert() is not None
 
 
 def test_a_different_subject_is_a_different_alert():

@@ -9,9 +9,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # What each role must and must not find in the Wagtail admin's main menu.
 NEVER = {"Pages", "Reports", "Images", "Documents"}  # Wagtail's page tools: this back-office has no pages
 MENUS = {
-    MODERATORS: ({"Moderation"}, {"Campaigns", "Catalog", "Business reports", "Schedules", *NEVER}),
-    MARKETERS: ({"Campaigns", "Business reports"}, {"Moderation", "Catalog", "Schedules", *NEVER}),
-    ADMINS: ({"Catalog", "Moderation", "Business reports", "Schedules"}, NEVER),
+    MODERATORS: ({"Moderation"}, {"Campaigns", "Catalog", "Business reports", "Schedules", "Deliveries", *NEVER}),
+    MARKETERS: ({"Campaigns", "Business reports"}, {"Moderation", "Catalog", "Schedules", "Deliveries", *NEVER}),
+    ADMINS: ({"Catalog", "Moderation", "Business reports", "Schedules", "Deliveries"}, NEVER),
 }
 
 

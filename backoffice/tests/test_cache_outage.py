@@ -121,3 +121,18 @@ def test_readiness_names_the_cache(client, broken_cache):
     assert response.status_code == 503
     assert response.json()["down"] == ["cache"]
     assert seconds < QUICKLY
+
+
+def test_queuing_a_task_on_a_silent_redis_broker_fails_within_seconds_instead_of_hanging():
+    from backoffice.tests.test_settings import PRODUCTION_ENV, run_manage
+
+    server = SilentServer()
+    try:
+        env = {**PRODUCTION_ENV, "REDIS_URL": f"redis://127.0.0.1:{server.port}/0"}
+        code = "from reporting.tasks import rollup_daily; rollup_daily.delay()"
+        result, seconds = timed(lambda: run_manage("shell", "-v0", "-c", code, env=env))
+    finally:
+        server.close()
+    assert result.returncode != 0
+    assert "Timeout" in result.stderr
+    assert seconds < 60  # without the broker's socket timeout this waits for ever (run_manage gives up at 120 s)

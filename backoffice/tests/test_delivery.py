@@ -7,14 +7,15 @@ import time
 import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives, send_mail
+from django.urls import reverse
 from django.utils import timezone
 
 from backoffice import delivery as deliveries
 from backoffice import tasks
-from backoffice.models import Delivery
+from backoffice.models import Delivery, Notification
 from backoffice.services import notify_user
 from backoffice.testing.servers import refused_port, silent_server
-from backoffice.tests.factories import UserFactory
+from backoffice.tests.factories import UserFactory, admin
 from growth.sms import ConsoleSMSBackend
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +112,26 @@ def test_retries_back_off_and_the_last_attempt_marks_the_email_failed(smtp, sett
     assert delays == [60, 120]
     assert (failed.status, failed.attempts, failed.next_attempt_at) == (Status.FAILED, 3, None)
     assert "gave up after 3 attempts" in caplog.text
+
+
+def test_a_delivery_that_fails_for_good_alerts_the_admins(smtp, settings):
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    boss = admin()
+    smtp(refused_port())
+    notify_user(UserFactory(), "Approved")
+    alert = Notification.objects.get(user=boss)
+    assert alert.subject == "Email deliveries are failing"
+    assert "ConnectionRefusedError" in alert.body and "/admin/deliveries/?status=failed" in alert.body
+    # The alert's own email to the admin fails the same way, and only counts a repeat.
+    assert Notification.objects.filter(user=boss).count() == 1
+
+
+def test_a_password_reset_email_is_a_delivery(client):
+    user = UserFactory()
+    client.post(reverse("password_reset"), {"email": user.email})
+    reset = Delivery.objects.get()
+    assert (reset.channel, reset.to, reset.status) == ("email", user.email, Status.SENT)
+    assert mail.outbox[0].to == [user.email]
 
 
 def test_the_sweep_sends_a_waiting_email_once_the_server_is_back(smtp, settings):

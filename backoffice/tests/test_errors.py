@@ -10,6 +10,7 @@ from backoffice.errors import DomainError
 
 class Raises(APIView):
     authentication_classes = []
+    throttle_classes = []
     permission_classes = []
     error = None
 

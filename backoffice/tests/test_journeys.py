@@ -120,15 +120,19 @@ def test_a_marketer_creates_a_campaign_and_a_member_redeems_it_once(live_server)
 
     with chromium_page() as page:
         log_in_to_site(page, live_server.url, member.email)
-        page.goto(f"{live_server.url}/discounts/?cart_total=40")
+        page.goto(f"{live_server.url}/discounts/?cart_total=40&cart_reference=order-1")
         second_tab = page.context.new_page()
-        second_tab.goto(f"{live_server.url}/discounts/?cart_total=40")
+        second_tab.goto(f"{live_server.url}/discounts/?cart_total=40&cart_reference=order-1")
 
         page.click(".offer:has-text('Winter 15%') button")
+        second_tab.click(".offer:has-text('Winter 15%') button")
+        assert "6.00 off" in page.text_content(".confirm")  # nothing is spent before the member confirms
+        screenshot(page, "journey-4-confirm")
+        page.click("#confirm-redeem")
         assert "Redeemed Winter 15%" in page.text_content(".messages")
         screenshot(page, "journey-4-redeemed")
 
-        second_tab.click(".offer:has-text('Winter 15%') button")
+        second_tab.click("#confirm-redeem")
         refusal = second_tab.text_content(".messages")
         screenshot(second_tab, "journey-4-second-try-refused")
 

@@ -86,3 +86,22 @@ def test_a_product_upload_file_is_private_to_staff_who_may_see_uploads(client):
     response = client.get(upload.file.url)
     assert response.status_code == 200
     assert body(response).startswith(b"store,sku")
+
+
+def test_screenshots_stored_before_proofs_became_private_are_moved_out_of_public_media():
+    from django.apps import apps
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from backoffice.storage import move_to_private_storage
+    from moderation.models import ScreenshotProof
+
+    proof = ScreenshotProofFactory()
+    private_copy = stored_bytes(proof.image)
+    proof.image.storage.delete(proof.image.name)
+    default_storage.save(proof.image.name, ContentFile(private_copy))  # where it lived before the migration
+
+    move_to_private_storage("moderation.ScreenshotProof", "image")(apps, None)
+
+    assert not default_storage.exists(proof.image.name)
+    assert stored_bytes(ScreenshotProof.objects.get(pk=proof.pk).image) == private_copy

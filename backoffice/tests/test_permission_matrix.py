@@ -66,7 +66,7 @@ RULES = [
     own(r"^me/", SIGNED_IN, "/me/points/"),
     own(r"^leaderboard/$", EVERYONE, "/leaderboard/"),
     own(r"^discounts/$", SIGNED_IN, "/discounts/"),
-    own(r"^discounts/<int:pk>/redeem/$", NOBODY, None, "POST only (tested in growth)"),
+    own(r"^discounts/<int:pk>/redeem/$", NOBODY, None, "GET confirms, POST redeems (tested in growth)"),
     own(r"^apps/<slug:slug>/buy/confirm/$", NOBODY, None, "POST only (tested in commerce)"),
     own(r"^apps/<slug:slug>/buy/$", SIGNED_IN, "/apps/{app.slug}/buy/"),
     own(r"^plans/$", EVERYONE, "/plans/"),
@@ -95,6 +95,21 @@ RULES = [
     own(r"^admin/competitors/", {ADMIN}, "/admin/competitors/"),
     own(r"^admin/product_uploads/new/", {ADMIN}, "/admin/product_uploads/new/"),
     own(r"^admin/product_uploads/", {ADMIN}, "/admin/product_uploads/"),
+    # Back-office: store operations (admins)
+    own(r"^admin/price-monitoring/$", {ADMIN}, "/admin/price-monitoring/"),
+    own(r"^admin/price-monitoring/accept/$", NOBODY, None, "POST only (tested in stores)"),
+    own(r"^admin/orders/<int:pk>/status/$", NOBODY, None, "POST only (tested in stores)"),
+    own(r"^admin/marketplace_accounts/<int:pk>/rotate/$", NOBODY, None, "POST only (tested in stores)"),
+    own(r"^admin/stores_product_chooser/", {ADMIN}, "/admin/stores_product_chooser/"),
+    own(
+        r"^admin/(sales_points|stock|clients|orders|competitor_shops|competitor_listings|repricing_rules"
+        r"|repricing_decisions|marketplace_accounts)/",
+        {ADMIN},
+        "/admin/repricing_rules/",
+    ),
+    own(r"^admin/alerts/", STAFF, "/admin/alerts/preferences/"),
+    own(r"^staff/alerts/stream/$", NOBODY, None, "a live event stream (tested in stores)"),
+    own(r"^marketplace/price-list/", NOBODY, None, "needs the store's secret token (tested in stores)"),
     # Back-office: growth (marketers edit campaigns; admins watch)
     own(r"^admin/campaigns/(new|edit)/", {MARKETER}, "/admin/campaigns/edit/{campaign.pk}/"),
     own(r"^admin/campaigns/", {MARKETER, ADMIN}, "/admin/campaigns/"),
@@ -142,7 +157,7 @@ RULES = [
     own(r"^admin/account/$", STAFF, "/admin/account/"),
     own(r"^admin/login/$", EVERYONE, None, "redirects signed-in staff; covered by the browser smoke test"),
     own(r"^admin/logout/$", NOBODY, None, "POST only"),
-    own(r"^admin/password_reset/", EVERYONE, None, "Wagtail's own password reset flow"),
+    own(r"^admin/password_reset/", EVERYONE, None, "Wagtail's reset, switched off (WAGTAIL_PASSWORD_RESET_ENABLED)"),
     own(r"^admin/(jsi18n|sprite)/$", EVERYONE, None, "static assets for the admin"),
     wagtail_internal(r"^admin/(pages|choose-|workflows|images|documents|collections|snippets|reports/|bulk/|api/)"),
     wagtail_internal(r"^admin/(tag-autocomplete|editing-sessions|dismissibles|block-preview|test404|failwhale)"),
@@ -259,7 +274,6 @@ PRIVILEGE_URLS = [
     ("/django-admin/backoffice/user/{member.pk}/change/", "edit a member in the Django admin"),
     ("/django-admin/auth/group/", "list role groups in the Django admin"),
     ("/django-admin/auth/group/{admins.pk}/change/", "edit a role group in the Django admin"),
-    ("/django-admin/taggit/tag/merge-tags/", "merge tags"),
 ]
 
 

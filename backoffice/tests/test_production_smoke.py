@@ -5,6 +5,7 @@ Procfile's `release` step, then its `web` (gunicorn), `worker` and `beat` proces
 backoffice.settings.production on loopback ports. Every process is stopped and the database dropped afterwards.
 """
 
+import base64
 import json
 import os
 import re
@@ -24,7 +25,8 @@ import psycopg
 import pytest
 from django.conf import settings
 
-pytestmark = pytest.mark.postgres
+# One stack for the whole module: its tests stay on one xdist worker (make test runs --dist loadgroup).
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("production_smoke")]
 BASE_DIR = Path(settings.BASE_DIR)
 STARTUP_SECONDS = 90
 JOB_SECONDS = 90
@@ -83,7 +85,7 @@ class Stack:
         }
         credentials = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
         self.database_url = f"postgres://{credentials}@{self.server['host']}:{self.server['port']}/{self.db_name}"
-        self.redis_port, self.web_port = free_port(), free_port()
+        self.redis_port, self.web_port, self.flower_port = free_port(), free_port(), free_port()
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "PYTEST"))},
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -97,6 +99,9 @@ class Stack:
             "BIND_ADDRESS": "127.0.0.1",
             "PORT": str(self.web_port),
             "WEB_CONCURRENCY": "2",
+            "FLOWER_ADDRESS": "127.0.0.1",
+            "FLOWER_PORT": str(self.flower_port),
+            "FLOWER_BASIC_AUTH": "ops:flower-pass",
         }
 
     def admin_sql(self, statement):
@@ -131,18 +136,33 @@ class Stack:
         return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 
     def stop(self):
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        stop_process_groups(self.processes.values())
         for log in self.logs.values():
             log.close()
         self.admin_sql(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+
+
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def stop_process_groups(processes, grace_seconds=15):
+    """SIGTERM each process's group (the shell, gunicorn/celery and their children), SIGKILL what outlives it."""
+    processes = list(processes)
+    for process in processes:
+        if group_alive(process.pid):
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline and any(group_alive(p.pid) for p in processes):
+        time.sleep(0.2)
+    for process in processes:
+        if group_alive(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -170,12 +190,12 @@ def stack(tmp_path_factory):
             .strip()
             .splitlines()[-1]
         )
-        for name in ("web", "worker", "beat"):
+        for name in ("web", "worker", "beat", "flower"):
             stack.start(name, processes[name])
         wait_for(lambda: get(stack, "/healthz", proxied=False)[0] == 200, STARTUP_SECONDS, "gunicorn did not answer")
         yield stack
     except BaseException:
-        for name in ("release", "web", "worker", "beat"):
+        for name in ("release", "web", "worker", "beat", "flower"):
             print(f"--- {name} ---\n{stack.log_tail(name)}")
         raise
     finally:
@@ -279,3 +299,30 @@ def test_a_scheduled_job_is_run_by_the_worker_and_recorded(stack):
     except AssertionError:
         print(f"--- beat ---\n{stack.log_tail('beat')}\n--- worker ---\n{stack.log_tail('worker')}")
         raise
+    last_run = stack.query("SELECT last_run_at FROM django_celery_beat_periodictask WHERE name = 'smoke: daily rollup'")
+    assert last_run[0][0] is not None  # Schedules' "Last run"
+
+
+def test_flower_answers_only_with_its_password(stack):
+    url = f"http://127.0.0.1:{stack.flower_port}/"
+
+    def status(auth=None):
+        request = urllib.request.Request(url)
+        if auth:
+            request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            return None
+
+    wait_for(lambda: status() is not None, STARTUP_SECONDS, "flower did not answer")
+    assert (status(), status("ops:wrong"), status("ops:flower-pass")) == (401, 401, 200)
+
+
+def test_worker_logs_are_json_lines(stack):
+    lines = [line for line in stack.log_tail("worker", 20000).splitlines() if line.startswith("{")]
+    assert lines, stack.log_tail("worker")
+    assert {"time", "level", "logger", "message", "request_id"} <= json.loads(lines[-1]).keys()

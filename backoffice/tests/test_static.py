@@ -9,6 +9,8 @@ from django.conf import settings
 
 from backoffice.tests.test_settings import PRODUCTION_ENV, run_manage
 
+pytestmark = pytest.mark.xdist_group("collectstatic")  # one collectstatic run for the module's tests
+
 # What a browser fetches relative to a static file: CSS url(...) and source maps in CSS and JS.
 CSS_URL = re.compile(r"""url\(\s*['"]?(?P<ref>[^'")]+?)['"]?\s*\)""")
 SOURCE_MAP = re.compile(r"""[#@] sourceMappingURL=(?P<ref>\S+?)(?:\s*\*/)?\s*$""", re.MULTILINE)

@@ -1,5 +1,6 @@
 import io
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -8,10 +9,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
 from backoffice.images import placeholder_png
+from backoffice.testing.concurrency import run_in_threads
 from backoffice.tests.factories import admin
 from catalog import product_files, services
 from catalog.models import Product, ProductPriceChange, ProductUpload, Store
-from catalog.resources import ProductResource
+from catalog.resources import ProductResource, UploadLockLost
 from catalog.tests.factories import ProductFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -373,7 +375,7 @@ def test_two_confirms_at_once_import_once(on_postgres):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_uploads_creating_the_same_sku_at_once_import_one_and_fail_the_other_whole(on_postgres):
+def test_two_uploads_creating_the_same_sku_at_once_serialize_and_both_import(on_postgres):
     StoreFactory(slug="main-store")
     staff = admin()
     uploads = [
@@ -382,27 +384,73 @@ def test_two_uploads_creating_the_same_sku_at_once_import_one_and_fail_the_other
         )
         for n in (1, 2)
     ]
-    barrier = threading.Barrier(2)
-    outcomes = {}
-
-    def confirm(upload):
-        from django.db import connection
-
-        try:
-            barrier.wait()
-            outcomes[upload.pk] = services.confirm_product_upload(upload, user=staff)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=confirm, args=[upload]) for upload in uploads]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    statuses = sorted(upload.status for upload in outcomes.values())
-    assert statuses == ["failed", "imported"]
-    failed = next(upload for upload in outcomes.values() if upload.status == "failed")
-    assert "Nothing was imported" in failed.row_errors[0]["message"]
+    results, errors = run_in_threads(2, lambda n: services.confirm_product_upload(uploads[n], user=staff))
+    assert errors == []
+    assert sorted(upload.status for upload in results) == ["imported", "imported"]
     assert Product.objects.filter(sku="SHARED").count() == 1
-    assert Product.objects.filter(sku__startswith="N").count() == 1
+    assert Product.objects.filter(sku__startswith="N").count() == 2
+    assert_price_history_chains()
+
+
+def assert_price_history_chains():
+    """Every price change starts from the price the one before it set (the first from nothing)."""
+    broken, last = [], {}
+    changes = ProductPriceChange.objects.order_by("product_id", "pk").values_list(
+        "product_id", "old_price", "new_price"
+    )
+    for product_id, old_price, new_price in changes:
+        if old_price != last.get(product_id):
+            broken.append((product_id, last.get(product_id), old_price, new_price))
+        last[product_id] = new_price
+    prices = dict(Product.objects.values_list("pk", "price"))
+    assert broken == [] and last == prices
+
+
+def overlapping_uploads(count, products=300):
+    """`count` previewed uploads of the same SKUs at different prices, every other one in the opposite row order."""
+    StoreFactory(slug="main-store")
+    staff = admin()
+    preview_and_confirm(csv_file("".join(f"main-store,S{i},P{i},10.00,1,yes\n" for i in range(products))), staff)
+    uploads = []
+    for n in range(count):
+        rows = [f"main-store,S{i},P{i},{11 + n}.00,1,yes\n" for i in range(products)]
+        uploads.append(services.preview_product_upload(csv_file("".join(rows[:: -1 if n % 2 else 1])), user=staff))
+    return uploads, staff
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("count", [2, 8])
+def test_overlapping_uploads_serialize_and_every_old_price_is_the_price_just_before(on_postgres, count):
+    uploads, staff = overlapping_uploads(count)
+    results, errors = run_in_threads(count, lambda n: services.confirm_product_upload(uploads[n], user=staff))
+    assert errors == []
+    assert [upload.status for upload in results] == ["imported"] * count, [u.row_errors[:1] for u in results]
+    assert ProductPriceChange.objects.count() == 300 * (count + 1)
+    assert_price_history_chains()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_that_cannot_get_its_rows_in_time_fails_whole_with_a_clear_message(on_postgres, settings):
+    settings.PRODUCT_UPLOAD_LOCK_TIMEOUT_MS = 200
+    (upload,), staff = overlapping_uploads(1, products=5)
+    before = database_state()
+    held = threading.Event()
+
+    def hold_a_product_row():
+        from django.db import transaction
+
+        with transaction.atomic():
+            Product.objects.select_for_update().filter(sku="S3").get()
+            held.set()
+            time.sleep(1.5)
+
+    def confirm():
+        held.wait(5)
+        return services.confirm_product_upload(upload, user=staff)
+
+    results, errors = run_in_threads(2, lambda n: (hold_a_product_row, confirm)[n]())
+    assert errors == []
+    failed = next(result for result in results if result is not None)
+    assert failed.status == ProductUpload.Status.FAILED
+    assert failed.row_errors == [{"row": None, "column": None, "message": UploadLockLost.message}]
+    assert database_state() == before

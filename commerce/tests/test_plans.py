@@ -14,9 +14,8 @@ from commerce import plans, tasks
 from commerce.errors import SubscriptionRefused
 from commerce.models import Subscription
 from commerce.tests.factories import PlanFactory, member_with
-from growth import selectors as growth_selectors
+from growth import campaigns as growth_campaigns
 from growth.models import Campaign
-from growth.services import RedemptionRefused, redeem_campaign
 from growth.tests.factories import CampaignFactory
 from moderation.models import RewardEntry
 from moderation.services import approve_proof, post_entry
@@ -101,14 +100,25 @@ def test_member_only_campaigns_are_open_only_to_members_of_a_plan_with_that_perk
     member, outsider, other_plan = member_with(200), member_with(200), member_with(200)
     plans.subscribe(member=member, plan=PlanFactory(member_campaigns=True))
     plans.subscribe(member=other_plan, plan=PlanFactory(member_campaigns=False))
-    assert [c.pk for c in growth_selectors.available_campaigns(member, Decimal("50"))] == [campaign.pk]
-    assert list(growth_selectors.available_campaigns(outsider, Decimal("50"))) == []
-    assert list(growth_selectors.available_campaigns(other_plan, Decimal("50"))) == []
-    assert list(growth_selectors.eligible_users(campaign)) == [member]
-    redeem_campaign(user=member, campaign=campaign, cart_total=Decimal("50"), idempotency_key="k")
-    with pytest.raises(RedemptionRefused) as refused:
-        redeem_campaign(user=outsider, campaign=campaign, cart_total=Decimal("50"), idempotency_key="k")
+    assert [c.pk for c in growth_campaigns.available_campaigns(member, Decimal("50"))] == [campaign.pk]
+    assert growth_campaigns.available_campaigns(outsider, Decimal("50")) == []
+    assert growth_campaigns.available_campaigns(other_plan, Decimal("50")) == []
+    assert growth_campaigns.eligible_users_preview(campaign)["sample"] == [member]
+    redeem(member, campaign)
+    with pytest.raises(growth_campaigns.RedemptionRefused) as refused:
+        redeem(outsider, campaign)
     assert refused.value.code == "user_not_eligible"
+
+
+def redeem(user, campaign):
+    return growth_campaigns.redeem_campaign(
+        user=user,
+        campaign=campaign,
+        cart_total=Decimal("50"),
+        cart_reference="order-1",
+        expected_points_cost=campaign.points_cost,
+        idempotency_key="k",
+    )
 
 
 def test_plans_appear_on_the_home_page_and_a_member_subscribes_there(client):

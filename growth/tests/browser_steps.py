@@ -10,6 +10,7 @@ def sign_up_by_referral_link_and_upload_a_proof(page, base_url, *, referral_code
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{base_url}/r/{referral_code}/")
     assert page.input_value("input[name=referral_code]") == referral_code
+    page.fill("input[name=display_name]", email.split("@")[0].title())
     page.fill("input[name=email]", email)
     page.fill("input[name=phone]", phone)
     page.fill("input[name=password1]", password)

@@ -26,6 +26,7 @@ DEAD_CACHE = {
 
 def signup_data(n=1, **overrides):
     return {
+        "display_name": f"New {n}",
         "email": f"new{n}@example.test",
         "phone": f"+1 555 100 {n:04d}",
         "password1": STRONG,

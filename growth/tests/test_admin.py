@@ -5,8 +5,7 @@ from django.utils import timezone
 
 from backoffice.tests.factories import UserFactory, marketer, moderator
 from growth.models import Campaign, Redemption, Referral
-from growth.services import redeem_campaign
-from growth.tests.factories import CampaignFactory
+from growth.tests.factories import CampaignFactory, redeem
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +18,7 @@ def campaign_form(**overrides):
         "discount_kind": "percent",
         "discount_value": "15",
         "min_cart_total": "20",
+        "max_cart_total": "100",
         "points_cost": "0",
         "audience": "all",
         "new_user_days": "30",
@@ -90,7 +90,8 @@ def test_a_moderator_cannot_edit_campaigns(client):
 
 
 def test_the_inspect_page_previews_who_is_eligible(client):
-    UserFactory(email="member@example.test")
+    UserFactory(email="member@example.test", verified=True)
+    UserFactory(email="unverified@example.test")
     campaign = CampaignFactory()
     client.force_login(marketer())
     response = client.get(f"/admin/campaigns/inspect/{campaign.pk}/")
@@ -100,7 +101,7 @@ def test_the_inspect_page_previews_who_is_eligible(client):
 
 def test_marketers_list_referrals_and_redemptions_but_cannot_change_them(client):
     referral = Referral.objects.create(referrer=UserFactory(), referred=UserFactory())
-    redemption, _ = redeem_campaign(user=UserFactory(), campaign=CampaignFactory(), cart_total=10, idempotency_key="k")
+    redemption, _ = redeem(UserFactory(verified=True), CampaignFactory(), cart_total=10, key="k")
     client.force_login(marketer())
     assert client.get("/admin/referrals/").status_code == 200
     assert client.get("/admin/redemptions/").status_code == 200
@@ -127,7 +128,7 @@ def test_the_campaign_listing_queries_stay_flat(client, django_assert_max_num_qu
 def test_the_redemption_and_referral_listings_do_not_query_per_row(client, django_assert_max_num_queries):
     campaign = CampaignFactory(per_user_limit=1)
     for n in range(12):
-        redeem_campaign(user=UserFactory(), campaign=campaign, cart_total=10, idempotency_key=f"k{n}")
+        redeem(UserFactory(verified=True), campaign, cart_total=10, key=f"k{n}")
         Referral.objects.create(referrer=UserFactory(), referred=UserFactory())
     client.force_login(marketer())
     with django_assert_max_num_queries(25):
@@ -138,7 +139,7 @@ def test_the_redemption_and_referral_listings_do_not_query_per_row(client, djang
 
 def test_a_campaign_with_redemptions_cannot_be_deleted(client):
     campaign = CampaignFactory()
-    redeem_campaign(user=UserFactory(), campaign=campaign, cart_total=10, idempotency_key="k")
+    redeem(UserFactory(verified=True), campaign, cart_total=10, key="k")
     client.force_login(marketer())
     response = client.post(f"/admin/campaigns/delete/{campaign.pk}/")
     assert response.status_code < 500
@@ -158,3 +159,12 @@ def test_staff_see_a_users_referrals_on_the_user_history_page(client):
     client.force_login(moderator())
     body = client.get(f"/admin/moderation/users/{referrer.pk}/").content.decode()
     assert "Referrals" in body and "friend@example.test" in body
+
+
+def test_campaign_dates_use_wagtails_date_time_picker_with_a_format_hint(client):
+    client.force_login(marketer())
+    body = client.get("/admin/campaigns/new/").content.decode()
+    for name in ("starts_at", "ends_at"):
+        assert f'initDateTimeChooser("id_{name}"' in body
+        assert f'aria-describedby="id_{name}-format"' in body
+        assert f'id="id_{name}-format">Pick a date, or type it as 2026-12-01 09:30 (UTC).' in body

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def member():
-    return UserFactory()
+    return UserFactory(verified=True)
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def redeem(api, campaign_id, body=None, key="key-1", **kwargs):
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
     return api.post(
         f"/api/campaigns/{campaign_id}/redeem/",
-        body if body is not None else {"cart_total": "100.00"},
+        body if body is not None else {"cart_total": "100.00", "cart_reference": f"o-{key}", "expected_points_cost": 0},
         format="json",
         **headers,
         **kwargs,

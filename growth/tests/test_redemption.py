@@ -1,4 +1,3 @@
-import itertools
 from datetime import timedelta
 from decimal import Decimal
 
@@ -8,22 +7,13 @@ from django.utils import timezone
 from backoffice.testing.concurrency import run_in_threads
 from backoffice.tests.factories import UserFactory
 from catalog.tests.factories import AppFactory
-from growth import selectors
+from growth.campaigns import RedemptionRefused, available_campaigns, eligible_users_preview
 from growth.models import Campaign, Redemption
-from growth.services import RedemptionRefused, redeem_campaign
-from growth.tests.factories import CampaignFactory
+from growth.tests.factories import CampaignFactory, redeem
 from moderation.models import RewardEntry
 from moderation.services import post_entry
 
 pytestmark = pytest.mark.django_db
-
-keys = (f"key-{n}" for n in itertools.count())
-
-
-def redeem(user, campaign, cart_total="100", app=None, key=None):
-    return redeem_campaign(
-        user=user, campaign=campaign, cart_total=cart_total, app=app, idempotency_key=key or next(keys)
-    )
 
 
 def give_points(user, amount):
@@ -31,26 +21,28 @@ def give_points(user, amount):
 
 
 def test_a_percent_discount_is_taken_off_the_cart():
-    redemption, created = redeem(UserFactory(), CampaignFactory(discount_value=Decimal("15")), cart_total="80.00")
+    redemption, created = redeem(
+        UserFactory(verified=True), CampaignFactory(discount_value=Decimal("15")), cart_total="80.00"
+    )
     assert created
     assert redemption.discount_amount == Decimal("12.00")
 
 
 def test_a_fixed_discount_never_exceeds_the_cart():
     campaign = CampaignFactory(discount_kind=Campaign.DiscountKind.FIXED, discount_value=Decimal("25"))
-    redemption, _ = redeem(UserFactory(), campaign, cart_total="10")
+    redemption, _ = redeem(UserFactory(verified=True), campaign, cart_total="10")
     assert redemption.discount_amount == Decimal("10.00")
 
 
 def test_redeeming_moves_the_campaign_counters():
     campaign = CampaignFactory(discount_value=Decimal("10"), budget=Decimal("100"))
-    redeem(UserFactory(), campaign, cart_total="50")
+    redeem(UserFactory(verified=True), campaign, cart_total="50")
     campaign.refresh_from_db()
     assert (campaign.uses_count, campaign.budget_spent) == (1, Decimal("5.00"))
 
 
 def test_the_points_cost_is_debited_through_the_ledger():
-    user = UserFactory()
+    user = UserFactory(verified=True)
     give_points(user, 80)
     redemption, _ = redeem(user, CampaignFactory(points_cost=50))
     user.refresh_from_db()
@@ -59,7 +51,7 @@ def test_the_points_cost_is_debited_through_the_ledger():
 
 
 def test_too_few_points_is_refused_and_changes_nothing():
-    user, campaign = UserFactory(), CampaignFactory(points_cost=50)
+    user, campaign = UserFactory(verified=True), CampaignFactory(points_cost=50)
     with pytest.raises(RedemptionRefused) as refused:
         redeem(user, campaign)
     campaign.refresh_from_db()
@@ -83,7 +75,7 @@ def test_too_few_points_is_refused_and_changes_nothing():
 def test_an_ineligible_redemption_is_refused_and_changes_nothing(campaign_kwargs, code):
     campaign = CampaignFactory(**campaign_kwargs)
     with pytest.raises(RedemptionRefused) as refused:
-        redeem(UserFactory(), campaign, cart_total="100")
+        redeem(UserFactory(verified=True), campaign, cart_total="100")
     campaign.refresh_from_db()
     assert refused.value.code == code
     assert (campaign.uses_count, campaign.budget_spent, Redemption.objects.count()) == (0, 0, 0)
@@ -93,7 +85,7 @@ def test_a_campaign_for_other_apps_is_refused():
     campaign = CampaignFactory()
     campaign.eligible_apps.add(AppFactory())
     with pytest.raises(RedemptionRefused) as refused:
-        redeem(UserFactory(), campaign, app=AppFactory())
+        redeem(UserFactory(verified=True), campaign, app=AppFactory())
     assert refused.value.code == "app_not_eligible"
 
 
@@ -101,12 +93,12 @@ def test_a_campaign_for_a_category_applies_to_its_apps():
     app = AppFactory()
     campaign = CampaignFactory()
     campaign.eligible_categories.add(app.category)
-    _, created = redeem(UserFactory(), campaign, app=app)
+    _, created = redeem(UserFactory(verified=True), campaign, app=app)
     assert created
 
 
 def test_the_same_idempotency_key_twice_returns_the_same_redemption_and_redeems_once():
-    user, campaign = UserFactory(), CampaignFactory(per_user_limit=5)
+    user, campaign = UserFactory(verified=True), CampaignFactory(per_user_limit=5)
     first, created_first = redeem(user, campaign, key="same")
     second, created_second = redeem(user, campaign, key="same")
     campaign.refresh_from_db()
@@ -115,7 +107,7 @@ def test_the_same_idempotency_key_twice_returns_the_same_redemption_and_redeems_
 
 
 def test_an_idempotency_key_reused_for_another_request_is_refused():
-    user = UserFactory()
+    user = UserFactory(verified=True)
     redeem(user, CampaignFactory(), key="same")
     with pytest.raises(RedemptionRefused) as refused:
         redeem(user, CampaignFactory(), key="same")
@@ -123,7 +115,7 @@ def test_an_idempotency_key_reused_for_another_request_is_refused():
 
 
 def test_the_per_user_limit_holds():
-    user, campaign = UserFactory(), CampaignFactory(per_user_limit=2)
+    user, campaign = UserFactory(verified=True), CampaignFactory(per_user_limit=2)
     redeem(user, campaign)
     redeem(user, campaign)
     with pytest.raises(RedemptionRefused) as refused:
@@ -133,16 +125,16 @@ def test_the_per_user_limit_holds():
 
 def test_the_budget_is_never_exceeded():
     campaign = CampaignFactory(discount_kind="fixed", discount_value=Decimal("30"), budget=Decimal("50"))
-    redeem(UserFactory(), campaign)
+    redeem(UserFactory(verified=True), campaign)
     with pytest.raises(RedemptionRefused) as refused:
-        redeem(UserFactory(), campaign)
+        redeem(UserFactory(verified=True), campaign)
     campaign.refresh_from_db()
     assert refused.value.code == "budget_exhausted"
     assert campaign.budget_spent == Decimal("30.00")
 
 
 def test_available_campaigns_lists_only_what_the_user_can_redeem():
-    user, app = UserFactory(), AppFactory()
+    user, app = UserFactory(verified=True), AppFactory()
     fits = CampaignFactory(name="fits")
     CampaignFactory(name="min cart", min_cart_total=Decimal("500"))
     CampaignFactory(
@@ -157,22 +149,22 @@ def test_available_campaigns_lists_only_what_the_user_can_redeem():
     for_this_app.eligible_apps.add(app)
     already = CampaignFactory(name="already used")
     redeem(user, already)
-    assert {c.name for c in selectors.available_campaigns(user, Decimal("100"), app)} == {fits.name, for_this_app.name}
+    assert {c.name for c in available_campaigns(user, Decimal("100"), app)} == {fits.name, for_this_app.name}
 
 
 def test_the_eligible_users_preview_counts_the_audience():
-    UserFactory(), UserFactory()
-    rich = UserFactory()
+    UserFactory(verified=True), UserFactory(verified=True)
+    rich = UserFactory(verified=True)
     give_points(rich, 200)
     campaign = CampaignFactory(audience=Campaign.Audience.MIN_POINTS, min_points=100)
-    preview = selectors.eligible_users_preview(campaign)
+    preview = eligible_users_preview(campaign)
     assert (preview["count"], preview["sample"]) == (1, [rich])
 
 
 @pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_redeems_of_the_last_use_succeed_exactly_once(on_postgres):
     campaign = CampaignFactory(max_uses=1)
-    users = [UserFactory() for _ in range(50)]
+    users = [UserFactory(verified=True) for _ in range(50)]
     results, errors = run_in_threads(50, lambda n: redeem(users[n], campaign, key=f"k{n}"))
     campaign.refresh_from_db()
     assert len(results) == 1
@@ -182,7 +174,7 @@ def test_fifty_concurrent_redeems_of_the_last_use_succeed_exactly_once(on_postgr
 
 @pytest.mark.django_db(transaction=True)
 def test_the_per_user_limit_holds_under_concurrent_requests_of_one_user(on_postgres):
-    user, campaign = UserFactory(), CampaignFactory(per_user_limit=2, max_uses=100)
+    user, campaign = UserFactory(verified=True), CampaignFactory(per_user_limit=2, max_uses=100)
     results, errors = run_in_threads(20, lambda n: redeem(user, campaign, key=f"k{n}"))
     assert len(results) == 2
     assert all(getattr(e, "code", None) == "per_user_limit_reached" for e in errors)
@@ -191,7 +183,7 @@ def test_the_per_user_limit_holds_under_concurrent_requests_of_one_user(on_postg
 
 @pytest.mark.django_db(transaction=True)
 def test_one_idempotency_key_sent_concurrently_redeems_once(on_postgres):
-    user, campaign = UserFactory(), CampaignFactory(per_user_limit=10)
+    user, campaign = UserFactory(verified=True), CampaignFactory(per_user_limit=10)
     results, errors = run_in_threads(10, lambda n: redeem(user, campaign, key="same"))
     assert errors == []
     assert len({r.pk for r, _ in results}) == 1
@@ -201,7 +193,7 @@ def test_one_idempotency_key_sent_concurrently_redeems_once(on_postgres):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_redeems_never_overspend_the_budget(on_postgres):
     campaign = CampaignFactory(discount_kind="fixed", discount_value=Decimal("10"), budget=Decimal("55"))
-    users = [UserFactory() for _ in range(12)]
+    users = [UserFactory(verified=True) for _ in range(12)]
     results, _ = run_in_threads(12, lambda n: redeem(users[n], campaign, key=f"k{n}"))
     campaign.refresh_from_db()
     assert len(results) == 5

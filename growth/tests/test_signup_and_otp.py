@@ -145,14 +145,31 @@ def test_wrong_codes_back_off_exponentially():
     code = last_code()
     with pytest.raises(OTPRefused, match="Wrong code"):
         services.verify_phone(user, "x")
-    with pytest.raises(OTPRefused, match="Wait"):
+    with pytest.raises(OTPRefused, match="Please wait 1 s before trying another code"):
         services.verify_phone(user, code)
+
+
+def test_the_right_code_within_the_back_off_is_asked_to_wait_not_called_too_many():
+    """One typo then the right code a moment later: the member is told how long to wait, and it then works."""
+    user = sign_up()
+    services.send_verification_code(user)
+    code = last_code()
+    with pytest.raises(OTPRefused, match="Wrong code"):
+        services.verify_phone(user, "x")
+    with pytest.raises(OTPRefused) as refused:
+        services.verify_phone(user, code)
+    assert "Too many" not in str(refused.value)
+    assert refused.value.retry_at is not None
+    PhoneDevice.objects.filter(user=user).update(throttling_failure_timestamp=timezone.now() - timedelta(seconds=2))
+    assert services.verify_phone(user, code)
+    user.refresh_from_db()
+    assert user.phone_verified
 
 
 def test_resending_immediately_is_rate_limited():
     user = sign_up()
     services.send_verification_code(user)
-    with pytest.raises(OTPRefused, match="wait"):
+    with pytest.raises(OTPRefused, match=r"Please wait (59|60) s before asking for another code"):
         services.send_verification_code(user)
     assert len(ConsoleSMSBackend.outbox) == 1
 
@@ -163,7 +180,7 @@ def test_sends_are_capped_per_hour(settings):
     user = sign_up()
     for _ in range(3):
         services.send_verification_code(user)
-    with pytest.raises(OTPRefused, match="Too many"):
+    with pytest.raises(OTPRefused, match=r"Too many codes requested. Try again in (59|60) min"):
         services.send_verification_code(user)
     assert len(ConsoleSMSBackend.outbox) == 3
 

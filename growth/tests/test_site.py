@@ -13,7 +13,7 @@ from growth.sms import ConsoleSMSBackend
 from growth.tests.factories import CampaignFactory
 from moderation.models import Download, RewardEntry, ScreenshotProof
 from moderation.services import post_entry
-from moderation.tests.factories import ScreenshotProofFactory
+from moderation.tests.factories import DownloadFactory, ScreenshotProofFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +22,7 @@ STRONG = "a-long-unusual-passphrase-42"
 
 def signup_data(**overrides):
     return {
+        "display_name": "Nova",
         "email": "new@example.test",
         "phone": "+1 555 000 0001",
         "password1": STRONG,
@@ -198,15 +199,79 @@ def test_notifications_are_listed_for_their_owner_only(client):
     assert "Proof approved" in body and "Someone else" not in body
 
 
-def test_redeeming_from_the_discounts_page(client):
-    user, campaign = UserFactory(), CampaignFactory(name="Ten off")
+def test_redeeming_from_the_discounts_page_asks_to_confirm_first(client):
+    user, campaign = UserFactory(verified=True), CampaignFactory(name="Ten off")
     client.force_login(user)
-    page = client.get(reverse("discounts"), {"cart_total": "80"})
+    page = client.get(reverse("discounts"), {"cart_total": "80", "cart_reference": "order-7"})
     assert "Ten off" in page.content.decode()
-    data = {"cart_total": "80", "idempotency_key": page.context["idempotency_key"]}
+    confirm = client.get(reverse("redeem", args=[campaign.pk]), {"cart_total": "80", "cart_reference": "order-7"})
+    assert confirm.status_code == 200 and 'id="confirm-redeem"' in confirm.content.decode()
+    assert campaign.redemptions.count() == 0
+    data = {
+        "cart_total": "80",
+        "cart_reference": "order-7",
+        "expected_points_cost": "0",
+        "idempotency_key": confirm.context["idempotency_key"],
+    }
     client.post(reverse("redeem", args=[campaign.pk]), data)
     client.post(reverse("redeem", args=[campaign.pk]), data)
     assert campaign.redemptions.count() == 1
+
+
+def test_the_confirmation_shows_the_points_cost_and_the_balance_after(client):
+    user = UserFactory(points_balance=0)
+    post_entry(user=user, amount=120, kind=RewardEntry.Kind.ADJUST, reason="seed")
+    campaign = CampaignFactory(name="Loyal", points_cost=50)
+    client.force_login(user)
+    body = client.get(reverse("redeem", args=[campaign.pk]), {"cart_total": "80"}).content.decode()
+    assert "Spend 50 points" in body and "70 points (now 120)" in body
+
+
+def test_the_confirmation_of_an_unavailable_campaign_sends_back_to_the_discounts(client):
+    client.force_login(UserFactory())
+    campaign = CampaignFactory(name="Pricey", min_cart_total=500)
+    response = client.get(reverse("redeem", args=[campaign.pk]), {"cart_total": "80"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("discounts")
+    assert "not available" in response.content.decode()
+
+
+def test_my_downloads_lists_own_downloads_with_the_latest_proof_status(client):
+    user = UserFactory(verified=True)
+    pending = ScreenshotProofFactory(download__user=user, download__app__name="Budget Bee")
+    DownloadFactory(user=user, app=AppFactory(name="Run Club"))
+    DownloadFactory(app=AppFactory(name="Someone Elses"))
+    client.force_login(user)
+    body = client.get(reverse("my-downloads")).content.decode()
+    assert "Budget Bee" in body and "Run Club" in body and "Someone Elses" not in body
+    assert reverse("proof-detail", args=[pending.pk]) in body
+    assert "Upload a screenshot" in body  # for Run Club, which has no proof yet
+
+
+def test_the_signup_form_uses_phone_email_and_new_password_inputs_and_shows_the_rules(client):
+    body = client.get(reverse("signup")).content.decode()
+    assert re.search(r'<input type="tel"[^>]*autocomplete="tel"|autocomplete="tel"[^>]*type="tel"', body)
+    assert 'type="email"' in body and 'autocomplete="email"' in body
+    assert body.count('autocomplete="new-password"') == 2
+    assert "at least" in body  # the password rules, before any failure
+
+
+def test_the_phone_page_asks_for_a_one_time_code(client):
+    client.post(reverse("signup"), signup_data())
+    body = client.get(reverse("verify-phone")).content.decode()
+    assert 'autocomplete="one-time-code"' in body and 'inputmode="numeric"' in body
+
+
+def test_a_code_typed_at_sign_up_counts_as_a_referral_visit(client):
+    referrer = UserFactory()
+    client.post(reverse("signup"), signup_data(referral_code=referrer.referral_code))
+    assert referrer.referral_visits.count() == 1
+
+
+def test_a_code_carried_from_the_link_is_not_counted_twice(client):
+    referrer = UserFactory()
+    client.get(reverse("referral-link", args=[referrer.referral_code]))
+    client.post(reverse("signup"), signup_data(referral_code=referrer.referral_code))
+    assert referrer.referral_visits.count() == 1
 
 
 @pytest.mark.parametrize("name", ["home", "apps", "leaderboard", "signup", "login", "password_reset"])
@@ -215,7 +280,7 @@ def test_public_pages_render_for_visitors(client, name):
 
 
 @pytest.mark.parametrize(
-    "name", ["my-proofs", "my-points", "my-referrals", "notifications", "discounts", "verify-phone"]
+    "name", ["my-proofs", "my-downloads", "my-points", "my-referrals", "notifications", "discounts", "verify-phone"]
 )
 def test_member_pages_need_a_login(client, name):
     response = client.get(reverse(name))
@@ -255,5 +320,10 @@ def test_the_phone_page_refuses_a_wrong_code(client):
 def test_asking_for_a_second_code_at_once_is_refused_on_the_phone_page(client):
     client.post(reverse("signup"), signup_data())
     response = client.post(reverse("verify-phone"), {"action": "send"}, follow=True)
-    assert "wait" in response.content.decode()
+    assert re.search(r"Please wait (59|60) s before asking for another code", response.content.decode())
     assert len(ConsoleSMSBackend.outbox) == 1
+
+
+def test_the_login_form_offers_the_saved_email_and_current_password(client):
+    body = client.get(reverse("login")).content.decode()
+    assert 'autocomplete="username"' in body and 'autocomplete="current-password"' in body

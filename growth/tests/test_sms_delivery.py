@@ -31,7 +31,13 @@ def twilio(settings):
 
 
 def sign_up(client):
-    data = {"email": "new@example.test", "phone": "+1 555 000 0001", "password1": STRONG, "password2": STRONG}
+    data = {
+        "display_name": "Nova",
+        "email": "new@example.test",
+        "phone": "+1 555 000 0001",
+        "password1": STRONG,
+        "password2": STRONG,
+    }
     return client.post(reverse("signup"), data, follow=True)
 
 

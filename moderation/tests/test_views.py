@@ -255,3 +255,10 @@ def test_all_proofs_filters_by_status_in_few_queries(mod_client, django_assert_m
 def test_marketers_cannot_list_proofs(client):
     client.force_login(marketer())
     assert client.get(reverse("moderation_proofs")).status_code == 403
+
+
+@pytest.mark.parametrize("url_name", ["moderation_queue", "moderation_proofs"])
+def test_the_app_filter_offers_any_app_not_dashes(mod_client, url_name):
+    body = mod_client.get(reverse(url_name)).content.decode()
+    assert '<option value="" selected>Any app</option>' in body
+    assert "---------" not in body

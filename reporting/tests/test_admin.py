@@ -2,6 +2,7 @@ import csv
 import datetime
 import io
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -61,6 +62,26 @@ def test_the_migration_registers_the_project_schedules():
     assert str(tasks["catalog.tasks.import_competitor_prices"].interval) == "every hour"
     assert str(tasks["moderation.tasks.expire_claims"].interval) == "every 5 minutes"
     assert tasks["reporting.tasks.download_daily_list"].crontab is not None
+
+
+def test_the_queue_waits_read_as_durations_not_timedelta_reprs(as_marketer):
+    from moderation.tests.factories import ScreenshotProofFactory
+
+    proof = ScreenshotProofFactory()
+    waited = datetime.timedelta(minutes=7, seconds=22, microseconds=287820)
+    type(proof).objects.filter(pk=proof.pk).update(submitted_at=timezone.now() - waited)
+    body = as_marketer.get(REPORTS).content.decode()
+    assert "median wait 7 min" in body and "Oldest waiting 7 min" in body
+    assert "0:07:22" not in body
+
+
+def test_the_funnel_shows_each_steps_base_and_never_more_than_all_of_it(as_marketer):
+    generate_activity(YESTERDAY, scale=1, moderator=moderator())
+    body = as_marketer.get(REPORTS, {"start": YESTERDAY, "end": TODAY}).content.decode()
+    assert "Share of the step before" in body
+    assert " of " in body and "referral links opened" in body
+    for share in re.findall(r"(\d+) % of", body):
+        assert int(share) <= 100
 
 
 # Who sees what

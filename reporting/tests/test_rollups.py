@@ -132,6 +132,30 @@ def test_funnel_reports_each_step_and_its_conversion(three_days):
     assert funnel[1]["rate"] == expected["referral_signups"] / expected["referral_visits"]
 
 
+def funnel_of(visits, signups, verified, credited):
+    totals = {**selectors.empty_figures(), "referral_visits": visits, "referral_signups": signups}
+    totals.update(referral_verified=verified, referral_credited=credited)
+    return selectors.Dashboard(start=YESTERDAY, end=YESTERDAY, totals=totals).funnel
+
+
+def test_each_funnel_step_names_its_base():
+    funnel = funnel_of(10, 4, 2, 1)
+    assert funnel[0]["base"] is None
+    assert funnel[1]["base"] == {"step": selectors.FIGURES["referral_visits"], "count": 10}
+    assert [step["rate"] for step in funnel] == [None, 0.4, 0.5, 0.5]
+
+
+def test_a_funnel_share_never_exceeds_its_base():
+    """51 sign-ups over 1 visit in the range is not "5100 %": it is the whole base, flagged."""
+    funnel = funnel_of(1, 51, 3, 3)
+    assert funnel[1]["rate"] == 1.0 and funnel[1]["above_base"]
+    assert not funnel[2]["above_base"]
+
+
+def test_a_funnel_step_over_an_empty_base_has_no_share():
+    assert funnel_of(0, 3, 0, 0)[1]["rate"] is None
+
+
 def test_queue_reports_oldest_and_median_age_of_pending_proofs():
     now = timezone.now()
     for hours in (1, 2, 10):

@@ -1,0 +1,441 @@
+"""Campaigns: the marketer's create/update/deactivate, the one eligibility rule set, redeeming and voiding.
+
+Policies (README "Policies"):
+- **Cart.** A redemption applies to one cart, named by `cart_reference` (a purchase or an order reference; for an app
+  without one, `app:<id>`). When the cart is an app we price (credit price > 0) the cart total is that price; a
+  declared cart is discounted as if it were at most the campaign's `max_cart_total`. A cart total must be above zero.
+- **Stacking.** One non-stacking campaign per cart; stackable campaigns combine only with stackable ones; the total
+  discount on one cart never exceeds the cart.
+- **Cost.** The member is charged the points cost they were shown (`expected_points_cost`) or nothing.
+- **Gate.** Redeeming needs a verified phone (the anti-fraud gate earning uses).
+- **Void.** A Marketer or Admin voids a redemption with a reason: the use, the budget and the points come back (one
+  ledger entry), the void is in the redemption's history.
+"""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
+from django.utils import timezone
+
+from backoffice.errors import DomainError
+from backoffice.events import publish
+from moderation.models import RewardEntry
+from moderation.services import InsufficientPoints, post_entry
+
+from . import selectors
+from .models import Campaign, Redemption, new_voucher_code
+
+CENT = Decimal("0.01")
+VOID_PERM = "growth.void_redemption"
+REASON_MAX_LENGTH = 1000
+
+
+class RedemptionRefused(DomainError):
+    """A redemption (or a void) that cannot happen; `code` is machine-readable (the API maps it to a status)."""
+
+
+# --- the marketer's side: one place for every rule of a campaign ---------------------------------------------
+
+
+def validate_campaign(campaign, *, uses_count=0, budget_spent=Decimal(0)):
+    """Every rule a campaign's settings must follow, as one ValidationError keyed by field.
+
+    `uses_count`/`budget_spent` are what is already used (read with the row locked when updating).
+    """
+    errors = {}
+
+    def add(field, message):
+        errors.setdefault(field, []).append(message)
+
+    if campaign.starts_at and campaign.ends_at and campaign.ends_at <= campaign.starts_at:
+        add("ends_at", "The campaign must end after it starts.")
+    value = campaign.discount_value
+    if value is not None:
+        if value <= 0:
+            add("discount_value", "The discount must be more than zero.")
+        elif campaign.discount_kind == Campaign.DiscountKind.PERCENT and value > 100:
+            add("discount_value", "A percent discount cannot exceed 100.")
+    if campaign.audience == Campaign.Audience.MIN_POINTS and not campaign.min_points:
+        add("min_points", "Say how many points users need for this audience.")
+    if campaign.audience == Campaign.Audience.NEW_USERS and not campaign.new_user_days:
+        add("new_user_days", "Say how recent 'new' is, in days.")
+    if campaign.max_uses == 0:
+        add("max_uses", "Leave empty for unlimited, or allow at least one use.")
+    elif campaign.max_uses is not None and campaign.max_uses < uses_count:
+        add("max_uses", f"Already used {uses_count} times; the maximum cannot be lower.")
+    if campaign.budget is not None and campaign.budget < budget_spent:
+        add("budget", f"{budget_spent} is already spent; the budget cannot be lower.")
+    cart_limits = (campaign.min_cart_total, campaign.max_cart_total)
+    if None not in cart_limits and cart_limits[1] < cart_limits[0]:
+        add("max_cart_total", "The largest cart discounted cannot be below the minimum cart.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def create_campaign(campaign, *, actor):
+    """Save a new campaign (many-to-many fields are the caller's form's to save)."""
+    validate_campaign(campaign)
+    campaign.created_by = actor
+    campaign.save()
+    return campaign
+
+
+def update_campaign(campaign, *, actor):
+    """Save a campaign's settings. Limits are checked against the counters read with the row locked; the save
+    writes every field but the counters (CounterFieldsModel), so a redemption committing meanwhile is never undone."""
+    with transaction.atomic():
+        used = Campaign.objects.select_for_update().values("uses_count", "budget_spent").get(pk=campaign.pk)
+        validate_campaign(campaign, **used)
+        campaign.save()
+    campaign.uses_count, campaign.budget_spent = used["uses_count"], used["budget_spent"]
+    return campaign
+
+
+def deactivate_campaign(campaign, *, actor):
+    campaign.active = False
+    campaign.save(update_fields=["active"])
+    return campaign
+
+
+# --- eligibility: ONE function for the available list, the redeem path and the admin preview ----------------
+
+
+@dataclass(frozen=True)
+class Cart:
+    """What a discount applies to. `total` is decided by `cart_for`, never taken blindly from the client."""
+
+    total: Decimal
+    reference: str
+    app: object = None
+
+
+def discount_for(campaign, cart_total):
+    """The discount `campaign` gives a cart of `cart_total`: a declared cart counts at most `max_cart_total`."""
+    cart_total = Decimal(cart_total)
+    base = min(cart_total, campaign.max_cart_total) if campaign.max_cart_total is not None else cart_total
+    if campaign.discount_kind == Campaign.DiscountKind.PERCENT:
+        amount = (base * campaign.discount_value / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    else:
+        amount = campaign.discount_value
+    return max(min(amount, cart_total), Decimal(0)).quantize(CENT)
+
+
+def remaining_budget(campaign):
+    """None when unlimited."""
+    return None if campaign.budget is None else campaign.budget - campaign.budget_spent
+
+
+def refusal(campaign, *, now, user=None, cart=None, used_by_user=0, allows_app=True):
+    """Why `campaign` cannot be redeemed (a RedemptionRefused), or None when it can.
+
+    Pure: callers pass the facts that need a query (`used_by_user`: the member's live redemptions of it;
+    `allows_app`: whether the cart's app is eligible), so the available list checks many campaigns without a query
+    each. Without `user` only the campaign-level rules are checked; without `cart` the cart rules are skipped.
+    """
+    if not campaign.active:
+        return RedemptionRefused("campaign_inactive", "This campaign is not active.")
+    if now < campaign.starts_at:
+        return RedemptionRefused("campaign_not_started", "This campaign has not started yet.")
+    if now >= campaign.ends_at:
+        return RedemptionRefused("campaign_expired", "This campaign has ended.")
+    if campaign.max_uses is not None and campaign.uses_count >= campaign.max_uses:
+        return RedemptionRefused("campaign_exhausted", "This campaign has no uses left.")
+    left = remaining_budget(campaign)
+    if left is not None and (left <= 0 or (cart is not None and discount_for(campaign, cart.total) > left)):
+        return RedemptionRefused("budget_exhausted", "This campaign's budget is spent.")
+    if cart is not None:
+        if cart.total < campaign.min_cart_total:
+            return RedemptionRefused(
+                "cart_below_minimum", f"The cart total must be at least {campaign.min_cart_total} for this campaign."
+            )
+        if not allows_app:
+            return RedemptionRefused("app_not_eligible", "This campaign does not apply to this app.")
+    if user is not None:
+        if not user.phone_verified:
+            return RedemptionRefused("phone_not_verified", "Verify your phone number before redeeming discounts.")
+        if not selectors.campaign_audience_includes(campaign, user, now):
+            return RedemptionRefused("user_not_eligible", "You are not eligible for this campaign.")
+        if used_by_user >= campaign.per_user_limit:
+            return RedemptionRefused("per_user_limit_reached", "You have already used this campaign.")
+        if campaign.points_cost and user.points_balance < campaign.points_cost:
+            return RedemptionRefused("insufficient_points", f"This campaign costs {campaign.points_cost} points.")
+    return None
+
+
+def live_redemptions(**filters):
+    return Redemption.objects.filter(voided_at__isnull=True, **filters)
+
+
+def available_campaigns(user, cart_total, app=None):
+    """Campaigns `user` can redeem now for a cart of `cart_total` (for `app`, if given), soonest ending first."""
+    now = timezone.now()
+    cart = Cart(total=Decimal(cart_total), reference="", app=app)
+    candidates = (
+        Campaign.objects.filter(active=True, starts_at__lte=now, ends_at__gt=now)
+        .annotate(
+            used_by_user=Count("redemptions", filter=Q(redemptions__user=user, redemptions__voided_at__isnull=True)),
+            allows_app=ExpressionWrapper(selectors.campaigns_allowing_app(app), output_field=BooleanField()),
+        )
+        .order_by("ends_at", "pk")
+    )
+    return [
+        campaign
+        for campaign in candidates
+        if refusal(
+            campaign, now=now, user=user, cart=cart, used_by_user=campaign.used_by_user, allows_app=campaign.allows_app
+        )
+        is None
+    ]
+
+
+def eligible_users_preview(campaign, sample_size=10):
+    """The marketer's preview: how many members could redeem `campaign` today (any cart), with a sample.
+
+    The campaign-level refusal (ended, exhausted...) comes from `refusal`; when there is one, nobody is eligible.
+    The count is the SQL form of the member rules in `refusal`; each sampled member is checked by `refusal` itself.
+    """
+    now = timezone.now()
+    blocked = refusal(campaign, now=now)
+    if blocked is not None:
+        return {"count": 0, "sample": [], "refusal": str(blocked)}
+    users = selectors.audience_of(campaign, now).filter(phone_verified_at__isnull=False)
+    if campaign.points_cost:
+        users = users.filter(points_balance__gte=campaign.points_cost)
+    if campaign.pk:
+        at_limit = (
+            live_redemptions(campaign=campaign)
+            .values("user")
+            .annotate(n=Count("pk"))
+            .filter(n__gte=campaign.per_user_limit)
+            .values("user")
+        )
+        users = users.exclude(pk__in=at_limit)
+    users = users.order_by("-date_joined")
+    used = dict(
+        live_redemptions(campaign=campaign, user__in=list(users[:sample_size]))
+        .values_list("user")
+        .annotate(n=Count("pk"))
+    )
+    sample = [
+        u for u in users[:sample_size] if refusal(campaign, now=now, user=u, used_by_user=used.get(u.pk, 0)) is None
+    ]
+    return {"count": users.count(), "sample": sample, "refusal": ""}
+
+
+# --- redeeming -------------------------------------------------------------------------------------------------
+
+
+def cart_for(*, cart_total=None, app=None, cart_reference=""):
+    """Decide the cart: an app we price is its credit price; otherwise the declared total (> 0). Raises on bad input."""
+    if app is not None and app.credit_price:
+        total = Decimal(app.credit_price).quantize(CENT)
+        if cart_total is not None and Decimal(cart_total).quantize(CENT) != total:
+            raise RedemptionRefused(
+                "cart_total_mismatch", f"{app.name} costs {total}; the cart total must be that.", {"cart_total": total}
+            )
+    elif cart_total is None:
+        raise RedemptionRefused("invalid", "Send the cart total.")
+    else:
+        total = Decimal(cart_total).quantize(CENT)
+    if total <= 0:
+        raise RedemptionRefused("invalid", "The cart total must be more than zero.")
+    reference = (cart_reference or "").strip() or (f"app:{app.pk}" if app is not None else "")
+    if not reference:
+        raise RedemptionRefused("cart_reference_required", "Say which cart (purchase or order reference) this is for.")
+    if len(reference) > 64:
+        raise RedemptionRefused("invalid", "A cart reference has at most 64 characters.")
+    return Cart(total=total, reference=reference, app=app)
+
+
+def redeem_campaign(
+    *, user, campaign, idempotency_key, expected_points_cost, cart_total=None, app=None, cart_reference=""
+):
+    """Redeem `campaign` for `user` on one cart, once per `idempotency_key`. Returns (redemption, created).
+
+    Concurrency: the user row is locked first (serializing one member's requests, so the per-user limit, the
+    stacking rule and the idempotency key hold), then the campaign counters move in one conditional UPDATE that
+    matches only while uses and budget remain AND the campaign's cost and discount are still the ones charged:
+    PostgreSQL re-checks the WHERE after waiting for the row lock, so it never oversells and never charges a price
+    changed meanwhile. The same key with the same request returns the first redemption; with another, it's refused.
+    """
+    if not idempotency_key or len(idempotency_key) > 64:
+        raise RedemptionRefused("idempotency_key_invalid", "An Idempotency-Key of 1 to 64 characters is required.")
+    cart = cart_for(cart_total=cart_total, app=app, cart_reference=cart_reference)
+    try:
+        expected_points_cost = int(expected_points_cost)
+    except (TypeError, ValueError):
+        raise RedemptionRefused("invalid", "Send the points cost you were shown (expected_points_cost).") from None
+    User = get_user_model()
+    with transaction.atomic():
+        locked_user = User.objects.select_for_update().get(pk=user.pk)
+        previous = Redemption.objects.filter(user=locked_user, idempotency_key=idempotency_key).first()
+        if previous is not None:
+            same = (previous.campaign_id, previous.cart_total, previous.app_id, previous.cart_reference) == (
+                campaign.pk,
+                cart.total,
+                getattr(app, "pk", None),
+                cart.reference,
+            )
+            if not same:
+                raise RedemptionRefused(
+                    "idempotency_key_reused", "This Idempotency-Key was already used for another request."
+                )
+            return previous, False
+        current = Campaign.objects.get(pk=campaign.pk)
+        if expected_points_cost != current.points_cost:
+            raise _cost_changed(current)
+        now = timezone.now()
+        refused = refusal(
+            current,
+            now=now,
+            user=locked_user,
+            cart=cart,
+            used_by_user=live_redemptions(campaign=current, user=locked_user).count(),
+            allows_app=selectors.campaign_allows_app(current, app),
+        )
+        if refused is not None:
+            raise refused
+        discount = _discount_within_cart(current, locked_user, cart)
+        redemption = Redemption.objects.create(
+            campaign=current,
+            user=locked_user,
+            idempotency_key=idempotency_key,
+            app=app,
+            cart_reference=cart.reference,
+            cart_total=cart.total,
+            discount_amount=discount,
+            points_cost=current.points_cost,
+            voucher_code=new_voucher_code(),
+        )
+        if current.points_cost:
+            try:
+                post_entry(
+                    user=locked_user,
+                    amount=-current.points_cost,
+                    kind=RewardEntry.Kind.REDEEM,
+                    source=redemption,
+                    reason=f"Redeemed {current.name}",
+                )
+            except InsufficientPoints as exc:
+                raise RedemptionRefused("insufficient_points", str(exc)) from exc
+        # Last statement before COMMIT: the hot campaign row stays locked as briefly as possible.
+        moved = Campaign.objects.filter(
+            Q(max_uses__isnull=True) | Q(uses_count__lt=F("max_uses")),
+            Q(budget__isnull=True) | Q(budget_spent__lte=F("budget") - discount),
+            pk=current.pk,
+            active=True,
+            starts_at__lte=now,
+            ends_at__gt=now,
+            points_cost=current.points_cost,
+            discount_kind=current.discount_kind,
+            discount_value=current.discount_value,
+            max_cart_total=current.max_cart_total,
+            stackable=current.stackable,
+        ).update(uses_count=F("uses_count") + 1, budget_spent=F("budget_spent") + discount)
+        if not moved:
+            raise _why_not_moved(current)
+        # Subscribers (webhooks) run after the commit; a rolled-back redemption publishes nothing.
+        publish(
+            "redemption.created",
+            {
+                "id": redemption.pk,
+                "campaign_id": current.pk,
+                "user_id": locked_user.pk,
+                "app_id": getattr(app, "pk", None),
+                "cart_total": str(cart.total),
+                "discount_amount": str(discount),
+                "points_cost": current.points_cost,
+            },
+        )
+    user.points_balance = locked_user.points_balance
+    return redemption, True
+
+
+def _discount_within_cart(campaign, user, cart):
+    """The campaign's discount, refused or reduced so that the cart's total discount never exceeds the cart."""
+    on_cart = list(live_redemptions(user=user, cart_reference=cart.reference).select_related("campaign"))
+    already = sum((r.discount_amount for r in on_cart), Decimal(0))
+    if on_cart:
+        if any(r.cart_total != cart.total for r in on_cart):
+            raise RedemptionRefused(
+                "cart_total_mismatch", f"This cart was already discounted with a total of {on_cart[0].cart_total}."
+            )
+        if not campaign.stackable or not all(r.campaign.stackable for r in on_cart):
+            raise RedemptionRefused(
+                "not_stackable", "This cart already has a discount that does not combine with this one."
+            )
+    discount = min(discount_for(campaign, cart.total), cart.total - already)
+    if discount <= 0:
+        raise RedemptionRefused("cart_fully_discounted", "This cart is already discounted to zero.")
+    return discount
+
+
+def _cost_changed(current):
+    return RedemptionRefused(
+        "points_cost_changed",
+        f"This offer now costs {current.points_cost} points; nothing was charged. Check it and try again.",
+        {"points_cost": current.points_cost},
+    )
+
+
+def _why_not_moved(shown):
+    now = Campaign.objects.get(pk=shown.pk)
+    if now.points_cost != shown.points_cost:
+        return _cost_changed(now)
+    if (now.discount_kind, now.discount_value, now.max_cart_total, now.stackable) != (
+        shown.discount_kind,
+        shown.discount_value,
+        shown.max_cart_total,
+        shown.stackable,
+    ):
+        return RedemptionRefused("campaign_changed", "This offer changed while you redeemed it; check it again.")
+    if now.max_uses is not None and now.uses_count >= now.max_uses:
+        return RedemptionRefused("campaign_exhausted", "This campaign has no uses left.")
+    if now.budget is not None and now.budget_spent >= now.budget:
+        return RedemptionRefused("budget_exhausted", "This campaign's budget is spent.")
+    return refusal(now, now=timezone.now()) or RedemptionRefused("budget_exhausted", "This campaign's budget is spent.")
+
+
+# --- voiding ---------------------------------------------------------------------------------------------------
+
+
+def void_redemption(redemption, *, actor, reason):
+    """Undo a redemption: the use, the budget and the points come back; the redemption stays, marked voided.
+
+    Locks in the redeem path's order (member, then campaign counters last), so a void and a redemption never deadlock.
+    """
+    if actor is None or not actor.is_active or not actor.has_perm(VOID_PERM):
+        raise PermissionDenied(f"{actor} may not void redemptions.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "A reason is required."})
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError({"reason": f"Keep the reason under {REASON_MAX_LENGTH} characters."})
+    User = get_user_model()
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=redemption.user_id).get()
+        locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
+        if locked.voided:
+            raise RedemptionRefused("already_voided", "This redemption was already voided.")
+        locked.voided_at, locked.voided_by, locked.void_reason = timezone.now(), actor, reason
+        locked._history_user = actor
+        locked._change_reason = f"Voided: {reason}"
+        locked.save(update_fields=["voided_at", "voided_by", "void_reason"])
+        if locked.points_cost:
+            post_entry(
+                user=locked.user,
+                amount=locked.points_cost,
+                kind=RewardEntry.Kind.VOID,
+                source=locked,
+                actor=actor,
+                reason=reason,
+            )
+        Campaign.objects.filter(pk=locked.campaign_id).update(
+            uses_count=F("uses_count") - 1, budget_spent=F("budget_spent") - locked.discount_amount
+        )
+    redemption.voided_at, redemption.voided_by, redemption.void_reason = locked.voided_at, actor, reason
+    return redemption

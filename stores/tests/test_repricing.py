@@ -1,0 +1,241 @@
+"""The repricer: targets within [floor, ceiling], offers it ignores, live writes and suggestions."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog.models import ProductPriceChange
+from catalog.tests.factories import ProductFactory
+from stores import repricing
+from stores.models import RepricingDecision, RepricingRule
+from stores.tests.factories import CompetitorListingFactory, CompetitorStoreFactory, RepricingRuleFactory
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.fixture
+def product():
+    return ProductFactory(price=D("20.00"))
+
+
+def offer(product, price, **kwargs):
+    return CompetitorListingFactory(product=product, price=D(price), **kwargs)
+
+
+def price_of(product):
+    product.refresh_from_db()
+    return product.price
+
+
+def rule_for(product, **kwargs):
+    return RepricingRuleFactory(store=product.store, product=product, **kwargs)
+
+
+def test_beats_the_lowest_competitor_by_an_amount(product):
+    rule_for(product, beat_by=D("0.50"))
+    offer(product, "19.00")
+    offer(product, "18.00")
+    repricing.run_repricing()
+    assert price_of(product) == D("17.50")
+
+
+def test_beats_by_a_percentage_rounded_down_to_the_step(product):
+    rule_for(product, strategy=RepricingRule.Strategy.BEAT_BY_PERCENT, beat_by=D("5"), step=D("0.10"))
+    offer(product, "18.00")  # 5 % off is 17.10
+    offer(product, "18.33")
+    repricing.run_repricing()
+    assert price_of(product) == D("17.10")
+
+
+def test_matches_the_lowest(product):
+    rule_for(product, strategy=RepricingRule.Strategy.MATCH_LOWEST)
+    offer(product, "18.25")
+    repricing.run_repricing()
+    assert price_of(product) == D("18.25")
+
+
+def test_never_goes_below_the_floor_and_says_so(product):
+    rule_for(product, floor=D("15.00"))
+    offer(product, "14.00")  # 70 % of ours: not suspicious, just cheaper than we may go
+    run = repricing.run_repricing()
+    assert price_of(product) == D("15.00")
+    assert run.decisions.get().at_floor is True
+
+
+def test_never_goes_above_the_ceiling(product):
+    rule_for(product, ceiling=D("25.00"))
+    offer(product, "40.00")
+    repricing.run_repricing()
+    assert price_of(product) == D("25.00")
+
+
+def test_alone_on_the_market_it_moves_to_the_ceiling(product):
+    rule_for(product, ceiling=D("24.00"))
+    repricing.run_repricing()
+    assert price_of(product) == D("24.00")
+
+
+def test_alone_on_the_market_it_can_hold_its_price(product):
+    rule_for(product, ceiling=D("24.00"), ceiling_when_alone=False)
+    run = repricing.run_repricing()
+    assert price_of(product) == D("20.00")
+    assert run.decisions.count() == 0
+
+
+def test_stale_offers_are_ignored(product, settings):
+    settings.REPRICING_STALE_OFFER_HOURS = 24
+    rule_for(product, ceiling=D("22.00"))
+    offer(product, "18.00", seen_at=timezone.now() - timedelta(hours=25))
+    repricing.run_repricing()
+    assert price_of(product) == D("22.00")  # as if alone
+
+
+def test_out_of_stock_competitors_are_ignored(product):
+    rule_for(product, beat_by=D("1.00"))
+    offer(product, "16.00", in_stock=False)
+    offer(product, "19.00")
+    repricing.run_repricing()
+    assert price_of(product) == D("18.00")
+
+
+def test_excluded_competitors_are_ignored(product):
+    rule = rule_for(product, beat_by=D("1.00"))
+    ignored = offer(product, "16.00")
+    rule.excluded_competitors.add(ignored.competitor_store.competitor)
+    offer(product, "19.00")
+    repricing.run_repricing()
+    assert price_of(product) == D("18.00")
+
+
+@pytest.mark.parametrize("absurd", ["0.00", "0.01", "9.99"])
+def test_an_offer_of_zero_or_absurdly_low_is_flagged_never_followed(product, settings, absurd):
+    settings.REPRICING_SUSPICIOUS_FRACTION = D("0.5")
+    rule_for(product, floor=D("1.00"), beat_by=D("1.00"))
+    offer(product, absurd)
+    offer(product, "19.00")
+    run = repricing.run_repricing()
+    assert price_of(product) == D("18.00")
+    assert run.suspicious_offers == 1
+    assert run.decisions.get().suspicious_offers == 1
+
+
+def test_a_store_default_rule_covers_products_without_their_own(product):
+    RepricingRuleFactory(store=product.store, product=None, beat_by=D("2.00"))
+    offer(product, "19.00")
+    repricing.run_repricing()
+    assert price_of(product) == D("17.00")
+
+
+def test_products_without_any_rule_are_left_alone(product):
+    offer(product, "5.00")
+    run = repricing.run_repricing()
+    assert price_of(product) == D("20.00")
+    assert run.products_checked == 0
+
+
+def test_live_mode_records_the_price_change_and_the_offer_it_followed(product):
+    rule_for(product, beat_by=D("1.00"))
+    followed = offer(product, "19.00")
+    run = repricing.run_repricing()
+    change = ProductPriceChange.objects.get(product=product)
+    decision = run.decisions.get()
+    assert (change.source, change.old_price, change.new_price) == ("repricer", D("20.00"), D("18.00"))
+    assert change.cause == f"repricing decision {decision.pk}"
+    assert decision.lowest_listing == followed
+    assert decision.status == RepricingDecision.Status.APPLIED
+    assert run.prices_changed == 1
+
+
+def test_a_second_run_with_nothing_new_changes_nothing(product):
+    rule_for(product, beat_by=D("1.00"))
+    offer(product, "19.00")
+    repricing.run_repricing()
+    second = repricing.run_repricing()
+    assert second.prices_changed == 0
+    assert ProductPriceChange.objects.filter(product=product).count() == 1
+
+
+def test_suggest_mode_changes_no_price_until_an_admin_accepts(product, admin_user):
+    rule_for(product, beat_by=D("1.00"), mode=RepricingRule.Mode.SUGGEST)
+    offer(product, "19.00")
+    run = repricing.run_repricing()
+    suggestion = run.decisions.get()
+    assert (suggestion.status, price_of(product)) == (RepricingDecision.Status.SUGGESTED, D("20.00"))
+    assert ProductPriceChange.objects.count() == 0
+
+    assert repricing.accept_suggestions([suggestion.pk], actor=admin_user) == 1
+    assert price_of(product) == D("18.00")
+    suggestion.refresh_from_db()
+    assert (suggestion.status, suggestion.accepted_by) == (RepricingDecision.Status.ACCEPTED, admin_user)
+    assert ProductPriceChange.objects.get(product=product).source == "repricer"
+
+
+def test_accepting_twice_changes_the_price_once(product, admin_user):
+    rule_for(product, beat_by=D("1.00"), mode=RepricingRule.Mode.SUGGEST)
+    offer(product, "19.00")
+    suggestion = repricing.run_repricing().decisions.get()
+    repricing.accept_suggestions([suggestion.pk], actor=admin_user)
+    assert repricing.accept_suggestions([suggestion.pk], actor=admin_user) == 0
+    assert ProductPriceChange.objects.filter(product=product).count() == 1
+
+
+def test_a_newer_run_supersedes_open_suggestions(product, admin_user):
+    rule_for(product, beat_by=D("1.00"), mode=RepricingRule.Mode.SUGGEST)
+    listing = offer(product, "19.00")
+    first = repricing.run_repricing().decisions.get()
+    listing.price = D("18.50")
+    listing.save()
+    repricing.run_repricing()
+    first.refresh_from_db()
+    assert first.status == RepricingDecision.Status.SUPERSEDED
+    assert repricing.accept_suggestions([first.pk], actor=admin_user) == 0
+    assert price_of(product) == D("20.00")
+
+
+def test_a_suggestion_is_not_applied_over_a_price_edited_since(product, admin_user):
+    rule_for(product, beat_by=D("1.00"), mode=RepricingRule.Mode.SUGGEST)
+    offer(product, "19.00")
+    suggestion = repricing.run_repricing().decisions.get()
+    type(product).objects.filter(pk=product.pk).update(price=D("21.00"))
+    assert repricing.accept_suggestions([suggestion.pk], actor=admin_user) == 0
+    assert price_of(product) == D("21.00")
+    assert ProductPriceChange.objects.count() == 0
+
+
+def test_accepting_nothing_is_refused():
+    with pytest.raises(repricing.RepricingRefused) as refused:
+        repricing.accept_suggestions([], actor=None)
+    assert refused.value.code == "nothing_selected"
+
+
+def test_a_floor_above_the_ceiling_is_refused(product):
+    rule = RepricingRule(store=product.store, product=product, floor=D("30"), ceiling=D("20"))
+    with pytest.raises(ValidationError) as refused:
+        rule.full_clean()
+    assert "floor" in refused.value.message_dict
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rule.save()
+
+
+@pytest.mark.parametrize("field", ["floor", "ceiling"])
+def test_negative_prices_are_refused(product, field):
+    values = {"floor": D("1"), "ceiling": D("2"), field: D("-1")}
+    rule = RepricingRule(store=product.store, product=product, **values)
+    with pytest.raises(ValidationError) as refused:
+        rule.full_clean()
+    assert field in refused.value.message_dict
+
+
+def test_a_competitor_shop_may_have_several_shops_compared_separately(product):
+    rule_for(product, beat_by=D("1.00"))
+    shop = CompetitorStoreFactory(store=product.store)
+    second = CompetitorStoreFactory(store=product.store, competitor=shop.competitor)
+    offer(product, "19.00", competitor_store=shop)
+    offer(product, "18.00", competitor_store=second)
+    repricing.run_repricing()
+    assert price_of(product) == D("17.00")
