@@ -89,6 +89,7 @@ test-postgres: install browser redis-server
 test: lint test-sqlite test-postgres
 
 bench: install
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || true
 	$(PY) bench/run_all.py
 
 clean:

@@ -125,3 +125,7 @@ def logins():
     return [(email, password, group or "superuser") for email, password, group in STAFF] + [
         ("user1@example.com", MEMBER_PASSWORD, "member (public site)")
     ]
+
+
+def summary():
+    return f"{get_user_model().objects.filter(is_staff=False).count()} members"

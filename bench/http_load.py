@@ -94,7 +94,7 @@ def collect_static(environ, static_root):
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,
-        env={**environ, "DJANGO_SETTINGS_MODULE": "http_site", "BENCH_STATIC_ROOT": static_root},
+        env={**environ, "DJANGO_SETTINGS_MODULE": "_http_site", "BENCH_STATIC_ROOT": static_root},
         check=True,
     )
     manifest = json.loads((Path(static_root) / "staticfiles.json").read_text())
@@ -191,7 +191,7 @@ def main():
         [str(Path(sys.executable).with_name("gunicorn")), "backoffice.wsgi:application", "--bind", f"127.0.0.1:{port}"]
         + ["--workers", str(args.workers), "--log-level", "warning"],
         cwd=ROOT,
-        env={**environ, "DJANGO_SETTINGS_MODULE": "http_site", "BENCH_STATIC_ROOT": str(workdir / "static")},
+        env={**environ, "DJANGO_SETTINGS_MODULE": "_http_site", "BENCH_STATIC_ROOT": str(workdir / "static")},
     )
     try:
         wait_until_up(f"{base}/bench/trivial/")

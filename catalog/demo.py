@@ -148,3 +148,7 @@ def load(out):
     Product.objects.bulk_create(products)
     counts = f"{Category.objects.count()} categories, {App.objects.count()} apps, {Product.objects.count()} products"
     out(f"catalog: {counts} ({created} apps new)")
+
+
+def summary():
+    return f"{App.objects.count()} apps"

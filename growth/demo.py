@@ -16,6 +16,7 @@ from django.utils import timezone
 from backoffice.demo import moment
 from moderation.models import RewardEntry
 
+from . import campaigns as campaigns_service
 from . import services
 from .models import Campaign, Redemption, Referral, ReferralVisit, ReferrerScore
 
@@ -176,14 +177,16 @@ def _redemptions(rng, members):
             if when >= end:
                 continue
             try:
-                redemption, _ = services.redeem_campaign(
+                redemption, _ = campaigns_service.redeem_campaign(
                     user=member,
                     campaign=campaign,
                     cart_total=rng.choice([t for t in CART_TOTALS if t >= campaign.min_cart_total]),
                     app=None,
+                    cart_reference=f"demo-order-{campaign.pk}-{member.pk}",
+                    expected_points_cost=campaign.points_cost,
                     idempotency_key=f"demo-{campaign.pk}-{member.pk}",
                 )
-            except services.RedemptionRefused:
+            except campaigns_service.RedemptionRefused:
                 continue
             _date_redemption(redemption, when)
             made += 1
@@ -199,3 +202,7 @@ def _date_redemption(redemption, when):
     RewardEntry.objects.filter(
         source_type=ContentType.objects.get_for_model(Redemption), source_id=redemption.pk
     ).update(created_at=when)
+
+
+def summary():
+    return f"{Campaign.objects.count()} campaigns, {Referral.objects.count()} referrals"

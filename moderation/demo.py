@@ -12,7 +12,6 @@ from collections import defaultdict
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from backoffice.demo import after, moment
@@ -93,7 +92,8 @@ def _screenshots():
             image = phone_screenshot(
                 app.name, app_color(index, len(apps)), screenshot_style(app), seed=index * 10 + variant
             )
-            names.setdefault(app.pk, []).append(default_storage.save(field.generate_filename(None, "proof.png"), image))
+            # The field's own storage: proofs are private files, not public media.
+            names.setdefault(app.pk, []).append(field.storage.save(field.generate_filename(None, "proof.png"), image))
     return names
 
 
@@ -208,3 +208,9 @@ def after_all(out):
             changed.append(entry)
     RewardEntry.objects.bulk_update(changed, ["balance_after"], batch_size=500)
     out(f"moderation: {len(changed)} running balances restated in date order")
+
+
+def summary():
+    pending = ScreenshotProof.objects.filter(status=ScreenshotProof.Status.PENDING).count()
+    proofs = ScreenshotProof.objects.count()
+    return f"{Download.objects.count()} downloads, {proofs} proofs ({pending} waiting for review)"

@@ -82,7 +82,7 @@ class FailingJobsHomePanel(Component):
 
 @hooks.register("construct_homepage_panels")
 def add_failing_jobs_panel(request, panels):
-    if request.user.has_perm("reporting.view_taskrun"):
+    if request.user.has_perm("backoffice.view_taskrun"):
         panels.append(FailingJobsHomePanel())
 
 

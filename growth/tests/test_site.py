@@ -219,7 +219,7 @@ def test_redeeming_from_the_discounts_page_asks_to_confirm_first(client):
 
 
 def test_the_confirmation_shows_the_points_cost_and_the_balance_after(client):
-    user = UserFactory(points_balance=0)
+    user = UserFactory(points_balance=0, verified=True)
     post_entry(user=user, amount=120, kind=RewardEntry.Kind.ADJUST, reason="seed")
     campaign = CampaignFactory(name="Loyal", points_cost=50)
     client.force_login(user)

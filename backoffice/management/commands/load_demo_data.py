@@ -3,7 +3,6 @@ from importlib.util import find_spec
 
 from django.apps import apps
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
@@ -12,7 +11,8 @@ from django.test.utils import override_settings
 class Command(BaseCommand):
     help = (
         "Load demo data: each app's `demo.load(out)`, in dependency order, then each app's optional "
-        "`demo.after_all(out)`. Safe to run again. Prints a short summary and the logins; -v 2 prints each step."
+        "`demo.after_all(out)`. Safe to run again. Prints a short summary (each app's optional `demo.summary()`) "
+        "and the logins; -v 2 prints each step."
     )
 
     def add_arguments(self, parser):
@@ -40,23 +40,10 @@ class Command(BaseCommand):
                         module.after_all(detail)
         if options["verbosity"] < 1:
             return
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {summary()}."))
+        summary = ", ".join(module.summary() for module in modules if hasattr(module, "summary"))
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {summary}."))
         from backoffice.demo import logins
 
         self.stdout.write("Logins:")
         for email, password, role in logins():
             self.stdout.write(f"  {role:<22} {email:<26} {password}")
-
-
-def summary():
-    from catalog.models import App
-    from growth.models import Campaign, Referral
-    from moderation.models import Download, ScreenshotProof
-
-    members = get_user_model().objects.filter(is_staff=False).count()
-    pending = ScreenshotProof.objects.filter(status=ScreenshotProof.Status.PENDING).count()
-    return (
-        f"{members} members, {App.objects.count()} apps, {Download.objects.count()} downloads, "
-        f"{ScreenshotProof.objects.count()} proofs ({pending} waiting for review), "
-        f"{Campaign.objects.count()} campaigns, {Referral.objects.count()} referrals"
-    )

@@ -7,7 +7,7 @@ import os
 
 from backoffice.settings.production import *  # noqa: F403
 
-ROOT_URLCONF = "http_urls"
+ROOT_URLCONF = "_http_urls"
 STATIC_ROOT = os.environ.get("BENCH_STATIC_ROOT", STATIC_ROOT)  # noqa: F405
 # Throttles still count every request (their cost is measured) but never refuse: capacity is what is measured.
 REST_FRAMEWORK = {  # noqa: F405
