@@ -5,6 +5,9 @@ from django.db import transaction
 from wagtail import hooks
 
 from backoffice import events
+from backoffice.tests.factories import UserFactory
+from growth.campaigns import RedemptionRefused
+from growth.tests.factories import CampaignFactory, redeem
 
 
 @pytest.fixture
@@ -43,3 +46,21 @@ def test_a_failing_subscriber_does_not_stop_the_others(heard):
     with hooks.register_temporarily(events.EVENT_HOOK, broken):
         events.deliver("app.created", {"id": 2})
     assert heard == [("app.created", {"id": 2})]
+
+
+@pytest.mark.django_db
+def test_a_redemption_publishes_redemption_created_after_commit(heard, django_capture_on_commit_callbacks):
+    member = UserFactory(verified=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        redemption, _ = redeem(member, CampaignFactory(), cart_total="80")
+        assert heard == []
+    assert [(event, payload["id"], payload["user_id"]) for event, payload in heard] == [
+        ("redemption.created", redemption.pk, member.pk)
+    ]
+
+
+@pytest.mark.django_db
+def test_a_refused_redemption_publishes_nothing(heard, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RedemptionRefused):
+        redeem(UserFactory(verified=True), CampaignFactory(min_cart_total=500), cart_total="80")
+    assert heard == []
