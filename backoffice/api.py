@@ -27,6 +27,11 @@ ERROR_STATUS = {
     "per_user_limit_reached": 409,
     "insufficient_points": 409,
     "idempotency_key_reused": 409,
+    "already_purchased": 409,
+    "already_refunded": 409,
+    "already_subscribed": 409,
+    "already_revoked": 409,
+    "price_changed": 409,
     "points_cost_changed": 409,
     "campaign_changed": 409,
     "not_stackable": 409,
@@ -40,6 +45,11 @@ ERROR_STATUS = {
     "cart_below_minimum": 422,
     "app_not_eligible": 422,
     "user_not_eligible": 422,
+    "app_inactive": 422,
+    "plan_inactive": 422,
+    # a refund's reason is checked like a request field
+    "reason_required": 400,
+    "reason_too_long": 400,
 }
 DOMAIN_ERROR_DEFAULT_STATUS = 422
 

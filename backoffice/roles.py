@@ -57,6 +57,16 @@ ROLE_PERMISSIONS = {
         "backoffice.view_delivery",
         "backoffice.retry_delivery",
         "reporting.view_dailylistentry",
+        "commerce.view_purchase",
+        "commerce.refund_purchase",
+        "commerce.view_plan",
+        "commerce.view_subscription",
+        "integrations.add_integrationclient",
+        "integrations.view_integrationclient",
+        "integrations.revoke_integrationclient",
+        *_crud("integrations", "webhookendpoint"),
+        "integrations.view_webhookdelivery",
+        "integrations.replay_webhookdelivery",
     ],
     MARKETERS: [
         ADMIN_ACCESS,
@@ -65,6 +75,9 @@ ROLE_PERMISSIONS = {
         "growth.void_redemption",
         "growth.view_referral",
         "reporting.view_dashboard",
+        *_crud("commerce", "plan"),
+        "commerce.view_subscription",
+        "commerce.view_purchase",
     ],
 }
 

@@ -14,9 +14,13 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("catalog.api_urls")),
     path("api/", include("growth.api_urls")),
+    path("api/", include("commerce.api_urls")),
     path("api/", include("reporting.api_urls")),
+    path("api/", include("integrations.api_urls")),
+    path("oauth/", include("integrations.oauth_urls")),
     # Private files (proof screenshots, product upload files): only through this authorised view.
     path("private-media/<path:name>", media_views.private_media, name="private_media"),
+    path("", include("commerce.urls")),
     path("", include("stores.urls")),
     path("", include("growth.urls")),
 ]

@@ -56,11 +56,12 @@ class App(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    history = HistoricalRecords()
+    updated_at = models.DateTimeField(auto_now=True, help_text="Read by the data API's incremental sync.")
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["active", "category"])]
+        indexes = [models.Index(fields=["active", "category"]), models.Index(fields=["updated_at", "id"])]
 
     def __str__(self):
         return self.name

@@ -11,6 +11,7 @@ from django.utils import timezone
 from PIL import Image, ImageOps
 
 from backoffice import exports
+from backoffice.events import publish
 
 from .models import App, Product, ProductPriceChange, ProductUpload
 from .product_files import read_product_file
@@ -53,7 +54,10 @@ def save_app(app, *, user=None):
     elif not app.image and app.thumbnail:
         app.thumbnail = ""
     app._history_user = user
+    created = app.pk is None
     app.save()
+    if created:
+        publish("app.created", {"id": app.pk, "slug": app.slug, "name": app.name, "credit_price": app.credit_price})
     return app
 
 

@@ -22,6 +22,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from backoffice.errors import DomainError
+from backoffice.events import publish
 from moderation.models import RewardEntry
 from moderation.services import InsufficientPoints, post_entry
 
@@ -337,6 +338,19 @@ def redeem_campaign(
         ).update(uses_count=F("uses_count") + 1, budget_spent=F("budget_spent") + discount)
         if not moved:
             raise _why_not_moved(current)
+        # Subscribers (webhooks) run after the commit; a rolled-back redemption publishes nothing.
+        publish(
+            "redemption.created",
+            {
+                "id": redemption.pk,
+                "campaign_id": current.pk,
+                "user_id": locked_user.pk,
+                "app_id": getattr(app, "pk", None),
+                "cart_total": str(cart.total),
+                "discount_amount": str(discount),
+                "points_cost": current.points_cost,
+            },
+        )
     user.points_balance = locked_user.points_balance
     return redemption, True
 

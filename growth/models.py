@@ -68,6 +68,7 @@ class Campaign(CounterFieldsModel):
         ALL = "all", "All users"
         NEW_USERS = "new", "New users"
         MIN_POINTS = "points", "Users with at least N points"
+        MEMBERS = "members", "Plan members (member-only)"
 
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)

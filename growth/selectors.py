@@ -1,12 +1,15 @@
 """Read paths of the growth app: campaign facts (rules: growth.campaigns), leaderboard, a member's own pages."""
 
+import operator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import reduce
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
 from django.utils import timezone
+from wagtail import hooks
 
 from moderation.models import Download, RewardEntry, ScreenshotProof
 
@@ -42,8 +45,21 @@ def campaign_allows_app(campaign, app):
     return ("app", app.pk) in links or bool({("category", app.category_id), ("category", app.subcategory_id)} & links)
 
 
+MEMBER_AUDIENCE_HOOK = "growth_member_audience"
+
+
+def plan_members(now=None):
+    """A filter on users matching members with member-only campaign access, from the Wagtail hook
+    `growth_member_audience` (`fn(now) -> Q` over users; commerce's plans answer it). Nobody without one."""
+    now = now or timezone.now()
+    filters = [fn(now) for fn in hooks.get_hooks(MEMBER_AUDIENCE_HOOK)]
+    return reduce(operator.or_, filters) if filters else Q(pk__in=[])
+
+
 def campaign_audience_includes(campaign, user, now=None):
     now = now or timezone.now()
+    if campaign.audience == Campaign.Audience.MEMBERS:
+        return get_user_model().objects.filter(plan_members(now), pk=user.pk).exists()
     if campaign.audience == Campaign.Audience.NEW_USERS:
         return user.date_joined >= now - timedelta(days=campaign.new_user_days)
     if campaign.audience == Campaign.Audience.MIN_POINTS:
@@ -88,6 +104,8 @@ def audience_of(campaign, now=None):
         users = users.filter(date_joined__gte=now - timedelta(days=campaign.new_user_days))
     elif campaign.audience == Campaign.Audience.MIN_POINTS:
         users = users.filter(points_balance__gte=campaign.min_points)
+    elif campaign.audience == Campaign.Audience.MEMBERS:
+        users = users.filter(pk__in=get_user_model().objects.filter(plan_members(now)).values("pk"))
     return users
 
 

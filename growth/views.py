@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+from wagtail import hooks
 
 from backoffice.models import Delivery, Notification
 from catalog.models import Category
@@ -34,8 +35,21 @@ REFERRAL_CODE = re.compile(r"[A-Za-z0-9_-]{1,16}")  # what backoffice.models.new
 LEADERBOARD_MAX_PAGE = 500  # the top 10,000; deeper OFFSETs cost seconds at a million members; own rank covers the rest
 
 
+APP_PAGE_SECTIONS_HOOK = "growth_app_page_sections"
+HOME_SECTIONS_HOOK = "growth_home_sections"
+
+
+def _hook_sections(hook_name, *args):
+    """HTML sections apps to the left add to a public page (Wagtail hook `fn(request, ...) -> str | None`)."""
+    return [html for fn in hooks.get_hooks(hook_name) if (html := fn(*args))]
+
+
 def home(request):
-    return render(request, "growth/home.html", {"apps": active_apps()[:12]})
+    return render(
+        request,
+        "growth/home.html",
+        {"apps": active_apps()[:12], "sections": _hook_sections(HOME_SECTIONS_HOOK, request)},
+    )
 
 
 # --- accounts -------------------------------------------------------------------------------------------
@@ -179,7 +193,14 @@ def app_detail(request, slug):
     return render(
         request,
         "growth/app_detail.html",
-        {"app": app, "download": download, "proofs": proofs, "proof_form": ProofForm(), "closed": closed},
+        {
+            "app": app,
+            "download": download,
+            "proofs": proofs,
+            "proof_form": ProofForm(),
+            "closed": closed,
+            "sections": _hook_sections(APP_PAGE_SECTIONS_HOOK, request, app),
+        },
     )
 
 

@@ -95,6 +95,9 @@ class RewardEntry(models.Model):
         REFERRAL = "referral", "Referral bonus"
         REDEEM = "redeem", "Redeemed"
         ADJUST = "adjust", "Manual adjustment"
+        PURCHASE = "purchase", "App purchase"
+        REFUND = "refund", "Purchase refund"
+        PLAN = "plan", "Plan subscription"
         VOID = "void", "Voided redemption"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reward_entries")

@@ -1,6 +1,7 @@
 """Write paths of the moderation app. `post_entry` is the only way points change."""
 
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -9,8 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from wagtail import hooks
 
 from backoffice.errors import DomainError
+from backoffice.events import publish
 from backoffice.services import notify_user
 from backoffice.uploads import validate_image
 
@@ -198,6 +201,20 @@ def _earn_entry(proof):
     ).first()
 
 
+REWARD_MULTIPLIER_HOOK = "moderation_reward_multiplier"
+
+
+def reward_for(member, app):
+    """The points an approved proof of `app` earns `member`: the app's reward times the best multiplier.
+
+    Apps to the left (commerce's plans) answer the Wagtail hook `moderation_reward_multiplier` with
+    `fn(member, app) -> Decimal | None`; moderation never imports them. Rounded half up, at least 1 point.
+    """
+    multipliers = [m for fn in hooks.get_hooks(REWARD_MULTIPLIER_HOOK) if (m := fn(member, app)) is not None]
+    best = max([Decimal(1), *(Decimal(m) for m in multipliers)])
+    return max(1, int((app.points_reward * best).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+
+
 def approve_proof(proof, *, moderator):
     """Approve a pending proof and credit the app's points once. Returns (proof, changed).
 
@@ -215,12 +232,17 @@ def approve_proof(proof, *, moderator):
                 f"This proof is {locked.get_status_display().lower()}; only pending proofs can be approved."
             )
         app, member = locked.download.app, locked.download.user
-        post_entry(user=member, amount=app.points_reward, kind=RewardEntry.Kind.EARN, source=locked, actor=moderator)
+        points = reward_for(member, app)
+        post_entry(user=member, amount=points, kind=RewardEntry.Kind.EARN, source=locked, actor=moderator)
         _save_status(locked, actor=moderator, status=ScreenshotProof.Status.APPROVED, reason="")
         notify_user(
             member,
             f"Your proof for {app.name} was approved",
-            f"{app.points_reward} points were added to your balance.",
+            f"{points} points were added to your balance.",
+        )
+        publish(
+            "proof.approved",
+            {"id": locked.pk, "user_id": member.pk, "app_id": app.pk, "points": points, "reviewer_id": moderator.pk},
         )
     return _sync(proof, locked), True
 

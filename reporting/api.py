@@ -79,6 +79,8 @@ class TopAppSerializer(serializers.Serializer):
     name = serializers.CharField()
     downloads = serializers.IntegerField()
     proofs_approved = serializers.IntegerField()
+    purchases = serializers.IntegerField()
+    credits = serializers.IntegerField(help_text="Credits paid for the app (purchases made in the range).")
 
 
 class TopAppsSerializer(serializers.Serializer):
@@ -86,6 +88,8 @@ class TopAppsSerializer(serializers.Serializer):
     end = serializers.DateField()
     by_downloads = TopAppSerializer(many=True)
     by_approved_proofs = TopAppSerializer(many=True)
+    by_purchases = TopAppSerializer(many=True)
+    by_credits = TopAppSerializer(many=True)
 
 
 class DailySerializer(serializers.Serializer):
@@ -146,7 +150,7 @@ class TopAppsView(ReportView):
 
     @extend_schema(
         operation_id="reports_top_apps",
-        summary="Top apps by downloads and by approved proofs over a date range",
+        summary="Top apps by downloads, approved proofs, purchases and credits over a date range",
         parameters=[
             *RANGE_PARAMETERS,
             OpenApiParameter("limit", int, description="How many apps (1-100, default 10)."),
@@ -162,6 +166,8 @@ class TopAppsView(ReportView):
             "end": board.end,
             "by_downloads": board.top_by_downloads,
             "by_approved_proofs": board.top_by_approved,
+            "by_purchases": board.top_by_purchases,
+            "by_credits": board.top_by_credits,
         }
         return Response(TopAppsSerializer(data).data)
 

@@ -34,7 +34,13 @@ class DailyStat(models.Model):
     points_referral = models.BigIntegerField(default=0)
     points_taken_back = models.BigIntegerField(default=0)
     points_adjusted = models.BigIntegerField(default=0)
-    credits_spent = models.BigIntegerField(default=0)
+    points_spent_on_discounts = models.BigIntegerField(default=0)
+    purchases = models.PositiveIntegerField(default=0)
+    credits_spent_on_apps = models.BigIntegerField(default=0)
+    refunds = models.PositiveIntegerField(default=0)
+    credits_refunded = models.BigIntegerField(default=0)
+    subscriptions = models.PositiveIntegerField(default=0)
+    points_spent_on_plans = models.BigIntegerField(default=0)
     redemptions = models.PositiveIntegerField(default=0)
     discount_given = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     referral_visits = models.PositiveIntegerField(default=0)
@@ -57,6 +63,8 @@ class DailyAppStat(models.Model):
     app = models.ForeignKey("catalog.App", on_delete=models.CASCADE, related_name="+")
     downloads = models.PositiveIntegerField(default=0)
     proofs_approved = models.PositiveIntegerField(default=0)
+    purchases = models.PositiveIntegerField(default=0)
+    credits = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["date", "app"]
@@ -79,6 +87,8 @@ class WeeklyAppStat(models.Model):
     app = models.ForeignKey("catalog.App", on_delete=models.CASCADE, related_name="+")
     downloads = models.PositiveIntegerField(default=0)
     proofs_approved = models.PositiveIntegerField(default=0)
+    purchases = models.PositiveIntegerField(default=0)
+    credits = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["week_start", "app"]

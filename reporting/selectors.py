@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from backoffice.models import TaskRun
 from catalog.models import App
+from commerce.models import Purchase, Subscription
 from growth.models import Redemption, Referral, ReferralVisit
 from moderation.models import Download, RewardEntry, ScreenshotProof
 
@@ -41,7 +42,13 @@ FIGURES = {
     "points_referral": "Points earned (referrals)",
     "points_taken_back": "Points taken back",
     "points_adjusted": "Points adjusted (net)",
-    "credits_spent": "Credits spent",
+    "points_spent_on_discounts": "Points spent on discounts",
+    "purchases": "App purchases",
+    "credits_spent_on_apps": "Credits spent on apps",
+    "refunds": "Purchases refunded",
+    "credits_refunded": "Credits refunded",
+    "subscriptions": "Plan subscriptions",
+    "points_spent_on_plans": "Points spent on plans",
     "redemptions": "Redemptions",
     "discount_given": "Discount given",
     "referral_visits": "Referral links opened",
@@ -117,9 +124,20 @@ def raw_daily_figures(start, end):
         elif kind == RewardEntry.Kind.INVALIDATE:
             figures["points_taken_back"] -= total
         elif kind == RewardEntry.Kind.REDEEM:
-            figures["credits_spent"] -= total
-        else:
-            figures["points_adjusted"] += total
+            figures["points_spent_on_discounts"] -= total
+        elif kind in (RewardEntry.Kind.ADJUST, RewardEntry.Kind.VOID):
+            figures["points_adjusted"] += total  # a voided redemption's points come back as an adjustment
+        # purchase, refund and plan entries are counted from their own tables below
+    for row in _per_day(Purchase.objects.all(), "created_at", low, high, n=Count("pk"), total=Sum("price_paid")):
+        by_day[row["day"]]["purchases"] += row["n"]
+        by_day[row["day"]]["credits_spent_on_apps"] += row["total"] or 0
+    refunded = Purchase.objects.filter(refunded_at__isnull=False)
+    for row in _per_day(refunded, "refunded_at", low, high, n=Count("pk"), total=Sum("price_paid")):
+        by_day[row["day"]]["refunds"] += row["n"]
+        by_day[row["day"]]["credits_refunded"] += row["total"] or 0
+    for row in _per_day(Subscription.objects.all(), "created_at", low, high, n=Count("pk"), total=Sum("price_paid")):
+        by_day[row["day"]]["subscriptions"] += row["n"]
+        by_day[row["day"]]["points_spent_on_plans"] += row["total"] or 0
     for row in _per_day(Redemption.objects.all(), "created_at", low, high, n=Count("pk"), total=Sum("discount_amount")):
         by_day[row["day"]]["redemptions"] += row["n"]
         by_day[row["day"]]["discount_given"] += row["total"] or Decimal("0.00")
@@ -130,28 +148,39 @@ def raw_daily_figures(start, end):
     return by_day
 
 
-def raw_app_figures(start, end, *, per_day=True):
-    """Downloads and approved proofs per app (and per day unless `per_day` is False), from the raw tables.
+APP_FIGURES = ("downloads", "proofs_approved", "purchases", "credits")
 
-    Returns {(day, app_id): {"downloads", "proofs_approved"}}, or {app_id: {...}} when not per day.
+
+def empty_app_figures():
+    return dict.fromkeys(APP_FIGURES, 0)
+
+
+def raw_app_figures(start, end, *, per_day=True):
+    """Downloads, approved proofs, purchases and credits paid per app (and per day unless `per_day` is False).
+
+    Returns {(day, app_id): {"downloads", "proofs_approved", "purchases", "credits"}}, or {app_id: {...}}.
+    Purchases count on the day they were made (a later refund is its own figure), so a finished day never changes.
     """
     low, high = day_bounds(start, end)
-    result = defaultdict(lambda: {"downloads": 0, "proofs_approved": 0})
+    result = defaultdict(empty_app_figures)
     downloads = Download.objects.filter(created_at__gte=low, created_at__lt=high)
     approved = ScreenshotProof.objects.filter(
         status=ScreenshotProof.Status.APPROVED, reviewed_at__gte=low, reviewed_at__lt=high
     )
-    for figure, queryset, field_name, app_field in [
-        ("downloads", downloads, "created_at", "app_id"),
-        ("proofs_approved", approved, "reviewed_at", "download__app_id"),
+    purchases = Purchase.objects.filter(created_at__gte=low, created_at__lt=high)
+    for figures, queryset, field_name, app_field in [
+        ({"downloads": Count("pk")}, downloads, "created_at", "app_id"),
+        ({"proofs_approved": Count("pk")}, approved, "reviewed_at", "download__app_id"),
+        ({"purchases": Count("pk"), "credits": Sum("price_paid")}, purchases, "created_at", "app_id"),
     ]:
         if per_day:
             rows = queryset.annotate(day=TruncDate(field_name)).values("day", app_field)
         else:
             rows = queryset.values(app_field)
-        for row in rows.annotate(n=Count("pk")).order_by():
+        for row in rows.annotate(**figures).order_by():
             key = (row["day"], row[app_field]) if per_day else row[app_field]
-            result[key][figure] += row["n"]
+            for name in figures:
+                result[key][name] += row[name] or 0
     return dict(result)
 
 
@@ -188,6 +217,8 @@ class Dashboard:
     totals: dict = field(default_factory=dict)
     top_by_downloads: list = field(default_factory=list)  # [{"app_id", "name", "downloads", "proofs_approved"}]
     top_by_approved: list = field(default_factory=list)
+    top_by_purchases: list = field(default_factory=list)
+    top_by_credits: list = field(default_factory=list)
     queue: QueueState = field(default_factory=QueueState)
     live_days: list = field(default_factory=list)  # days computed from raw tables (today, or not rolled up)
 
@@ -220,7 +251,7 @@ def _totals(days):
 
 
 def _top_apps(app_totals, limit):
-    """Two rankings of {app_id: figures}: by downloads and by approved proofs (ties: lower app id first).
+    """Rankings of {app_id: figures} by downloads, approved proofs, purchases and credits (ties: lower id first).
 
     Ranking before naming keeps the name lookup to the few apps shown.
     """
@@ -229,14 +260,14 @@ def _top_apps(app_totals, limit):
         chosen = [(pk, figures) for pk, figures in app_totals.items() if figures[figure]]
         return sorted(chosen, key=lambda item: (-item[1][figure], item[0]))[:limit]
 
-    by_downloads, by_approved = ranked("downloads"), ranked("proofs_approved")
-    shown = {pk for pk, _ in by_downloads + by_approved}
+    rankings = [ranked(figure) for figure in ("downloads", "proofs_approved", "purchases", "credits")]
+    shown = {pk for ranking in rankings for pk, _ in ranking}
     names = dict(App.objects.filter(pk__in=shown).values_list("pk", "name")) if shown else {}
 
     def rows(items):
         return [{"app_id": pk, "name": names.get(pk, f"App #{pk}"), **figures} for pk, figures in items]
 
-    return rows(by_downloads), rows(by_approved)
+    return [rows(ranking) for ranking in rankings]
 
 
 def _live_ranges(days):
@@ -261,17 +292,17 @@ def dashboard(start, end, *, top=TOP_APPS, today=None):
     }
     live = [day for day in days_between(start, end) if day not in stored and day <= today]
     by_day = {day: {name: row[name] for name in FIGURES} for day, row in stored.items()}
-    app_totals = defaultdict(lambda: {"downloads": 0, "proofs_approved": 0})
+    app_totals = defaultdict(empty_app_figures)
     if stored and top:
         for row in _stored_app_totals(start, max(stored)):
-            app_totals[row["app_id"]]["downloads"] += row["downloads"]
-            app_totals[row["app_id"]]["proofs_approved"] += row["proofs_approved"]
+            for name in APP_FIGURES:
+                app_totals[row["app_id"]][name] += row[name]
     for run_start, run_end in _live_ranges(live):
         computed, app_figures = _live_figures(run_start, run_end, top, today)
         by_day.update(computed)
         for app_id, figures in app_figures.items():
-            app_totals[app_id]["downloads"] += figures["downloads"]
-            app_totals[app_id]["proofs_approved"] += figures["proofs_approved"]
+            for name in APP_FIGURES:
+                app_totals[app_id][name] += figures[name]
     return _assemble(start, end, by_day, app_totals, top, live)
 
 
@@ -297,7 +328,7 @@ def _stored_app_totals(start, end):
     """Per-app sums of the rolled-up days in [start, end]: weekly rows for whole weeks, daily rows for the edges."""
     first_monday = week_start(start + datetime.timedelta(days=6))
     last_monday = week_start(end + datetime.timedelta(days=1)) - datetime.timedelta(days=7)
-    sums = {"downloads": Sum("downloads"), "proofs_approved": Sum("proofs_approved")}
+    sums = {name: Sum(name) for name in APP_FIGURES}
     if first_monday > last_monday:
         return list(
             DailyAppStat.objects.filter(date__gte=start, date__lte=end).values("app_id").annotate(**sums).order_by()
@@ -320,7 +351,7 @@ def raw_dashboard(start, end, *, top=TOP_APPS):
 
 def _assemble(start, end, by_day, app_totals, top, live):
     days = [{"date": day, **by_day.get(day, empty_figures())} for day in days_between(start, end)]
-    top_by_downloads, top_by_approved = _top_apps(app_totals, top)
+    top_by_downloads, top_by_approved, top_by_purchases, top_by_credits = _top_apps(app_totals, top)
     return Dashboard(
         start=start,
         end=end,
@@ -328,6 +359,8 @@ def _assemble(start, end, by_day, app_totals, top, live):
         totals=_totals(days),
         top_by_downloads=top_by_downloads,
         top_by_approved=top_by_approved,
+        top_by_purchases=top_by_purchases,
+        top_by_credits=top_by_credits,
         queue=moderation_queue(),
         live_days=list(live),
     )

@@ -14,7 +14,7 @@ from backoffice import outbound
 from backoffice.jobs import PermanentJobError
 
 from .models import DailyAppStat, DailyListEntry, DailyStat, WeeklyAppStat
-from .selectors import days_between, raw_app_figures, raw_daily_figures, week_start
+from .selectors import APP_FIGURES, days_between, raw_app_figures, raw_daily_figures, week_start
 
 DAILY_LIST_MAX_BYTES = 10 * 1024 * 1024
 DAILY_LIST_TIMEOUT_SECONDS = 30
@@ -44,7 +44,7 @@ def _rewrite_week(monday):
     week = (
         DailyAppStat.objects.filter(date__gte=monday, date__lte=monday + datetime.timedelta(days=6))
         .values("app_id")
-        .annotate(downloads=Sum("downloads"), proofs_approved=Sum("proofs_approved"))
+        .annotate(**{name: Sum(name) for name in APP_FIGURES})
         .order_by("app_id")
     )
     WeeklyAppStat.objects.bulk_create(WeeklyAppStat(week_start=monday, **row) for row in week)

@@ -24,20 +24,34 @@ DASHBOARD_PERMISSION = "reporting.view_dashboard"
 CHARTS = {
     "Downloads and proofs": ["downloads", "proofs_submitted", "proofs_reviewed"],
     "Sign-ups": ["users_signed_up", "users_verified", "referral_signups"],
-    "Points": ["points_earned", "points_referral", "points_taken_back", "credits_spent"],
+    "Points": ["points_earned", "points_referral", "points_taken_back", "points_spent_on_discounts"],
+    "App sales": ["purchases", "refunds", "subscriptions"],
+    "Credits spent": ["credits_spent_on_apps", "credits_refunded", "points_spent_on_plans"],
     "Redemptions": ["redemptions", "discount_given"],
 }
-EXPORTS = ["totals", "daily", "top-downloads", "top-approved", "funnel", "throughput"]
-HEADLINE = ["downloads", "proofs_approved", "users_signed_up", "points_earned", "credits_spent", "redemptions"]
+EXPORTS = ["totals", "daily", "top-downloads", "top-approved", "top-purchases", "top-credits", "funnel", "throughput"]
+HEADLINE = [
+    "downloads",
+    "proofs_approved",
+    "users_signed_up",
+    "points_earned",
+    "purchases",
+    "credits_spent_on_apps",
+    "points_spent_on_discounts",
+    "redemptions",
+]
 
 
 def export_tables(board):
     """Every table of the page as (header, rows), keyed by the name used in `?export=`."""
     names = list(selectors.FIGURES)
-    top_header = ["Rank", "App", "Downloads", "Approved proofs"]
+    top_header = ["Rank", "App", "Downloads", "Approved proofs", "Purchases", "Credits"]
 
     def top_rows(rows):
-        return [[n, row["name"], row["downloads"], row["proofs_approved"]] for n, row in enumerate(rows, 1)]
+        return [
+            [n, row["name"], row["downloads"], row["proofs_approved"], row["purchases"], row["credits"]]
+            for n, row in enumerate(rows, 1)
+        ]
 
     return {
         "totals": (["Figure", "Total"], [[selectors.FIGURES[name], board.totals[name]] for name in names]),
@@ -47,6 +61,8 @@ def export_tables(board):
         ),
         "top-downloads": (top_header, top_rows(board.top_by_downloads)),
         "top-approved": (top_header, top_rows(board.top_by_approved)),
+        "top-purchases": (top_header, top_rows(board.top_by_purchases)),
+        "top-credits": (top_header, top_rows(board.top_by_credits)),
         "funnel": (
             ["Step", "Count", "Base (the step before)", "Base count", "Share of base"],
             [

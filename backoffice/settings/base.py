@@ -33,8 +33,10 @@ INSTALLED_APPS = [
     "catalog",
     "moderation",
     "growth",
+    "commerce",
     "stores",
     "reporting",
+    "integrations",
     # Wagtail admin
     "backoffice.apps.WagtailUsersConfig",  # wagtail.users with the privilege policy
     "wagtail.snippets",
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
     "django_otp",
     "rest_framework",
     "rest_framework.authtoken",
+    "oauth2_provider",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
@@ -429,8 +432,41 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("API_ANON_THROTTLE_RATE", "100/minute"),
         "user": os.environ.get("API_USER_THROTTLE_RATE", "600/minute"),
         "redeem": os.environ.get("REDEEM_THROTTLE_RATE", "30/minute"),
+        # App purchases per member (POST /api/apps/{slug}/purchase/).
+        "purchase": os.environ.get("PURCHASE_THROTTLE_RATE", "30/minute"),
+        # Data API v1 requests per OAuth2 client.
+        "data_api": os.environ.get("DATA_API_THROTTLE_RATE", "1200/minute"),
     },
 }
+# OAuth2 (django-oauth-toolkit) for services reading the data API v1 with client credentials.
+OAUTH2_PROVIDER = {
+    "SCOPES_BACKEND_CLASS": "integrations.oauth.ClientScopes",
+    "OAUTH2_VALIDATOR_CLASS": "integrations.oauth.ClientValidator",
+    # Lifetime of a client's access token; a client asks for a new one with its credentials.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OAUTH2_ACCESS_TOKEN_SECONDS", "3600")),
+    # RFC 9700 (OAuth 2.0 Security BCP): only client credentials are used; every legacy allowance is off.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}
+# Named so migrations can refer to it (django-oauth-toolkit's model is swappable); not swapped here.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+# Incremental sync serves only rows last written at least this long ago, so a row whose transaction
+# commits a little after its timestamp is not skipped by a client that already read past that time.
+DATA_API_SYNC_LAG_SECONDS = float(os.environ.get("DATA_API_SYNC_LAG_SECONDS", "5"))
+# Webhooks: each delivery's whole request time, its attempts in all, and the first retry's delay (then doubled).
+WEBHOOK_TIMEOUT_SECONDS = int(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "6"))
+WEBHOOK_BACKOFF_SECONDS = int(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "30"))
+# Rows per page of the data API v1 (a client may ask for fewer or up to DATA_API_MAX_PAGE_SIZE with ?page_size=).
+DATA_API_PAGE_SIZE = 100
+DATA_API_MAX_PAGE_SIZE = 1000
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rewards API",
     "DESCRIPTION": "Public catalog, campaigns and redemption, and staff reports.",
@@ -441,6 +477,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The data API v1 (integrations) documents its OAuth2 client-credentials flow.
+    "OAUTH2_FLOWS": ["clientCredentials"],
+    "OAUTH2_TOKEN_URL": "/oauth/token/",
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -14,7 +14,9 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from backoffice.roles import ADMINS, MARKETERS, MODERATORS
 from backoffice.tests.factories import StaffFactory, UserFactory
 from catalog.tests.factories import AppFactory, CategoryFactory, ProductFactory
+from commerce.models import Purchase
 from growth.tests.factories import CampaignFactory
+from integrations.clients import create_client
 from moderation.tests.factories import ScreenshotProofFactory
 
 ANON, MEMBER, MODERATOR, MARKETER, ADMIN = "anonymous", "member", "moderator", "marketer", "admin"
@@ -65,6 +67,10 @@ RULES = [
     own(r"^leaderboard/$", EVERYONE, "/leaderboard/"),
     own(r"^discounts/$", SIGNED_IN, "/discounts/"),
     own(r"^discounts/<int:pk>/redeem/$", NOBODY, None, "GET confirms, POST redeems (tested in growth)"),
+    own(r"^apps/<slug:slug>/buy/confirm/$", NOBODY, None, "POST only (tested in commerce)"),
+    own(r"^apps/<slug:slug>/buy/$", SIGNED_IN, "/apps/{app.slug}/buy/"),
+    own(r"^plans/$", EVERYONE, "/plans/"),
+    own(r"^plans/<int:pk>/subscribe/$", NOBODY, None, "POST only (tested in commerce)"),
     # Uploaded files: public media for everyone; private files for their owner and staff who may see them
     own(r"^\^media/", EVERYONE, "/media/{app.image.name}"),
     own(r"^private-media/", {MODERATOR, ADMIN}, "/private-media/{proof.image.name}"),  # owner: test_media.py
@@ -75,6 +81,9 @@ RULES = [
     own(r"^api/campaigns/available/$", SIGNED_IN, "/api/campaigns/available/?cart_total=10"),
     own(r"^api/campaigns/<int:pk>/redeem/$", NOBODY, None, "POST only (tested in growth)"),
     own(r"^api/reports/", {MARKETER, ADMIN}, "/api/reports/summary/"),
+    own(r"^api/apps/<slug:slug>/purchase/$", NOBODY, None, "POST only (tested in commerce)"),
+    own(r"^api/v1/", NOBODY, "/api/v1/apps/"),  # OAuth2 client tokens only, never a session (tested in integrations)
+    own(r"^oauth/(token|revoke_token)/$", NOBODY, None, "POST only, client credentials (tested in integrations)"),
     # Back-office: catalog (admins)
     own(r"^admin/apps/edit/", {ADMIN}, "/admin/apps/edit/{app.pk}/"),
     own(r"^admin/apps/", {ADMIN}, "/admin/apps/"),
@@ -107,6 +116,21 @@ RULES = [
     own(r"^admin/(referrals|redemptions)/(new|edit|delete|copy)/", NOBODY, "/admin/referrals/new/"),
     own(r"^admin/referrals/", {MARKETER, ADMIN}, "/admin/referrals/"),
     own(r"^admin/redemptions/", {MARKETER, ADMIN}, "/admin/redemptions/"),
+    # Back-office: commerce (admins refund; marketers edit plans)
+    own(r"^admin/commerce/purchases/<int:pk>/refund/$", {ADMIN}, "/admin/commerce/purchases/{purchase.pk}/refund/"),
+    own(r"^admin/(purchases|subscriptions)/(new|edit|delete|copy)/", NOBODY, "/admin/purchases/new/"),
+    own(r"^admin/(purchases|subscriptions)/", {MARKETER, ADMIN}, "/admin/purchases/"),
+    own(r"^admin/subscriptions/", {MARKETER, ADMIN}, "/admin/subscriptions/"),
+    own(r"^admin/plans/(new|edit|delete|copy)/", {MARKETER}, "/admin/plans/new/"),
+    own(r"^admin/plans/", {MARKETER, ADMIN}, "/admin/plans/"),
+    # Back-office: integrations (admins manage data API clients)
+    own(r"^admin/integrations/clients/<int:pk>/revoke/$", {ADMIN}, "/admin/integrations/clients/{client.pk}/revoke/"),
+    own(r"^admin/integration_clients/(edit|delete|copy)/", NOBODY, "/admin/integration_clients/edit/{client.pk}/"),
+    own(r"^admin/integration_clients/", {ADMIN}, "/admin/integration_clients/"),
+    own(r"^admin/integrations/deliveries/<int:pk>/replay/$", NOBODY, None, "POST only (tested in integrations)"),
+    own(r"^admin/webhook_deliveries/(new|edit|delete|copy)/", NOBODY, "/admin/webhook_deliveries/new/"),
+    own(r"^admin/(webhook_endpoints|webhook_deliveries)/", {ADMIN}, "/admin/webhook_endpoints/"),
+    own(r"^admin/webhook_deliveries/", {ADMIN}, "/admin/webhook_deliveries/"),
     # Back-office: moderation
     own(r"^admin/moderation/proofs/<int:pk>/invalidate/$", NOBODY, None, "POST only (tested in moderation)"),
     own(r"^admin/moderation/(<int:pk>/|bulk/)", NOBODY, None, "POST only (tested in moderation)"),
@@ -169,7 +193,13 @@ def test_every_rule_still_matches_a_url():
 @pytest.fixture
 def objects(db):
     category = CategoryFactory()
+    purchase = Purchase.objects.create(
+        member=UserFactory(), app=AppFactory(), price_paid=0, idempotency_key="matrix", request_hash="-"
+    )
+    client, _ = create_client(name="matrix", scopes=["apps:read"], created_by=None)
     return {
+        "client": client,
+        "purchase": purchase,
         "app": AppFactory(category=category),
         "category": category,
         "product": ProductFactory(),

@@ -231,10 +231,12 @@ def tight_api_throttles(settings):
     from rest_framework.settings import api_settings
     from rest_framework.throttling import SimpleRateThrottle
 
+    original_rates = SimpleRateThrottle.THROTTLE_RATES
     api_settings.reload()
     SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
     yield
-    settings.REST_FRAMEWORK = {**rest}
+    # The class attribute outlives the settings fixture: put the real rates back for the tests that follow.
+    SimpleRateThrottle.THROTTLE_RATES = original_rates
 
 
 def test_anonymous_api_use_is_throttled_by_default(client, tight_api_throttles):

@@ -115,5 +115,5 @@ def generate_activity(day, *, scale=1, moderator=None):
         _move(RewardEntry, spend.pk, created_at=at(day, 17))
         expected["redemptions"] += 1
         expected["discount_given"] += Decimal("4.50")
-        expected["credits_spent"] += 3
+        expected["points_spent_on_discounts"] += 3
     return expected

@@ -105,7 +105,14 @@ def test_top_apps_are_ranked_and_limited(api):
     downloads = [row["downloads"] for row in data["by_downloads"]]
     assert len(downloads) == 2
     assert downloads == sorted(downloads, reverse=True)
-    assert set(data["by_approved_proofs"][0]) == {"app_id", "name", "downloads", "proofs_approved"}
+    assert set(data["by_approved_proofs"][0]) == {
+        "app_id",
+        "name",
+        "downloads",
+        "proofs_approved",
+        "purchases",
+        "credits",
+    }
 
 
 @pytest.mark.parametrize(

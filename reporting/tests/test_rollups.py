@@ -46,12 +46,16 @@ def test_rollup_stores_the_raw_figures_of_each_day(three_days):
         assert stored == selectors.raw_daily_figures(day, day)[day]
 
 
-def test_rollup_stores_per_app_downloads_and_approvals(three_days):
+def test_rollup_stores_per_app_downloads_approvals_and_sales(three_days):
     services.rollup_day(YESTERDAY)
     expected = three_days[YESTERDAY]
     for stat in DailyAppStat.objects.filter(date=YESTERDAY):
         assert stat.downloads == expected[("downloads", stat.app_id)]
         assert stat.proofs_approved == expected[("proofs_approved", stat.app_id)]
+        assert (stat.purchases, stat.credits) == (
+            expected[("purchases", stat.app_id)],
+            expected[("credits", stat.app_id)],
+        )
     assert sum(DailyAppStat.objects.filter(date=YESTERDAY).values_list("downloads", flat=True)) == expected["downloads"]
 
 

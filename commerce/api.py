@@ -1,0 +1,76 @@
+"""Member API: buy an app with credits, once per Idempotency-Key."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
+
+from catalog.models import App
+from growth.api import ERROR, IDEMPOTENCY_HEADER
+
+from . import purchases
+from .models import Purchase
+
+
+class PurchaseRequestSerializer(serializers.Serializer):
+    expected_price = serializers.IntegerField(
+        min_value=0, required=False, help_text="The price the member was shown; refused if it changed."
+    )
+
+
+class PurchaseSerializer(serializers.ModelSerializer):
+    app = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Purchase
+        fields = ["id", "app", "price_paid", "created_at", "refunded_at", "idempotency_key"]
+
+
+class PurchaseView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
+    throttle_scope = "purchase"
+
+    @extend_schema(
+        request=PurchaseRequestSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="1 to 64 characters; the same request with the same key returns the first purchase.",
+            )
+        ],
+        responses={
+            201: PurchaseSerializer,
+            200: OpenApiResponse(PurchaseSerializer, description="Replay of an earlier request with this key."),
+            400: ERROR,
+            403: ERROR,
+            404: ERROR,
+            409: ERROR,
+            422: ERROR,
+            429: ERROR,
+        },
+        summary="Buy an app with credits, once per Idempotency-Key",
+    )
+    def post(self, request, slug):
+        key = request.headers.get(IDEMPOTENCY_HEADER, "")
+        app = get_object_or_404(App, slug=slug)
+        body = PurchaseRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        purchase, created = purchases.buy_app(
+            member=request.user,
+            app=app,
+            idempotency_key=key,
+            expected_price=body.validated_data.get("expected_price"),
+        )
+        response = Response(
+            PurchaseSerializer(purchase).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+        response["Idempotent-Replayed"] = "false" if created else "true"
+        return response

@@ -1,0 +1,17 @@
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from commerce.models import Plan, Purchase, Subscription
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_purchases_and_subscriptions_spread_over_ninety_days_and_load_once():
+    call_command("load_demo_data")
+    counts = (Plan.objects.count(), Purchase.objects.count(), Subscription.objects.count())
+    call_command("load_demo_data")
+    assert counts == (Plan.objects.count(), Purchase.objects.count(), Subscription.objects.count())
+    assert counts[1] > 50 and counts[2] > 5
+    ages = [(timezone.now() - p.created_at).days for p in Purchase.objects.all()]
+    assert max(ages) > 60 and min(ages) < 30 and max(ages) <= 90
