@@ -23,6 +23,7 @@ ERROR_STATUS = {
     "not_found": 404,
     # the request conflicts with the current state (counters, balance, earlier requests)
     "campaign_exhausted": 409,
+    "campaign_has_redemptions": 409,
     "budget_exhausted": 409,
     "per_user_limit_reached": 409,
     "insufficient_points": 409,

@@ -1,12 +1,13 @@
-"""Public API for members: available campaigns and idempotent redemption."""
+"""The campaign API: members see available campaigns and redeem them; marketers manage campaigns."""
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -169,3 +170,82 @@ class RedeemView(APIView):
         )
         response["Idempotent-Replayed"] = "false" if created else "true"
         return response
+
+
+class CampaignPermissions(DjangoModelPermissions):
+    """The same model permissions as the admin's Campaigns screens: reading needs `view_campaign` too."""
+
+    perms_map = {**DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+
+
+class ManagedCampaignSerializer(serializers.ModelSerializer):
+    """A campaign as marketers edit it. Counters are read-only; every rule is the campaign service's."""
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "description",
+            "discount_kind",
+            "discount_value",
+            "min_cart_total",
+            "max_cart_total",
+            "stackable",
+            "points_cost",
+            "eligible_apps",
+            "eligible_categories",
+            "audience",
+            "new_user_days",
+            "min_points",
+            "starts_at",
+            "ends_at",
+            "max_uses",
+            "budget",
+            "per_user_limit",
+            "active",
+            "uses_count",
+            "budget_spent",
+            "created_at",
+        ]
+        read_only_fields = ["uses_count", "budget_spent", "created_at"]
+
+    def _saved(self, campaign, save, many_to_many):
+        try:
+            save(campaign, actor=self.context["request"].user)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(serializers.as_serializer_error(error)) from error
+        for field, values in many_to_many.items():
+            getattr(campaign, field).set(values)
+        return campaign
+
+    @staticmethod
+    def _split(validated_data):
+        many = {f: validated_data.pop(f) for f in ("eligible_apps", "eligible_categories") if f in validated_data}
+        return validated_data, many
+
+    def create(self, validated_data):
+        fields, many = self._split(validated_data)
+        return self._saved(Campaign(**fields), campaigns.create_campaign, many)
+
+    def update(self, instance, validated_data):
+        fields, many = self._split(validated_data)
+        for name, value in fields.items():
+            setattr(instance, name, value)
+        return self._saved(instance, campaigns.update_campaign, many)
+
+
+@extend_schema(tags=["campaigns (marketers)"])
+class CampaignViewSet(viewsets.ModelViewSet):
+    """Campaign CRUD for Marketers (and anyone holding the campaign permissions), through the campaign service:
+    the same rules and history as the admin. A redeemed campaign cannot be deleted: deactivate it (PATCH active)."""
+
+    queryset = Campaign.objects.prefetch_related("eligible_apps", "eligible_categories").order_by("-starts_at", "-pk")
+    serializer_class = ManagedCampaignSerializer
+    permission_classes = [IsAuthenticated, CampaignPermissions]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    @extend_schema(responses={204: None, 409: OpenApiResponse(ERROR, description="campaign_has_redemptions")})
+    def destroy(self, request, *args, **kwargs):
+        campaigns.delete_campaign(self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -76,10 +76,15 @@ def validate_campaign(campaign, *, uses_count=0, budget_spent=Decimal(0)):
         raise ValidationError(errors)
 
 
+class CampaignInUse(DomainError):
+    """A campaign that members redeemed keeps its history: deactivate it instead of deleting it."""
+
+
 def create_campaign(campaign, *, actor):
     """Save a new campaign (many-to-many fields are the caller's form's to save)."""
     validate_campaign(campaign)
     campaign.created_by = actor
+    campaign._history_user = actor
     campaign.save()
     return campaign
 
@@ -90,6 +95,7 @@ def update_campaign(campaign, *, actor):
     with transaction.atomic():
         used = Campaign.objects.select_for_update().values("uses_count", "budget_spent").get(pk=campaign.pk)
         validate_campaign(campaign, **used)
+        campaign._history_user = actor
         campaign.save()
     campaign.uses_count, campaign.budget_spent = used["uses_count"], used["budget_spent"]
     return campaign
@@ -97,8 +103,21 @@ def update_campaign(campaign, *, actor):
 
 def deactivate_campaign(campaign, *, actor):
     campaign.active = False
+    campaign._history_user = actor
     campaign.save(update_fields=["active"])
     return campaign
+
+
+def delete_campaign(campaign, *, actor):
+    """Delete a campaign nobody redeemed; one with redemptions is refused (its figures and vouchers stay)."""
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.redemptions.exists():
+            raise CampaignInUse(
+                "campaign_has_redemptions", "Members redeemed this campaign: deactivate it instead of deleting it."
+            )
+        locked._history_user = actor
+        locked.delete()
 
 
 # --- eligibility: ONE function for the available list, the redeem path and the admin preview ----------------

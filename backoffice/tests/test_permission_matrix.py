@@ -80,6 +80,9 @@ RULES = [
     own(r"^api/\^apps", EVERYONE, "/api/apps/"),
     own(r"^api/campaigns/available/$", SIGNED_IN, "/api/campaigns/available/?cart_total=10"),
     own(r"^api/campaigns/<int:pk>/redeem/$", NOBODY, None, "POST only (tested in growth)"),
+    # The marketers' campaign API: reading needs view_campaign (Marketers and Admins), writing the CRUD permissions
+    own(r"^api/\^campaigns/\$$", {MARKETER, ADMIN}, "/api/campaigns/"),
+    own(r"^api/\^campaigns/\(", {MARKETER, ADMIN}, "/api/campaigns/{campaign.pk}/"),
     own(r"^api/reports/", {MARKETER, ADMIN}, "/api/reports/summary/"),
     own(r"^api/apps/<slug:slug>/purchase/$", NOBODY, None, "POST only (tested in commerce)"),
     own(r"^api/v1/", NOBODY, "/api/v1/apps/"),  # OAuth2 client tokens only, never a session (tested in integrations)
