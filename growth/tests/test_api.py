@@ -159,14 +159,15 @@ def test_redeeming_is_throttled_per_user(api, settings):
     }
     from rest_framework.throttling import ScopedRateThrottle
 
+    # The class attribute outlives the settings fixture: keep the real rates and put them back, not the
+    # overridden ones the settings still hold inside this test.
+    original_rates = ScopedRateThrottle.THROTTLE_RATES
     ScopedRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
     try:
         campaign = CampaignFactory(per_user_limit=5)
         codes = [redeem(api, campaign.pk, key=f"k{n}").status_code for n in range(3)]
     finally:
-        from rest_framework.settings import api_settings
-
-        ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        ScopedRateThrottle.THROTTLE_RATES = original_rates
     assert codes == [201, 201, 429]
 
 
