@@ -23,8 +23,12 @@ def test_a_marketer_opens_the_business_reports_and_sees_the_charts(live_server):
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.click("text=Business reports")
-        page.wait_for_selector("canvas[data-rendered=true]")
-        assert page.locator("canvas[data-rendered=true]").count() == 4
+        # Charts render one after another: wait for every one, then count them (six since app purchases).
+        page.wait_for_function(
+            "() => document.querySelectorAll('canvas').length > 0 && document.querySelectorAll('canvas').length"
+            " === document.querySelectorAll('canvas[data-rendered=true]').length"
+        )
+        assert page.locator("canvas[data-rendered=true]").count() == 6
         assert page.evaluate("typeof Chart") == "function"
         assert errors == []
         page.fill("input[name=start]", "2026-03-10")
