@@ -183,31 +183,7 @@ class ManagedCampaignSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Campaign
-        fields = [
-            "id",
-            "name",
-            "description",
-            "discount_kind",
-            "discount_value",
-            "min_cart_total",
-            "max_cart_total",
-            "stackable",
-            "points_cost",
-            "eligible_apps",
-            "eligible_categories",
-            "audience",
-            "new_user_days",
-            "min_points",
-            "starts_at",
-            "ends_at",
-            "max_uses",
-            "budget",
-            "per_user_limit",
-            "active",
-            "uses_count",
-            "budget_spent",
-            "created_at",
-        ]
+        fields = ["id", *campaigns.CAMPAIGN_SETTINGS, "uses_count", "budget_spent", "created_at"]
         read_only_fields = ["uses_count", "budget_spent", "created_at"]
 
     def _saved(self, campaign, save, many_to_many):

@@ -41,6 +41,30 @@ class RedemptionRefused(DomainError):
 # --- the marketer's side: one place for every rule of a campaign ---------------------------------------------
 
 
+# What a marketer sets on a campaign (the admin form and the API edit exactly these; the counters are the service's).
+CAMPAIGN_SETTINGS = (
+    "name",
+    "description",
+    "discount_kind",
+    "discount_value",
+    "min_cart_total",
+    "max_cart_total",
+    "stackable",
+    "points_cost",
+    "eligible_apps",
+    "eligible_categories",
+    "audience",
+    "new_user_days",
+    "min_points",
+    "starts_at",
+    "ends_at",
+    "max_uses",
+    "budget",
+    "per_user_limit",
+    "active",
+)
+
+
 def validate_campaign(campaign, *, uses_count=0, budget_spent=Decimal(0)):
     """Every rule a campaign's settings must follow, as one ValidationError keyed by field.
 

@@ -78,27 +78,7 @@ class CampaignViewSet(ModelViewSet):
     list_display = ["name", "discount_kind", "discount_value", "starts_at", "ends_at", "uses_count", "active"]
     list_filter = ["active", "discount_kind", "audience"]
     search_fields = ["name"]
-    form_fields = [
-        "name",
-        "description",
-        "discount_kind",
-        "discount_value",
-        "min_cart_total",
-        "max_cart_total",
-        "stackable",
-        "points_cost",
-        "eligible_apps",
-        "eligible_categories",
-        "audience",
-        "new_user_days",
-        "min_points",
-        "starts_at",
-        "ends_at",
-        "max_uses",
-        "budget",
-        "per_user_limit",
-        "active",
-    ]
+    form_fields = list(campaigns.CAMPAIGN_SETTINGS)
     inspect_view_fields = [*form_fields, "uses_count", "budget_spent", "created_by", "created_at"]
 
     def get_form_class(self, for_update=False):
