@@ -95,7 +95,7 @@ def test_proofs_look_like_phone_screenshots_of_their_app():
     with Image.open(proof.image.path) as image:
         assert image.size == (360, 740) and image.mode == "RGBA"
         assert image.getpixel((0, 0))[3] == 0  # rounded corners
-        assert image.getpixel((180, 60))[:3] != (255, 255, 255)  # the app's coloured header
+        assert image.getpixel((6, 60))[:3] != (255, 255, 255)  # the app's coloured header, left of its icon
 
 
 def test_activity_spreads_over_ninety_days_and_grows():
