@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db.models import F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -51,6 +52,27 @@ def test_campaign_counters_that_do_not_match_their_redemptions_alert_the_admins(
     result = reconciliation.reconcile()
     assert [c["campaign"] for c in result["campaigns"]] == [campaign.pk]
     assert "1 campaign(s)" in Notification.objects.get(user=staff).subject
+
+
+def test_counters_built_by_additions_and_voids_match_their_redemptions_to_the_cent():
+    """SQLite keeps decimals as floats: 0.1 + 0.2 + 0.3 - 0.1 is 0.5000000000000001 there, not the 0.5 the rows sum to.
+
+    The comparison is to the cent the amounts are kept in, so that float dust is not reported as a difference (on
+    PostgreSQL the arithmetic is exact). A random interleaving of redeems and voids once failed on exactly this.
+    """
+    campaign = CampaignFactory(discount_value=Decimal("10"), points_cost=0, per_user_limit=5, budget=Decimal("100"))
+    member = UserFactory(verified=True)
+    first, _, _ = [redeem(member, campaign, cart_total=str(n), cart_reference=f"cart-{n}")[0] for n in (1, 2, 3)]
+    void_redemption(first, actor=marketer(), reason="customer changed their mind")
+    assert Campaign.objects.get(pk=campaign.pk).budget_spent == Decimal("0.50")
+    assert reconciliation.find_differences() == {"balances": [], "campaigns": []}
+
+
+def test_a_budget_one_cent_off_is_reported():
+    campaign = CampaignFactory()
+    redeem(UserFactory(verified=True), campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(budget_spent=F("budget_spent") + Decimal("0.01"))
+    assert [c["campaign"] for c in reconciliation.find_differences()["campaigns"]] == [campaign.pk]
 
 
 def test_the_reconcile_job_is_recorded():
@@ -112,8 +134,9 @@ class World:
             stale.save()
 
 
-# derandomize: CI runs the same examples every time (a random run once found a campaign whose budget_spent
-# drifted from its redemptions; see the closing note of the stop that added this line).
+# derandomize: CI runs the same examples every time. A random run found SQLite's float dust in budget_spent (now
+# compared to the cent; see test_counters_built_by_additions_and_voids_match_their_redemptions_to_the_cent); 400
+# random examples then passed.
 @settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=steps)
 def test_balances_and_campaign_counters_add_up_after_every_step(steps):
