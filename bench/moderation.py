@@ -135,13 +135,13 @@ def measure_queue(repeat):
 
 def measure_approvals(count):
     from moderation.models import ScreenshotProof
-    from moderation.services import approve_proof
+    from moderation.proofs import approve_proof
 
     mod = moderator()
     proofs = list(ScreenshotProof.objects.filter(status="pending").order_by("submitted_at", "pk")[:count])
     start = time.perf_counter()
     for proof in proofs:
-        approve_proof(proof, moderator=mod)
+        approve_proof(proof=proof, moderator=mod)
     elapsed = time.perf_counter() - start
     return len(proofs), elapsed
 

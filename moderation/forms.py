@@ -5,7 +5,7 @@ from django import forms
 from catalog.models import App
 
 from .models import ScreenshotProof
-from .services import REASON_MAX_LENGTH
+from .proofs import REASON_MAX_LENGTH
 
 AGES = {"": None, "1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 
