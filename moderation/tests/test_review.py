@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -13,6 +14,7 @@ from moderation.claims import claim_next_proof, expire_claims, release_claim
 from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry, ScreenshotProof
 from moderation.proofs import (
+    MODERATE_PERM,
     ModerationRefused,
     approve_proof,
     bulk_approve,
@@ -134,6 +136,21 @@ def test_approval_is_in_history_with_the_moderator():
     proof, mod = ScreenshotProofFactory(), moderator()
     approve_proof(proof=proof, moderator=mod)
     assert proof.history.order_by("-history_date", "-history_id").first().history_user == mod
+
+
+# The proof with its history row, the plan multiplier, the ledger line with the balance, the notification, the email.
+APPROVAL_STATEMENTS = 5
+
+
+def test_an_approval_runs_five_statements(on_postgres, django_assert_max_num_queries):
+    proof, mod = ScreenshotProofFactory(), moderator()
+    mod.has_perm(MODERATE_PERM)  # a request loads the moderator's permissions once, before approving
+    ContentType.objects.get_for_model(ScreenshotProof)  # cached for the process's life
+    # +2: the test's own transaction turns approve_proof's BEGIN/COMMIT into SAVEPOINT/RELEASE.
+    with django_assert_max_num_queries(APPROVAL_STATEMENTS + 2):
+        _, changed = approve_proof(proof=proof, moderator=mod)
+    assert changed
+    assert proof.history.order_by("-history_id").first().status == Status.APPROVED
 
 
 def test_invalidating_twice_reverses_once():
