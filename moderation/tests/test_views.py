@@ -8,6 +8,7 @@ from wagtail import hooks
 from backoffice.tests.factories import UserFactory, admin, marketer, moderator
 from moderation.models import RewardEntry, ScreenshotProof
 from moderation.proofs import approve_proof
+from moderation.selectors import queue_counts
 from moderation.tests.factories import DownloadFactory, ScreenshotProofFactory
 
 pytestmark = pytest.mark.django_db
@@ -188,6 +189,15 @@ def test_the_queue_counts_pending_and_done_today(mod_client):
     approve_proof(proof=ScreenshotProofFactory(), moderator=moderator())
     counts = mod_client.get(QUEUE).context["counts"]
     assert (counts["pending"], counts["done_today"], counts["done_today_by_me"]) == (2, 1, 0)
+
+
+def test_the_team_count_is_shared_briefly_while_the_moderators_own_is_exact(settings):
+    settings.MODERATION_TEAM_COUNT_CACHE_SECONDS = 30
+    me = moderator()
+    assert queue_counts(me)["done_today"] == 0
+    approve_proof(proof=ScreenshotProofFactory(), moderator=me)
+    counts = queue_counts(me)
+    assert (counts["done_today"], counts["done_today_by_me"]) == (0, 1)
 
 
 def test_skip_gives_the_next_proof(mod_client):
