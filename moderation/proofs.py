@@ -30,6 +30,8 @@ class ProofRefused(DomainError):
 
 
 class DownloadMark(NamedTuple):
+    """The member's download of the app, and whether this call recorded it."""
+
     download: Download
     created: bool
 
