@@ -42,7 +42,7 @@ class UserManager(BaseUserManager):
 class User(CounterFieldsModel, AbstractUser):
     """A person: a member of the public site, or staff in one of the role groups.
 
-    `points_balance` is written only by the rewards ledger (moderation.services.post_entry),
+    `points_balance` is written only by the rewards ledger (moderation.ledger.post_entry),
     which keeps it equal to the sum of the user's ledger entries; no other save can write it (CounterFieldsModel).
     """
 

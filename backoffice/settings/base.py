@@ -313,6 +313,8 @@ SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0
 DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
 # The dashboard counts today live from the raw tables; viewers within this many seconds share one count (0: off).
 REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS", "60"))
+# The moderation queue's "done today" team count (it reads every proof reviewed today) is shared this long (0: off).
+MODERATION_TEAM_COUNT_CACHE_SECONDS = int(os.environ.get("MODERATION_TEAM_COUNT_CACHE_SECONDS", "30"))
 
 # Numbers that can't be gamed (issue 12): see README "Policies".
 # A declared cart (no app priced by us) is discounted as if it were at most this much, unless a campaign says otherwise.

@@ -20,8 +20,9 @@ from growth.campaigns import RedemptionRefused, void_redemption
 from growth.models import Campaign, Redemption
 from growth.tasks import reconcile as reconcile_task
 from growth.tests.factories import CampaignFactory, redeem
+from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry, ScreenshotProof
-from moderation.services import InsufficientPoints, approve_proof, invalidate_reward, post_entry
+from moderation.proofs import approve_proof, invalidate_reward
 from moderation.tests.factories import ScreenshotProofFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,9 +112,9 @@ class World:
         if operation == "earn":
             ScreenshotProofFactory(download__user=member, download__app__points_reward=abs(amount) + 1)
         elif operation == "approve" and (proof := proofs.filter(status="pending").first()):
-            approve_proof(proof, moderator=self.moderator)
+            approve_proof(proof=proof, moderator=self.moderator)
         elif operation == "invalidate" and (proof := proofs.filter(status="approved").last()):
-            invalidate_reward(proof, actor=self.admin, reason="random", allow_negative=amount % 2 == 0)
+            invalidate_reward(proof=proof, actor=self.admin, reason="random", allow_negative=amount % 2 == 0)
         elif operation == "redeem":
             redeem(member, campaign, cart_total=str(abs(amount) + 1), cart_reference=f"cart-{amount % 3}")
         elif operation == "void" and (
