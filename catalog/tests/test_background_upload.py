@@ -132,7 +132,12 @@ def test_progress_counts_the_rows_read_and_ends_at_the_total(store, staff, monke
     monkeypatch.setattr(jobs._ProgressWriter, "min_seconds", 0)
     reported = []
     original = jobs._ProgressWriter.report
-    monkeypatch.setattr(jobs._ProgressWriter, "report", lambda self, d, t: (reported.append((d, t)), original(self, d, t)))
+
+    def spy(writer, done, total):
+        reported.append((done, total))
+        original(writer, done, total)
+
+    monkeypatch.setattr(jobs._ProgressWriter, "report", spy)
 
     upload = services.start_product_upload(csv_file(ROWS), user=staff)
 
