@@ -1,6 +1,5 @@
 """Write paths of the catalog: apps (with thumbnails), product prices, bulk product uploads, exports."""
 
-import functools
 import io
 import logging
 from pathlib import PurePath
@@ -151,7 +150,7 @@ def import_products(dataset, *, dry_run, user=None, change_reason="Bulk upload",
     """The one code path of every product import (admin preview, admin confirm, benchmark).
 
     All rows or none: the import runs in one transaction that is rolled back on any row error.
-    `progress`, if given, is called with the number of rows read so far (every few thousand rows).
+    `progress`, if given, is called with the number of rows read so far (every PROGRESS_EVERY_ROWS rows).
     """
     resource = ProductResource(uploaded_by=user, change_reason=change_reason, progress=progress)
     result = resource.import_data(dataset, dry_run=dry_run, use_transactions=True, rollback_on_validation_errors=True)
@@ -205,9 +204,9 @@ def _import_stored_file(upload, *, user, progress=None):
     with upload.file.open("rb") as stored:
         dataset = read_product_file(stored, upload.original_name)
     if progress is not None:
-        total = len(dataset)
-        progress(0, total)
-        progress = functools.partial(_rows_read, progress, total)
+        report, total = progress, len(dataset)
+        report(0, total)
+        progress = lambda done: report(done, total)  # noqa: E731
     result, _resource = import_products(
         dataset,
         dry_run=False,
@@ -222,10 +221,6 @@ def _import_stored_file(upload, *, user, progress=None):
     for name, value in _counts(result, errors).items():
         setattr(upload, name, value)
     upload.save()
-
-
-def _rows_read(report, total, done):
-    report(done, total)
 
 
 # Large files: checked and imported by a background job (PRODUCT_UPLOAD_INLINE_MAX_BYTES), with progress.
