@@ -325,6 +325,9 @@ PROOF_MAX_REJECTED_RETRIES = int(os.environ.get("PROOF_MAX_REJECTED_RETRIES", "2
 PROOF_NEAR_DUPLICATE_DISTANCE = int(os.environ.get("PROOF_NEAR_DUPLICATE_DISTANCE", "6"))
 # How long the product upload's confirm step waits for rows another upload holds before giving up (milliseconds).
 PRODUCT_UPLOAD_LOCK_TIMEOUT_MS = int(os.environ.get("PRODUCT_UPLOAD_LOCK_TIMEOUT_MS", "30000"))
+# Product files up to this size are previewed and imported in the request; larger ones by a background job (about
+# 25,000 rows per MB, previewed in a few seconds), with a progress bar and a notification when done.
+PRODUCT_UPLOAD_INLINE_MAX_BYTES = int(os.environ.get("PRODUCT_UPLOAD_INLINE_MAX_BYTES", str(1024 * 1024)))
 
 # Phone numbers typed without a country code are read in this region (ISO code, "" = always international).
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
