@@ -315,6 +315,10 @@ DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
 REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS", "60"))
 # The moderation queue's "done today" team count (it reads every proof reviewed today) is shared this long (0: off).
 MODERATION_TEAM_COUNT_CACHE_SECONDS = int(os.environ.get("MODERATION_TEAM_COUNT_CACHE_SECONDS", "30"))
+# Which active webhook endpoints subscribe to each event is cached this long (dropped at once on any endpoint change).
+WEBHOOK_SUBSCRIBERS_CACHE_SECONDS = int(os.environ.get("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS", "3600"))
+# A member's running plan (for the points multiplier) is cached this long (dropped on any subscription/plan change).
+PLAN_MULTIPLIER_CACHE_SECONDS = int(os.environ.get("PLAN_MULTIPLIER_CACHE_SECONDS", "3600"))
 
 # Numbers that can't be gamed (issue 12): see README "Policies".
 # A declared cart (no app priced by us) is discounted as if it were at most this much, unless a campaign says otherwise.
