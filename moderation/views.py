@@ -140,8 +140,8 @@ def _next_proof_answer(request, *, decided, message, ok, changed=False, status=2
         },
         request=request,
     )
-    answer = {"ok": ok, "message": message, "decided": decided, "changed": changed, "current": current.pk if current else None}
-    return JsonResponse({**answer, "html": html, "url": here}, status=status)
+    answer = {"ok": ok, "message": message, "decided": decided, "changed": changed, "url": here}
+    return JsonResponse({**answer, "current": current.pk if current else None, "html": html}, status=status)
 
 
 @staff_only(proofs.MODERATE_PERM)
