@@ -35,6 +35,7 @@ def generate(proofs, pending):
     from django.db import connection
 
     from catalog.models import App, Category
+    from commerce.models import Plan
 
     users = -(-proofs // APPS)
     with connection.cursor() as cur:
@@ -50,6 +51,10 @@ def generate(proofs, pending):
         )[0]
         for i in range(APPS)
     ]
+    # A plan that multiplies points, as in production: every approval then asks for the member's running plan.
+    Plan.objects.get_or_create(
+        name="Bench Plus", defaults={"price": 100, "duration_days": 30, "points_multiplier": "1.5"}
+    )
     with connection.cursor() as cur:
         cur.execute(
             """

@@ -121,14 +121,6 @@ class Subscription(models.Model):
         return f"{self.member} on {self.plan} until {self.ends_at:%Y-%m-%d}"
 
 
-@receiver([post_save, post_delete], sender=Subscription, dispatch_uid="commerce_forget_running_plan")
-def _subscription_changed(sender, instance, **kwargs):
-    """Any saved or deleted subscription (subscribe, admin, shell) drops its member's cached running plan."""
-    from .plans import forget_running_plan
-
-    forget_running_plan(instance.member_id)
-
-
 @receiver([post_save, post_delete], sender=Plan, dispatch_uid="commerce_forget_plan_multipliers")
 def _plan_changed(sender, **kwargs):
     """A plan's multiplier changed in the admin counts from the next approval on."""

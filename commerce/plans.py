@@ -68,13 +68,9 @@ def subscribe(*, member, plan, now=None):
 def expire_subscriptions(now=None):
     """Mark every subscription past its end as expired. Idempotent; returns how many it expired."""
     now = now or timezone.now()
-    expiring = Subscription.objects.filter(status=Subscription.Status.ACTIVE, ends_at__lte=now)
-    with transaction.atomic():
-        member_ids = set(expiring.values_list("member_id", flat=True))
-        count = expiring.update(status=Subscription.Status.EXPIRED)
-        for member_id in member_ids:
-            forget_running_plan(member_id)
-    return count
+    return Subscription.objects.filter(status=Subscription.Status.ACTIVE, ends_at__lte=now).update(
+        status=Subscription.Status.EXPIRED
+    )
 
 
 def running_plan(member, now=None):
@@ -91,49 +87,34 @@ def running_plan(member, now=None):
 PLAN_MULTIPLIERS_KEY = "commerce:plan-multipliers"
 
 
-def _running_key(member_id):
-    return f"commerce:running-plan:{member_id}"
+def plan_multipliers():
+    """{plan id: points multiplier} of the plans that multiply (> 1), cached; dropped on any plan save or delete."""
+    multipliers = cache.get(PLAN_MULTIPLIERS_KEY)
+    if multipliers is None:
+        multipliers = dict(Plan.objects.filter(points_multiplier__gt=1).values_list("pk", "points_multiplier"))
+        cache.set(PLAN_MULTIPLIERS_KEY, multipliers, settings.PLAN_MULTIPLIER_CACHE_SECONDS)
+    return multipliers
 
 
 def running_multiplier(member, now=None):
-    """The points multiplier of the member's running plan, or None: asked on every approval, so answered from the
-    cache in one round trip, with no query once warm.
+    """The points multiplier of the member's running plan, or None: asked on every approval, so kept to one cache read
+    and, only when some plan multiplies at all, one query on the one-running-subscription-per-member index.
 
-    Cached: the member's running subscription as (plan id, end) or (None, None), and every plan's multiplier. The
-    end is kept so a subscription that runs out is no longer counted from that instant, whether or not the expiry
-    job has run; any saved or deleted subscription or plan drops its cache entry (models.py).
+    Members are rarely approved twice within minutes, so a per-member cache would mostly miss (and need dropping on
+    every subscribe and expiry); the plans' multipliers are few and shared by every approval.
     """
-    now = now or timezone.now()
-    key = _running_key(member.pk)
-    cached = cache.get_many([key, PLAN_MULTIPLIERS_KEY])
-    running = cached.get(key)
-    if running is None:
-        subscription = (
-            Subscription.objects.filter(member=member, status=Subscription.Status.ACTIVE, ends_at__gt=now)
-            .values_list("plan_id", "ends_at")
-            .first()
-        )
-        running = subscription or (None, None)
-        cache.set(key, running, settings.PLAN_MULTIPLIER_CACHE_SECONDS)
-    plan_id, ends_at = running
-    if plan_id is None or ends_at <= now:
+    multipliers = plan_multipliers()
+    if not multipliers:
         return None
-    multipliers = cached.get(PLAN_MULTIPLIERS_KEY)
-    if multipliers is None:
-        multipliers = dict(Plan.objects.values_list("pk", "points_multiplier"))
-        cache.set(PLAN_MULTIPLIERS_KEY, multipliers, settings.PLAN_MULTIPLIER_CACHE_SECONDS)
-    return multipliers.get(plan_id)
-
-
-def forget_running_plan(member_id):
-    """Drop the member's cached running plan now and when the transaction commits (a reader that cached the old
-    row in between cannot keep it)."""
-    key = _running_key(member_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    now = now or timezone.now()
+    running = Subscription.objects.filter(member_id=member.pk, status=Subscription.Status.ACTIVE, ends_at__gt=now)
+    plan_ids = list(running.order_by().values_list("plan_id", flat=True)[:1])
+    return multipliers.get(plan_ids[0]) if plan_ids else None
 
 
 def forget_plan_multipliers():
+    """Drop the cached multipliers now and when the transaction commits (a reader that cached the old rows in between
+    cannot keep them)."""
     cache.delete(PLAN_MULTIPLIERS_KEY)
     transaction.on_commit(lambda: cache.delete(PLAN_MULTIPLIERS_KEY))
 

@@ -317,7 +317,7 @@ REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS"
 MODERATION_TEAM_COUNT_CACHE_SECONDS = int(os.environ.get("MODERATION_TEAM_COUNT_CACHE_SECONDS", "30"))
 # Which active webhook endpoints subscribe to each event is cached this long (dropped at once on any endpoint change).
 WEBHOOK_SUBSCRIBERS_CACHE_SECONDS = int(os.environ.get("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS", "3600"))
-# A member's running plan (for the points multiplier) is cached this long (dropped on any subscription/plan change).
+# The plans' points multipliers (read on every approval) are cached this long (dropped at once on any plan change).
 PLAN_MULTIPLIER_CACHE_SECONDS = int(os.environ.get("PLAN_MULTIPLIER_CACHE_SECONDS", "3600"))
 
 # Numbers that can't be gamed (issue 12): see README "Policies".
