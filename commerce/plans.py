@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -85,6 +85,10 @@ def running_plan(member, now=None):
 
 
 PLAN_MULTIPLIERS_KEY = "commerce:plan-multipliers"
+# Asked on every approval: plain SQL on the one-running-subscription-per-member index, no ORM query building.
+_RUNNING_PLAN_SQL = (
+    f"SELECT plan_id FROM {Subscription._meta.db_table} WHERE member_id = %s AND status = %s AND ends_at > %s LIMIT 1"
+)
 
 
 def plan_multipliers():
@@ -106,10 +110,10 @@ def running_multiplier(member, now=None):
     multipliers = plan_multipliers()
     if not multipliers:
         return None
-    now = now or timezone.now()
-    running = Subscription.objects.filter(member_id=member.pk, status=Subscription.Status.ACTIVE, ends_at__gt=now)
-    plan_ids = list(running.order_by().values_list("plan_id", flat=True)[:1])
-    return multipliers.get(plan_ids[0]) if plan_ids else None
+    with connection.cursor() as cursor:
+        cursor.execute(_RUNNING_PLAN_SQL, [member.pk, Subscription.Status.ACTIVE, now or timezone.now()])
+        row = cursor.fetchone()
+    return multipliers.get(row[0]) if row else None
 
 
 def forget_plan_multipliers():
