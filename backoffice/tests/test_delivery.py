@@ -214,11 +214,11 @@ def test_a_notification_writes_the_same_email_delivery_as_send_mail_and_sends_it
 
 
 def test_a_notification_and_its_email_take_one_statement_on_postgresql(django_assert_num_queries):
-    from django.db import connection
+    from django.db import connection, transaction
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL writes both rows in one statement; other databases write two")
     user = UserFactory()
-    with django_assert_num_queries(1):
+    with transaction.atomic(), django_assert_num_queries(1):  # as in an approval: the send waits for the commit
         notify_user(user, "Approved", "10 points")
     assert Notification.objects.filter(user=user).count() == 1 and Delivery.objects.count() == 1
