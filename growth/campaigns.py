@@ -13,7 +13,7 @@ Policies (README "Policies"):
 """
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,6 +30,9 @@ from . import selectors
 from .models import Campaign, Redemption, new_voucher_code
 
 CENT = Decimal("0.01")
+CREDIT = Decimal(1)  # an app purchase is paid in whole credits, so its discount is whole credits too
+# Carts (and redemption keys) of app purchases: only commerce's purchase path names them (redeem_for_purchase).
+PURCHASE_CART_PREFIX = "purchase:"
 VOID_PERM = "growth.void_redemption"
 REASON_MAX_LENGTH = 1000
 
@@ -154,16 +157,22 @@ class Cart:
     total: Decimal
     reference: str
     app: object = None
+    unit: Decimal = CENT  # the smallest discount step: CENT, or CREDIT for an app purchase
 
 
-def discount_for(campaign, cart_total):
-    """The discount `campaign` gives a cart of `cart_total`: a declared cart counts at most `max_cart_total`."""
+def discount_for(campaign, cart_total, unit=CENT):
+    """The discount `campaign` gives a cart of `cart_total`: a declared cart counts at most `max_cart_total`.
+
+    With `unit=CREDIT` (an app purchase, paid in whole credits) the discount is rounded down to whole credits.
+    """
     cart_total = Decimal(cart_total)
     base = min(cart_total, campaign.max_cart_total) if campaign.max_cart_total is not None else cart_total
     if campaign.discount_kind == Campaign.DiscountKind.PERCENT:
         amount = (base * campaign.discount_value / 100).quantize(CENT, rounding=ROUND_HALF_UP)
     else:
         amount = campaign.discount_value
+    if unit != CENT:
+        amount = amount.quantize(unit, rounding=ROUND_DOWN)
     return max(min(amount, cart_total), Decimal(0)).quantize(CENT)
 
 
@@ -188,7 +197,7 @@ def refusal(campaign, *, now, user=None, cart=None, used_by_user=0, allows_app=T
     if campaign.max_uses is not None and campaign.uses_count >= campaign.max_uses:
         return RedemptionRefused("campaign_exhausted", "This campaign has no uses left.")
     left = remaining_budget(campaign)
-    if left is not None and (left <= 0 or (cart is not None and discount_for(campaign, cart.total) > left)):
+    if left is not None and (left <= 0 or (cart is not None and discount_for(campaign, cart.total, cart.unit) > left)):
         return RedemptionRefused("budget_exhausted", "This campaign's budget is spent.")
     if cart is not None:
         if cart.total < campaign.min_cart_total:
@@ -233,6 +242,30 @@ def available_campaigns(user, cart_total, app=None):
         )
         is None
     ]
+
+
+@dataclass(frozen=True)
+class PurchaseOffer:
+    """A campaign the member may apply to buying an app: its whole-credit discount and the price left to pay."""
+
+    campaign: Campaign
+    discount: int
+    price: int
+
+
+def purchase_offers(user, app):
+    """The member's campaigns for buying `app` (the cart is its credit price), biggest discount first.
+
+    A campaign whose discount rounds down to zero credits is not offered: it would spend a use and give nothing.
+    """
+    if not app.credit_price:
+        return []
+    offers = []
+    for campaign in available_campaigns(user, app.credit_price, app):
+        discount = int(discount_for(campaign, app.credit_price, CREDIT))
+        if discount > 0:
+            offers.append(PurchaseOffer(campaign, discount, app.credit_price - discount))
+    return sorted(offers, key=lambda offer: (offer.price, offer.campaign.ends_at, offer.campaign.pk))
 
 
 def eligible_users_preview(campaign, sample_size=10):
@@ -291,6 +324,8 @@ def cart_for(*, cart_total=None, app=None, cart_reference=""):
         raise RedemptionRefused("cart_reference_required", "Say which cart (purchase or order reference) this is for.")
     if len(reference) > 64:
         raise RedemptionRefused("invalid", "A cart reference has at most 64 characters.")
+    if reference.startswith(PURCHASE_CART_PREFIX):
+        raise RedemptionRefused("invalid", "A discount on an app purchase is chosen when buying the app.")
     return Cart(total=total, reference=reference, app=app)
 
 
@@ -305,9 +340,28 @@ def redeem_campaign(
     PostgreSQL re-checks the WHERE after waiting for the row lock, so it never oversells and never charges a price
     changed meanwhile. The same key with the same request returns the first redemption; with another, it's refused.
     """
-    if not idempotency_key or len(idempotency_key) > 64:
+    if not idempotency_key or len(idempotency_key) > 64 or idempotency_key.startswith(PURCHASE_CART_PREFIX):
         raise RedemptionRefused("idempotency_key_invalid", "An Idempotency-Key of 1 to 64 characters is required.")
     cart = cart_for(cart_total=cart_total, app=app, cart_reference=cart_reference)
+    return _redeem(user, campaign, idempotency_key, expected_points_cost, cart)
+
+
+def redeem_for_purchase(*, user, campaign, app, purchase_reference, expected_points_cost):
+    """Redeem `campaign` on the purchase of `app` named `purchase_reference` (commerce's buy path, in its
+    transaction, member row locked). The cart is the app's credit price; the discount is whole credits.
+
+    Same rules as `redeem_campaign` (stacking, budget, limits, verified phone, cost shown). Returns the redemption.
+    """
+    if not app.credit_price:
+        raise RedemptionRefused("invalid", "This app is free: there is nothing to discount.")
+    reference = PURCHASE_CART_PREFIX + str(purchase_reference)
+    cart = Cart(total=Decimal(app.credit_price).quantize(CENT), reference=reference, app=app, unit=CREDIT)
+    redemption, _ = _redeem(user, campaign, reference, expected_points_cost, cart)
+    return redemption
+
+
+def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
+    app = cart.app
     try:
         expected_points_cost = int(expected_points_cost)
     except (TypeError, ValueError):
@@ -411,7 +465,7 @@ def _discount_within_cart(campaign, user, cart):
             raise RedemptionRefused(
                 "not_stackable", "This cart already has a discount that does not combine with this one."
             )
-    discount = min(discount_for(campaign, cart.total), cart.total - already)
+    discount = min(discount_for(campaign, cart.total, cart.unit), cart.total - already)
     if discount <= 0:
         raise RedemptionRefused("cart_fully_discounted", "This cart is already discounted to zero.")
     return discount
@@ -449,10 +503,28 @@ def _why_not_moved(shown):
 def void_redemption(redemption, *, actor, reason):
     """Undo a redemption: the use, the budget and the points come back; the redemption stays, marked voided.
 
-    Locks in the redeem path's order (member, then campaign counters last), so a void and a redemption never deadlock.
+    A discount that paid part of an app purchase is voided by refunding that purchase (`void_for_refund`).
     """
     if actor is None or not actor.is_active or not actor.has_perm(VOID_PERM):
         raise PermissionDenied(f"{actor} may not void redemptions.")
+    if redemption.cart_reference.startswith(PURCHASE_CART_PREFIX):
+        raise RedemptionRefused(
+            "applied_to_purchase", "This discount paid part of an app purchase: refund the purchase instead."
+        )
+    return _void(redemption, actor=actor, reason=reason)
+
+
+def void_for_refund(redemption, *, actor, reason):
+    """Void the discount of an app purchase being refunded (commerce's refund path, which checked the actor may
+    refund, in its transaction). An already voided one is left as it is."""
+    if redemption.voided:
+        return redemption
+    return _void(redemption, actor=actor, reason=reason)
+
+
+def _void(redemption, *, actor, reason):
+    """Locks in the redeem path's order (member, then campaign counters last), so a void and a redemption never
+    deadlock."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "A reason is required."})
