@@ -12,13 +12,18 @@ Policies (README "Policies"):
   ledger entry), the void is in the redemption's history.
 """
 
+import time
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.db.models.signals import m2m_changed
 from django.utils import timezone
 
 from backoffice.errors import DomainError
@@ -113,6 +118,7 @@ def create_campaign(campaign, *, actor):
     campaign.created_by = actor
     campaign._history_user = actor
     campaign.save()
+    campaigns_changed()
     return campaign
 
 
@@ -124,6 +130,7 @@ def update_campaign(campaign, *, actor):
         validate_campaign(campaign, **used)
         campaign._history_user = actor
         campaign.save()
+        campaigns_changed()
     campaign.uses_count, campaign.budget_spent = used["uses_count"], used["budget_spent"]
     return campaign
 
@@ -132,6 +139,7 @@ def deactivate_campaign(campaign, *, actor):
     campaign.active = False
     campaign._history_user = actor
     campaign.save(update_fields=["active"])
+    campaigns_changed()
     return campaign
 
 
@@ -145,6 +153,7 @@ def delete_campaign(campaign, *, actor):
             )
         locked._history_user = actor
         locked.delete()
+        campaigns_changed()
 
 
 # --- eligibility: ONE function for the available list, the redeem path and the admin preview ----------------
@@ -222,8 +231,80 @@ def live_redemptions(**filters):
     return Redemption.objects.filter(voided_at__isnull=True, **filters)
 
 
+# --- the available list, cached per member and cart --------------------------------------------------------
+#
+# Key: the campaigns' generation, the member's generation, and the member facts eligibility reads from their own row
+# (balance, phone verified), then the cart. A write bumps a generation after it commits (a reader racing the write
+# caches the old answer under the old generation, which nobody reads again): any campaign's settings or links, and a
+# redemption or void of a limited campaign, bump the campaigns' one; a member's redemption, void or plan change bumps
+# theirs. Time (a campaign starting, a new user growing old) is bounded by the TTL; ended campaigns are dropped on
+# read. Redis down: every read is a miss and the list is computed (fail open, backoffice.cache).
+
+CAMPAIGNS_GENERATION_KEY = "growth:available:gen"
+
+
+def _member_generation_key(user_id):
+    return f"growth:available:gen:member:{user_id}"
+
+
+def _bump(key):
+    """A new generation. A missing key starts from the clock, so an evicted counter never reuses an old number."""
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.add(key, time.time_ns(), None)
+
+
+def campaigns_changed():
+    """Every member's cached available list is stale from the commit of the current transaction on."""
+    transaction.on_commit(lambda: _bump(CAMPAIGNS_GENERATION_KEY))
+
+
+def member_eligibility_changed(user_id):
+    """One member's cached available lists are stale from the commit on (a redemption, a void, a plan)."""
+    transaction.on_commit(lambda: _bump(_member_generation_key(user_id)))
+
+
+def _campaign_links_changed(sender, action, **kwargs):
+    if action in {"post_add", "post_remove", "post_clear"}:
+        campaigns_changed()
+
+
+m2m_changed.connect(_campaign_links_changed, sender=Campaign.eligible_apps.through)
+m2m_changed.connect(_campaign_links_changed, sender=Campaign.eligible_categories.through)
+
+
 def available_campaigns(user, cart_total, app=None):
-    """Campaigns `user` can redeem now for a cart of `cart_total` (for `app`, if given), soonest ending first."""
+    """Campaigns `user` can redeem now for a cart of `cart_total` (for `app`, if given), soonest ending first.
+
+    Cached per member and cart (AVAILABLE_CAMPAIGNS_CACHE_SECONDS); the redeem path re-checks every rule anyway.
+    """
+    seconds = settings.AVAILABLE_CAMPAIGNS_CACHE_SECONDS
+    if not seconds:
+        return available_campaigns_uncached(user, cart_total, app)
+    member_key = _member_generation_key(user.pk)
+    generations = cache.get_many([CAMPAIGNS_GENERATION_KEY, member_key])
+    key = ":".join(
+        [
+            "growth:available",
+            str(generations.get(CAMPAIGNS_GENERATION_KEY, 0)),
+            str(generations.get(member_key, 0)),
+            str(user.pk),
+            str(user.points_balance),
+            "v" if user.phone_verified else "u",
+            str(Decimal(cart_total).quantize(CENT)),
+            str(getattr(app, "pk", "-")),
+        ]
+    )
+    cached = cache.get(key)
+    now = timezone.now()
+    if cached is None:
+        cached = available_campaigns_uncached(user, cart_total, app)
+        cache.set(key, cached, seconds)
+    return [campaign for campaign in cached if now < campaign.ends_at]
+
+
+def available_campaigns_uncached(user, cart_total, app=None):
     now = timezone.now()
     cart = Cart(total=Decimal(cart_total), reference="", app=app)
     candidates = (
@@ -369,7 +450,14 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
     User = get_user_model()
     with transaction.atomic():
         locked_user = User.objects.select_for_update().get(pk=user.pk)
-        previous = Redemption.objects.filter(user=locked_user, idempotency_key=idempotency_key).first()
+        # One read for the member's redemption under this key and the live ones on this cart (the stacking rule).
+        mine = list(
+            Redemption.objects.filter(
+                Q(idempotency_key=idempotency_key) | Q(cart_reference=cart.reference, voided_at__isnull=True),
+                user=locked_user,
+            ).select_related("campaign")
+        )
+        previous = next((r for r in mine if r.idempotency_key == idempotency_key), None)
         if previous is not None:
             same = (previous.campaign_id, previous.cart_total, previous.app_id, previous.cart_reference) == (
                 campaign.pk,
@@ -382,7 +470,8 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
                     "idempotency_key_reused", "This Idempotency-Key was already used for another request."
                 )
             return previous, False
-        current = Campaign.objects.get(pk=campaign.pk)
+        # One read for the campaign, the member's live uses of it and whether the cart's app is eligible.
+        current = _campaign_for_redeem(campaign.pk, locked_user, app)
         if expected_points_cost != current.points_cost:
             raise _cost_changed(current)
         now = timezone.now()
@@ -391,12 +480,13 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
             now=now,
             user=locked_user,
             cart=cart,
-            used_by_user=live_redemptions(campaign=current, user=locked_user).count(),
-            allows_app=selectors.campaign_allows_app(current, app),
+            used_by_user=current.used_by_user,
+            allows_app=current.allows_app,
         )
         if refused is not None:
             raise refused
-        discount = _discount_within_cart(current, locked_user, cart)
+        on_cart = [r for r in mine if r.cart_reference == cart.reference and r.voided_at is None]
+        discount = _discount_within_cart(current, on_cart, cart)
         redemption = Redemption.objects.create(
             campaign=current,
             user=locked_user,
@@ -448,13 +538,36 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
                 "points_cost": current.points_cost,
             },
         )
+        _redemptions_changed(current, locked_user.pk)
     user.points_balance = locked_user.points_balance
     return redemption, True
 
 
-def _discount_within_cart(campaign, user, cart):
-    """The campaign's discount, refused or reduced so that the cart's total discount never exceeds the cart."""
-    on_cart = list(live_redemptions(user=user, cart_reference=cart.reference).select_related("campaign"))
+def _redemptions_changed(campaign, user_id):
+    """A use of a limited campaign may end it for everybody; any use changes what its member may still redeem."""
+    member_eligibility_changed(user_id)
+    if campaign.max_uses is not None or campaign.budget is not None:
+        campaigns_changed()
+
+
+def _campaign_for_redeem(campaign_id, user, app):
+    """The campaign with `used_by_user` (the member's live redemptions of it) and `allows_app`, in one query."""
+    used = (
+        live_redemptions(campaign=OuterRef("pk"), user=user)
+        .order_by()
+        .values("campaign")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Campaign.objects.annotate(
+        used_by_user=Coalesce(Subquery(used, output_field=IntegerField()), 0),
+        allows_app=ExpressionWrapper(selectors.campaigns_allowing_app(app), output_field=BooleanField()),
+    ).get(pk=campaign_id)
+
+
+def _discount_within_cart(campaign, on_cart, cart):
+    """The campaign's discount, refused or reduced so that the cart's total discount (`on_cart`: the live
+    redemptions on it) never exceeds the cart."""
     already = sum((r.discount_amount for r in on_cart), Decimal(0))
     if on_cart:
         if any(r.cart_total != cart.total for r in on_cart):
@@ -552,5 +665,7 @@ def _void(redemption, *, actor, reason):
         Campaign.objects.filter(pk=locked.campaign_id).update(
             uses_count=F("uses_count") - 1, budget_spent=F("budget_spent") - locked.discount_amount
         )
+        member_eligibility_changed(locked.user_id)
+        campaigns_changed()
     redemption.voided_at, redemption.voided_by, redemption.void_reason = locked.voided_at, actor, reason
     return redemption
