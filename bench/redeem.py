@@ -32,7 +32,7 @@ import time
 
 from _common import prepare_django
 
-DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_redeem_campaigns"
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_growth"
 CLIENTS = (1, 8, 32, 64)
 GOAL_CLIENTS = 32
 GOAL_VS_LOCKING = 2.0  # the service's rate at least this many times the select_for_update() implementation's

@@ -6,6 +6,7 @@ import json
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from backoffice.events import publish
@@ -60,7 +61,11 @@ def buy_app(*, member, app, idempotency_key, expected_price=None, campaign=None,
     User = get_user_model()
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=member.pk)
-        previous = Purchase.objects.filter(member=locked, idempotency_key=key).first()
+        # One read: the purchase under this key (a replay) and the member's unrefunded one of this app.
+        mine = list(
+            Purchase.objects.filter(Q(idempotency_key=key) | Q(app=app, refunded_at__isnull=True), member=locked)
+        )
+        previous = next((p for p in mine if p.idempotency_key == key), None)
         if previous is not None:
             if previous.request_hash != fingerprint:
                 raise PurchaseRefused(
@@ -69,12 +74,13 @@ def buy_app(*, member, app, idempotency_key, expected_price=None, campaign=None,
             return previous, False
         discount = _shown_discount(campaign, app)
         price = app.credit_price - discount
-        _check_can_buy(locked, app, expected_price, price)
+        _check_can_buy(locked, app, expected_price, price, owned=bool(mine))
         try:
-            with transaction.atomic():
-                purchase = Purchase.objects.create(
-                    member=locked, app=app, price_paid=price, idempotency_key=key, request_hash=fingerprint
-                )
+            # No savepoint: the member row lock already serializes this member; should the constraint still
+            # refuse, the error leaves the transaction at once and it rolls back whole.
+            purchase = Purchase.objects.create(
+                member=locked, app=app, price_paid=price, idempotency_key=key, request_hash=fingerprint
+            )
         except IntegrityError as exc:
             raise PurchaseRefused("already_purchased", "You already own this app.") from exc
         if price:
@@ -132,12 +138,12 @@ def _price_changed(price):
     )
 
 
-def _check_can_buy(member, app, expected_price, price):
+def _check_can_buy(member, app, expected_price, price, *, owned):
     if not member.phone_verified:
         raise PurchaseRefused("phone_not_verified", "Verify your phone number before buying apps.")
     if not app.active:
         raise PurchaseRefused("app_inactive", "This app is no longer available.")
-    if Purchase.objects.filter(member=member, app=app, refunded_at__isnull=True).exists():
+    if owned:
         raise PurchaseRefused("already_purchased", "You already own this app.")
     if expected_price is not None and expected_price != price:
         raise _price_changed(price)
