@@ -8,8 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from growth.campaigns import member_eligibility_changed
+from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry
-from moderation.services import InsufficientPoints, post_entry
 
 from .errors import SubscriptionRefused
 from .models import Plan, Subscription

@@ -17,7 +17,7 @@ from growth import campaigns
 from growth.models import Campaign
 from growth.tests.factories import CampaignFactory, redeem
 from moderation.models import RewardEntry
-from moderation.services import post_entry
+from moderation.ledger import post_entry
 
 pytestmark = pytest.mark.django_db
 
