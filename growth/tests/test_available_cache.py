@@ -16,8 +16,8 @@ from commerce.tests.factories import PlanFactory, member_with
 from growth import campaigns
 from growth.models import Campaign
 from growth.tests.factories import CampaignFactory, redeem
-from moderation.models import RewardEntry
 from moderation.ledger import post_entry
+from moderation.models import RewardEntry
 
 pytestmark = pytest.mark.django_db
 
