@@ -181,15 +181,3 @@ def test_concurrent_refunds_of_one_purchase_refund_once(on_postgres):
     results, errors = run_in_threads(8, lambda n: refund_purchase(purchase, actor=staff, reason=f"r{n}"))
     assert len(results) == 1 and {e.code for e in errors} == {"already_refunded"}
     assert RewardEntry.objects.filter(kind=RewardEntry.Kind.REFUND).count() == 1
-
-
-def test_buying_takes_a_bounded_number_of_statements(django_assert_max_num_queries):
-    """The hot path: member lock, one read for key + ownership, the purchase and its history, the ledger, the link."""
-    member, app = member_with(100), AppFactory(credit_price=30)
-    with django_assert_max_num_queries(QUERIES_TO_BUY):
-        buy(member, app)
-
-
-# 17 on SQLite inside the test's transaction (3 of them post_entry's savepoints, 1 the content type's first lookup);
-# 20 before the key and ownership reads were merged and the purchase insert's savepoint dropped.
-QUERIES_TO_BUY = 17
