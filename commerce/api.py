@@ -1,4 +1,4 @@
-"""Member API: buy an app with credits, once per Idempotency-Key."""
+"""Member API: buy an app with credits (optionally discounted by a campaign), once per Idempotency-Key."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from catalog.models import App
 from growth.api import ERROR, IDEMPOTENCY_HEADER
+from growth.models import Campaign
 
 from . import purchases
 from .models import Purchase
@@ -18,16 +19,28 @@ from .models import Purchase
 
 class PurchaseRequestSerializer(serializers.Serializer):
     expected_price = serializers.IntegerField(
-        min_value=0, required=False, help_text="The price the member was shown; refused if it changed."
+        min_value=0,
+        required=False,
+        help_text="The price the member was shown (after the campaign's discount); refused if it changed.",
+    )
+    campaign = serializers.PrimaryKeyRelatedField(
+        queryset=Campaign.objects.all(), required=False, allow_null=True, help_text="A campaign to discount the app."
+    )
+    expected_points_cost = serializers.IntegerField(
+        min_value=0, required=False, default=0, help_text="The campaign's points cost the member was shown."
     )
 
 
 class PurchaseSerializer(serializers.ModelSerializer):
     app = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    campaign = serializers.IntegerField(source="redemption.campaign_id", read_only=True, allow_null=True)
+    discount = serializers.DecimalField(
+        source="redemption.discount_amount", max_digits=12, decimal_places=2, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Purchase
-        fields = ["id", "app", "price_paid", "created_at", "refunded_at", "idempotency_key"]
+        fields = ["id", "app", "price_paid", "campaign", "discount", "created_at", "refunded_at", "idempotency_key"]
 
 
 class PurchaseView(APIView):
@@ -68,6 +81,8 @@ class PurchaseView(APIView):
             app=app,
             idempotency_key=key,
             expected_price=body.validated_data.get("expected_price"),
+            campaign=body.validated_data.get("campaign"),
+            expected_points_cost=body.validated_data["expected_points_cost"],
         )
         response = Response(
             PurchaseSerializer(purchase).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK

@@ -319,6 +319,8 @@ MODERATION_TEAM_COUNT_CACHE_SECONDS = int(os.environ.get("MODERATION_TEAM_COUNT_
 # Numbers that can't be gamed (issue 12): see README "Policies".
 # A declared cart (no app priced by us) is discounted as if it were at most this much, unless a campaign says otherwise.
 CAMPAIGN_DEFAULT_MAX_CART_TOTAL = os.environ.get("CAMPAIGN_DEFAULT_MAX_CART_TOTAL", "100.00")
+# A member's available campaigns per cart are cached this long (seconds; 0: off); writes invalidate them at once.
+AVAILABLE_CAMPAIGNS_CACHE_SECONDS = int(os.environ.get("AVAILABLE_CAMPAIGNS_CACHE_SECONDS", "60"))
 # A member whose proof for an app was rejected may send a new one this many times; approved/invalidated closes the app.
 PROOF_MAX_REJECTED_RETRIES = int(os.environ.get("PROOF_MAX_REJECTED_RETRIES", "2"))
 # Perceptual-hash (pHash, 64 bits) distance at or below which two proofs are flagged as near duplicates.
