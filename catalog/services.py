@@ -13,7 +13,7 @@ from PIL import Image, ImageOps
 from backoffice import exports
 from backoffice.events import publish
 
-from .models import App, Product, ProductPriceChange, ProductUpload
+from .models import Product, ProductPriceChange, ProductUpload
 from .product_files import read_product_file
 from .resources import AppResource, ProductResource, UploadLockLost, lost_a_race
 
@@ -32,17 +32,6 @@ class UploadNotConfirmable(ValidationError):
 # Apps
 
 
-def create_app(*, created_by=None, **fields):
-    app = App(**fields)
-    return save_app(app, user=created_by)
-
-
-def update_app(app, *, user=None, **fields):
-    for name, value in fields.items():
-        setattr(app, name, value)
-    return save_app(app, user=user)
-
-
 def save_app(app, *, user=None):
     """Validate and save an app, keeping its thumbnail in step with its image and recording who did it."""
     app.full_clean()
@@ -58,14 +47,6 @@ def save_app(app, *, user=None):
     app.save()
     if created:
         publish("app.created", {"id": app.pk, "slug": app.slug, "name": app.name, "credit_price": app.credit_price})
-    return app
-
-
-def deactivate_app(app, *, user=None):
-    if app.active:
-        app.active = False
-        app._history_user = user
-        app.save(update_fields=["active"])
     return app
 
 

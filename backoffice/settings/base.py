@@ -327,6 +327,16 @@ PRODUCT_UPLOAD_LOCK_TIMEOUT_MS = int(os.environ.get("PRODUCT_UPLOAD_LOCK_TIMEOUT
 # Phone numbers typed without a country code are read in this region (ISO code, "" = always international).
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
 
+# Phone verification (growth/otp.py) and referrals (growth/referrals.py).
+OTP_VALID_SECONDS = int(os.environ.get("OTP_VALID_SECONDS", "300"))  # life of a texted code
+OTP_MAX_ATTEMPTS = int(os.environ.get("OTP_MAX_ATTEMPTS", "5"))  # wrong codes before the code is burned
+OTP_RESEND_INTERVAL_SECONDS = int(os.environ.get("OTP_RESEND_INTERVAL_SECONDS", "60"))  # pause between two sends
+OTP_MAX_SENDS_PER_HOUR = int(os.environ.get("OTP_MAX_SENDS_PER_HOUR", "5"))  # codes texted to one member an hour
+# Back-off after a wrong code: factor * 2**(failures - 1) seconds (django-otp ThrottlingMixin; 0 turns it off).
+OTP_PHONE_THROTTLE_FACTOR = int(os.environ.get("OTP_PHONE_THROTTLE_FACTOR", "1"))
+# Points the referrer gets, once, when the referred member (and the referrer) verified a phone.
+REFERRAL_BONUS_POINTS = int(os.environ.get("REFERRAL_BONUS_POINTS", "50"))
+
 # Rate limits of the public site (growth/ratelimit.py), "N/second|minute|hour|day". Cache down: SMS sends
 # are refused (they cost money); the others are allowed with a warning (README "Security").
 SIGNUP_RATE_PER_IP = os.environ.get("SIGNUP_RATE_PER_IP", "10/hour")  # sign-up form posts

@@ -36,7 +36,7 @@ SCHEDULES = [
         "Daily list download",
         "reporting.tasks.download_daily_list",
         {"crontab": {"minute": "30", "hour": "2"}},
-        bool(getattr(settings, "DAILY_LIST_URL", "")),
+        bool(settings.DAILY_LIST_URL),
         "Downloads the daily list from DAILY_LIST_URL (or kwargs url=...), retrying with back-off. "
         "Enable it once a URL is configured.",
     ),
