@@ -2,7 +2,8 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions
+from drf_spectacular.utils import inline_serializer
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -53,6 +54,17 @@ ERROR_STATUS = {
     "reason_too_long": 400,
 }
 DOMAIN_ERROR_DEFAULT_STATUS = 422
+
+# The one error shape, as the OpenAPI schema documents it for every endpoint's error responses.
+ERROR = inline_serializer(
+    "Error",
+    {
+        "error": inline_serializer(
+            "ErrorBody",
+            {"code": serializers.CharField(), "message": serializers.CharField(), "details": serializers.JSONField()},
+        )
+    },
+)
 
 
 def domain_error_response(error):

@@ -1,16 +1,16 @@
 """Member API: buy an app with credits, once per Idempotency-Key."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
+from backoffice.api import ERROR
+from backoffice.api_input import idempotency_key, idempotency_key_parameter
 from catalog.models import App
-from growth.api import ERROR, IDEMPOTENCY_HEADER
 
 from . import purchases
 from .models import Purchase
@@ -38,13 +38,7 @@ class PurchaseView(APIView):
     @extend_schema(
         request=PurchaseRequestSerializer,
         parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_HEADER,
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                required=True,
-                description="1 to 64 characters; the same request with the same key returns the first purchase.",
-            )
+            idempotency_key_parameter("the same request with the same key returns the first purchase."),
         ],
         responses={
             201: PurchaseSerializer,
@@ -59,7 +53,7 @@ class PurchaseView(APIView):
         summary="Buy an app with credits, once per Idempotency-Key",
     )
     def post(self, request, slug):
-        key = request.headers.get(IDEMPOTENCY_HEADER, "")
+        key = idempotency_key(request)
         app = get_object_or_404(App, slug=slug)
         body = PurchaseRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)

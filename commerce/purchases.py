@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backoffice.events import publish
+from backoffice.idempotency import clean_idempotency_key
 from backoffice.services import notify_user
 from moderation.models import RewardEntry
 from moderation.services import InsufficientPoints, post_entry
@@ -16,7 +17,6 @@ from moderation.services import InsufficientPoints, post_entry
 from .errors import PurchaseRefused
 from .models import Purchase
 
-IDEMPOTENCY_KEY_MAX_LENGTH = 64
 REFUND_PERM = "commerce.refund_purchase"
 REASON_MAX_LENGTH = 1000
 
@@ -28,12 +28,7 @@ def request_hash(*, app, expected_price=None):
 
 
 def _check_key(idempotency_key):
-    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key.strip()) <= IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise PurchaseRefused(
-            "idempotency_key_required",
-            f"Send an Idempotency-Key of 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters.",
-        )
-    return idempotency_key.strip()
+    return clean_idempotency_key(idempotency_key, refusal=PurchaseRefused)
 
 
 def buy_app(*, member, app, idempotency_key, expected_price=None):

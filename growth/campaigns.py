@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from backoffice.errors import DomainError
 from backoffice.events import publish
+from backoffice.idempotency import clean_idempotency_key
 from moderation.models import RewardEntry
 from moderation.services import InsufficientPoints, post_entry
 
@@ -305,8 +306,7 @@ def redeem_campaign(
     PostgreSQL re-checks the WHERE after waiting for the row lock, so it never oversells and never charges a price
     changed meanwhile. The same key with the same request returns the first redemption; with another, it's refused.
     """
-    if not idempotency_key or len(idempotency_key) > 64:
-        raise RedemptionRefused("idempotency_key_invalid", "An Idempotency-Key of 1 to 64 characters is required.")
+    idempotency_key = clean_idempotency_key(idempotency_key, refusal=RedemptionRefused)
     cart = cart_for(cart_total=cart_total, app=app, cart_reference=cart_reference)
     try:
         expected_points_cost = int(expected_points_cost)
