@@ -1,4 +1,4 @@
-"""Write paths of the catalog: apps (with thumbnails), product prices, bulk product uploads, exports."""
+"""Write paths of the catalog: apps (with thumbnails), product prices, bulk product uploads."""
 
 import io
 from pathlib import PurePath
@@ -10,12 +10,11 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from PIL import Image, ImageOps
 
-from backoffice import exports
 from backoffice.events import publish
 
 from .models import Product, ProductPriceChange, ProductUpload
 from .product_files import read_product_file
-from .resources import AppResource, ProductResource, UploadLockLost, lost_a_race
+from .resources import ProductResource, UploadLockLost, lost_a_race
 
 THUMBNAIL_SIZE = (256, 256)
 MAX_STORED_ROW_ERRORS = 1000
@@ -209,29 +208,3 @@ def _counts(result, errors):
         "unchanged_rows": totals.get("skip", 0),
         "error_rows": len({error["row"] for error in errors if error["row"] is not None}),
     }
-
-
-# Export
-
-
-EXPORT_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def export_products(file_format="csv", queryset=None):
-    """Products in the upload format (store slug, sku, ...), so an export can be edited and uploaded back."""
-    if queryset is not None:
-        queryset = queryset.select_related("store")
-    return _export(ProductResource(), file_format, queryset)
-
-
-def export_apps(file_format="csv", queryset=None):
-    if queryset is not None:
-        queryset = queryset.select_related("category", "subcategory")
-    return _export(AppResource(), file_format, queryset)
-
-
-def _export(resource, file_format, queryset):
-    if file_format not in EXPORT_FORMATS:
-        raise ValueError(f"Unknown export format {file_format!r}")
-    dataset = resource.export(queryset if queryset is not None else resource.get_queryset())
-    return exports.escape_dataset(dataset).export(file_format)

@@ -10,6 +10,8 @@ from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic.models import CreateView, DeleteView, EditView, IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from backoffice.history import ObjectHistoryView
+
 from . import campaigns, selectors
 from .admin_forms import CampaignForm
 from .models import Campaign, Redemption, Referral
@@ -66,6 +68,7 @@ class CampaignDeleteView(DeleteView):
 
 class CampaignViewSet(ModelViewSet):
     model = Campaign
+    history_view_class = ObjectHistoryView  # Wagtail's History, with the simple-history field changes
     icon = "tag"
     menu_label = "Campaigns"
     menu_order = 300
@@ -143,6 +146,7 @@ class RedemptionViewSet(ModelViewSet):
     """Read-only for marketers and admins: redemptions are made only by members through the service."""
 
     model = Redemption
+    history_view_class = ObjectHistoryView  # Wagtail's History, with the simple-history field changes
     index_view_class = RedemptionIndexView
     inspect_view_class = RedemptionInspectView
     icon = "form"

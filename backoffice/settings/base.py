@@ -364,7 +364,8 @@ OUTBOUND_MAX_REDIRECTS = 5  # redirects followed, each re-checked
 # backoffice.net.client_ip believes that many entries from the right. 0: use REMOTE_ADDR only.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
-# Exports: django-import-export escapes formulas too (backoffice/exports.py escapes every other export).
+# Exports: django-import-export escapes formulas too, should a resource ever be exported (backoffice/exports.py
+# escapes every export the product writes).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 # Store operations (stores app)

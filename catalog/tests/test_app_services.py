@@ -173,32 +173,3 @@ def test_negative_manual_price_is_refused():
         services.save_product(product)
 
     assert ProductPriceChange.objects.count() == 0
-
-
-def test_product_export_can_be_uploaded_back_unchanged():
-    from catalog.models import ProductUpload
-
-    ProductFactory(sku="A1", price="3.50")
-    ProductFactory(sku="B2", price="4.50")
-    exported = services.export_products("csv")
-
-    upload = services.preview_product_upload(SimpleUploadedFile("export.csv", exported.encode()), user=admin())
-
-    assert exported.splitlines()[0] == "store,sku,name,price,stock,active"
-    assert (upload.status, upload.unchanged_rows) == (ProductUpload.Status.PREVIEWED, 2)
-
-
-def test_app_export_as_xlsx_is_a_workbook():
-    AppFactory(name="Block Drop")
-
-    exported = services.export_apps("xlsx")
-
-    assert exported[:2] == b"PK"
-
-
-def test_app_export_names_categories_by_slug():
-    app = AppFactory(name="Block Drop")
-
-    exported = services.export_apps("csv")
-
-    assert f"Block Drop,block-drop,{app.category.slug}," in exported
