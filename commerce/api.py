@@ -1,14 +1,13 @@
 """Member API: buy an app with credits, once per Idempotency-Key."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
-from backoffice.api import ERROR
+from backoffice.api import keyed_response, keyed_responses
 from backoffice.api_input import idempotency_key, idempotency_key_parameter
 from catalog.models import App
 
@@ -40,16 +39,7 @@ class PurchaseView(APIView):
         parameters=[
             idempotency_key_parameter("the same request with the same key returns the first purchase."),
         ],
-        responses={
-            201: PurchaseSerializer,
-            200: OpenApiResponse(PurchaseSerializer, description="Replay of an earlier request with this key."),
-            400: ERROR,
-            403: ERROR,
-            404: ERROR,
-            409: ERROR,
-            422: ERROR,
-            429: ERROR,
-        },
+        responses=keyed_responses(PurchaseSerializer, 400, 403, 404, 409, 422, 429),
         summary="Buy an app with credits, once per Idempotency-Key",
     )
     def post(self, request, slug):
@@ -63,8 +53,4 @@ class PurchaseView(APIView):
             idempotency_key=key,
             expected_price=body.validated_data.get("expected_price"),
         )
-        response = Response(
-            PurchaseSerializer(purchase).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
-        response["Idempotent-Replayed"] = "false" if created else "true"
-        return response
+        return keyed_response(PurchaseSerializer(purchase).data, created=created)

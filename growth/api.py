@@ -11,7 +11,7 @@ from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backoffice.api import ERROR
+from backoffice.api import ERROR, keyed_response, keyed_responses
 from backoffice.api_input import StrictPrimaryKeyRelatedField, idempotency_key, idempotency_key_parameter
 from backoffice.throttling import ScopedRateThrottle, UserRateThrottle
 from catalog.selectors import active_apps
@@ -117,15 +117,7 @@ class RedeemView(APIView):
         parameters=[
             idempotency_key_parameter("repeating a request with the same key returns the first result."),
         ],
-        responses={
-            201: RedemptionSerializer,
-            200: OpenApiResponse(RedemptionSerializer, description="Replay of an earlier request with this key."),
-            400: ERROR,
-            404: ERROR,
-            409: ERROR,
-            422: ERROR,
-            429: ERROR,
-        },
+        responses=keyed_responses(RedemptionSerializer, 400, 404, 409, 422, 429),
         summary="Redeem a campaign, once per Idempotency-Key",
     )
     def post(self, request, pk):
@@ -144,11 +136,7 @@ class RedeemView(APIView):
             expected_points_cost=body.validated_data["expected_points_cost"],
             idempotency_key=key,
         )
-        response = Response(
-            RedemptionSerializer(redemption).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
-        response["Idempotent-Replayed"] = "false" if created else "true"
-        return response
+        return keyed_response(RedemptionSerializer(redemption).data, created=created)
 
 
 class CampaignPermissions(DjangoModelPermissions):

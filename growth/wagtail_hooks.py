@@ -142,6 +142,23 @@ class ReferralViewSet(ModelViewSet):
     list_export = ["referrer", "referred", "created_at", "credited_at"]
 
 
+# What staff see of a redemption (its page) and export (the listing, without who voided it).
+REDEMPTION_FIELDS = [
+    "campaign",
+    "user",
+    "app",
+    "cart_reference",
+    "cart_total",
+    "discount_amount",
+    "points_cost",
+    "voucher_code",
+    "created_at",
+    "voided_at",
+    "voided_by",
+    "void_reason",
+]
+
+
 class RedemptionViewSet(ModelViewSet):
     """Read-only for marketers and admins: redemptions are made only by members through the service."""
 
@@ -167,33 +184,8 @@ class RedemptionViewSet(ModelViewSet):
     list_filter = ["campaign", "created_at", "voided_at"]
     search_fields = ["user__email", "campaign__name", "voucher_code", "cart_reference"]
     form_fields = []
-    inspect_view_fields = [
-        "campaign",
-        "user",
-        "app",
-        "cart_reference",
-        "cart_total",
-        "discount_amount",
-        "points_cost",
-        "voucher_code",
-        "created_at",
-        "voided_at",
-        "voided_by",
-        "void_reason",
-    ]
-    list_export = [
-        "campaign",
-        "user",
-        "app",
-        "cart_reference",
-        "cart_total",
-        "discount_amount",
-        "points_cost",
-        "voucher_code",
-        "created_at",
-        "voided_at",
-        "void_reason",
-    ]
+    inspect_view_fields = REDEMPTION_FIELDS
+    list_export = [field for field in REDEMPTION_FIELDS if field != "voided_by"]
 
     def get_urlpatterns(self):
         return [*super().get_urlpatterns(), path("void/<int:pk>/", void_redemption_view, name="void")]
