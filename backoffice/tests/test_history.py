@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from backoffice.history import ObjectHistoryView, field_changes
+from backoffice.history import FieldChanges, ObjectHistoryView, field_changes
 from backoffice.tests.factories import admin, marketer
 from catalog.tests.factories import AppFactory
 from growth.tests.factories import CampaignFactory
@@ -30,9 +30,10 @@ def test_field_changes_are_newest_first_with_the_changed_fields():
     app = AppFactory(points_reward=10)
     app.points_reward = 20
     app.save()
-    rows, truncated = field_changes(app)
-    assert [(change.field, change.old, change.new) for change in rows[0]["changes"]] == [("points_reward", 10, 20)]
-    assert (rows[1]["record"].history_type, truncated) == ("+", False)
+    changes = field_changes(app)
+    newest, created = changes.rows
+    assert [(change.field, change.old, change.new) for change in newest["changes"]] == [("points_reward", 10, 20)]
+    assert (created["record"].history_type, changes.truncated) == ("+", False)
 
 
 def test_only_the_latest_changes_are_listed():
@@ -40,12 +41,12 @@ def test_only_the_latest_changes_are_listed():
     for points in range(2, 6):
         app.points_reward = points
         app.save()
-    rows, truncated = field_changes(app, limit=3)
-    assert (len(rows), truncated) == (3, True)
+    changes = field_changes(app, limit=3)
+    assert (len(changes.rows), changes.truncated) == (3, True)
 
 
 def test_an_object_without_field_history_has_none():
-    assert field_changes(admin()) == ([], False)
+    assert field_changes(admin()) == (FieldChanges(rows=[], truncated=False))
 
 
 def test_a_campaigns_history_page_shows_the_marketers_edit(client):
