@@ -11,8 +11,8 @@ from django.utils import timezone
 from backoffice.events import publish
 from backoffice.idempotency import clean_idempotency_key
 from backoffice.services import notify_user
+from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry
-from moderation.services import InsufficientPoints, post_entry
 
 from .errors import PurchaseRefused
 from .models import Purchase

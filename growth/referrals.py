@@ -7,8 +7,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from backoffice.services import notify_user
+from moderation.ledger import post_entry
 from moderation.models import RewardEntry
-from moderation.services import post_entry
 
 from . import selectors
 from .errors import ReferralRefused
