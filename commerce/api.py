@@ -1,16 +1,15 @@
 """Member API: buy an app with credits (optionally discounted by a campaign), once per Idempotency-Key."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
+from backoffice.api import keyed_response, keyed_responses
+from backoffice.api_input import idempotency_key, idempotency_key_parameter
 from catalog.models import App
-from growth.api import ERROR, IDEMPOTENCY_HEADER
 from growth.models import Campaign
 
 from . import purchases
@@ -51,28 +50,13 @@ class PurchaseView(APIView):
     @extend_schema(
         request=PurchaseRequestSerializer,
         parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_HEADER,
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                required=True,
-                description="1 to 64 characters; the same request with the same key returns the first purchase.",
-            )
+            idempotency_key_parameter("the same request with the same key returns the first purchase."),
         ],
-        responses={
-            201: PurchaseSerializer,
-            200: OpenApiResponse(PurchaseSerializer, description="Replay of an earlier request with this key."),
-            400: ERROR,
-            403: ERROR,
-            404: ERROR,
-            409: ERROR,
-            422: ERROR,
-            429: ERROR,
-        },
+        responses=keyed_responses(PurchaseSerializer, 400, 403, 404, 409, 422, 429),
         summary="Buy an app with credits, once per Idempotency-Key",
     )
     def post(self, request, slug):
-        key = request.headers.get(IDEMPOTENCY_HEADER, "")
+        key = idempotency_key(request)
         app = get_object_or_404(App, slug=slug)
         body = PurchaseRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -84,8 +68,4 @@ class PurchaseView(APIView):
             campaign=body.validated_data.get("campaign"),
             expected_points_cost=body.validated_data["expected_points_cost"],
         )
-        response = Response(
-            PurchaseSerializer(purchase).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
-        response["Idempotent-Replayed"] = "false" if created else "true"
-        return response
+        return keyed_response(PurchaseSerializer(purchase).data, created=created)

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from backoffice.events import publish
+from backoffice.idempotency import clean_idempotency_key
 from backoffice.services import notify_user
 from growth import campaigns
 from moderation.ledger import InsufficientPoints, post_entry
@@ -18,7 +19,6 @@ from moderation.models import RewardEntry
 from .errors import PurchaseRefused
 from .models import Purchase
 
-IDEMPOTENCY_KEY_MAX_LENGTH = 64
 REFUND_PERM = "commerce.refund_purchase"
 REASON_MAX_LENGTH = 1000
 
@@ -33,12 +33,7 @@ def request_hash(*, app, expected_price=None, campaign=None, expected_points_cos
 
 
 def _check_key(idempotency_key):
-    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key.strip()) <= IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise PurchaseRefused(
-            "idempotency_key_required",
-            f"Send an Idempotency-Key of 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters.",
-        )
-    return idempotency_key.strip()
+    return clean_idempotency_key(idempotency_key, refusal=PurchaseRefused)
 
 
 def buy_app(*, member, app, idempotency_key, expected_price=None, campaign=None, expected_points_cost=0):

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from backoffice.errors import DomainError
 from backoffice.events import publish
+from backoffice.idempotency import clean_idempotency_key
 from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry
 
@@ -421,8 +422,11 @@ def redeem_campaign(
     PostgreSQL re-checks the WHERE after waiting for the row lock, so it never oversells and never charges a price
     changed meanwhile. The same key with the same request returns the first redemption; with another, it's refused.
     """
-    if not idempotency_key or len(idempotency_key) > 64 or idempotency_key.startswith(PURCHASE_CART_PREFIX):
-        raise RedemptionRefused("idempotency_key_invalid", "An Idempotency-Key of 1 to 64 characters is required.")
+    idempotency_key = clean_idempotency_key(idempotency_key, refusal=RedemptionRefused)
+    if idempotency_key.startswith(PURCHASE_CART_PREFIX):  # reserved for the redemptions of app purchases
+        raise RedemptionRefused(
+            "idempotency_key_invalid", f"Idempotency-Keys starting {PURCHASE_CART_PREFIX!r} are reserved."
+        )
     cart = cart_for(cart_total=cart_total, app=app, cart_reference=cart_reference)
     return _redeem(user, campaign, idempotency_key, expected_points_cost, cart)
 

@@ -209,7 +209,7 @@ class PhoneDevice(ThrottlingMixin, SideChannelDevice):
     sends_in_window = models.PositiveIntegerField(default=0)
 
     def get_throttle_factor(self):
-        return getattr(settings, "OTP_PHONE_THROTTLE_FACTOR", 1)
+        return settings.OTP_PHONE_THROTTLE_FACTOR
 
     def __str__(self):
         return f"phone {self.phone} of {self.user_id}"

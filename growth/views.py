@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from wagtail import hooks
 
 from backoffice.models import Delivery, Notification
+from backoffice.services import mark_notifications_read
 from catalog.models import Category
 from catalog.selectors import active_apps
 from moderation.models import Download, ScreenshotProof
@@ -25,7 +26,7 @@ from moderation.proofs import ProofRefused, record_download, submit_proof
 from moderation.selectors import earning_closed_reason, proof_for_user
 
 from . import campaigns as growth_campaigns
-from . import ratelimit, selectors, services
+from . import errors, otp, ratelimit, referrals, registration, selectors
 from .forms import CartForm, OTPForm, ProofForm, SignupForm
 from .identity import canonical_email
 from .models import Campaign, Referral
@@ -74,9 +75,9 @@ def referral_link(request, code):
     if not REFERRAL_CODE.fullmatch(code):
         referrer = None
     elif ratelimit.first_visit_today(code, ratelimit.client_ip(request)):
-        referrer = services.record_referral_visit(code)
+        referrer = referrals.record_referral_visit(code=code)
     else:
-        referrer = services.find_referrer(code)
+        referrer = referrals.find_referrer(code=code)
     if referrer is not None:
         request.session[REFERRAL_SESSION_KEY] = code
     else:
@@ -95,21 +96,21 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user = services.sign_up(
+            user = registration.sign_up_member(
                 email=data["email"],
                 password=data["password1"],
                 phone=data["phone"],
                 referral_code=data["referral_code"],
                 display_name=data["display_name"],
             )
-        except services.SignupRefused as refused:
+        except errors.SignupRefused as refused:
             form.add_error(refused.field if refused.field in form.fields else None, str(refused))
         except ValidationError as error:
             form.add_error("password1", error)
         else:
             if data["referral_code"] and request.session.get(REFERRAL_SESSION_KEY) != data["referral_code"]:
                 # A code typed in, not a link followed: still a visit, or the funnel shows more sign-ups than visits.
-                services.record_referral_visit(data["referral_code"])
+                referrals.record_referral_visit(code=data["referral_code"])
             request.session.pop(REFERRAL_SESSION_KEY, None)
             login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             _send_code(request, user)
@@ -125,8 +126,8 @@ def _send_code(request, user):
         messages.error(request, "Too many codes requested. Try again later.")
         return False
     try:
-        delivery = services.send_verification_code(user)
-    except services.OTPRefused as refused:
+        delivery = otp.send_verification_code(user=user)
+    except errors.OTPRefused as refused:
         messages.error(request, str(refused))
         return False
     delivery.refresh_from_db(fields=["status"])
@@ -159,15 +160,20 @@ def verify_phone(request):
             status = 429
         elif form.is_valid():
             try:
-                services.verify_phone(request.user, form.cleaned_data["code"])
-            except services.OTPRefused as refused:
+                otp.verify_phone(user=request.user, code=form.cleaned_data["code"])
+            except errors.OTPRefused as refused:
                 form.add_error("code", str(refused))
             else:
                 messages.success(request, "Your phone number is verified. You can now earn points.")
                 return redirect("apps")
         if form.errors and status == 200:
             status = 400
-    return render(request, "growth/verify_phone.html", {"form": form, "hide_verify_banner": True}, status=status)
+    return render(
+        request,
+        "growth/verify_phone.html",
+        {"form": form, "hide_verify_banner": True, "code_life": otp.code_life_text()},
+        status=status,
+    )
 
 
 # --- apps and proofs ------------------------------------------------------------------------------------
@@ -293,7 +299,7 @@ def notifications(request):
     items = Notification.objects.filter(user=request.user).order_by("-created_at")
     page = Paginator(items, 25).get_page(request.GET.get("page"))
     response = render(request, "growth/notifications.html", {"page": page})
-    services.mark_notifications_read(request.user, [n.pk for n in page.object_list if n.read_at is None])
+    mark_notifications_read(user=request.user, notification_ids=[n.pk for n in page.object_list if n.read_at is None])
     return response
 
 

@@ -334,6 +334,16 @@ PRODUCT_UPLOAD_INLINE_MAX_BYTES = int(os.environ.get("PRODUCT_UPLOAD_INLINE_MAX_
 # Phone numbers typed without a country code are read in this region (ISO code, "" = always international).
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
 
+# Phone verification (growth/otp.py) and referrals (growth/referrals.py).
+OTP_VALID_SECONDS = int(os.environ.get("OTP_VALID_SECONDS", "300"))  # life of a texted code
+OTP_MAX_ATTEMPTS = int(os.environ.get("OTP_MAX_ATTEMPTS", "5"))  # wrong codes before the code is burned
+OTP_RESEND_INTERVAL_SECONDS = int(os.environ.get("OTP_RESEND_INTERVAL_SECONDS", "60"))  # pause between two sends
+OTP_MAX_SENDS_PER_HOUR = int(os.environ.get("OTP_MAX_SENDS_PER_HOUR", "5"))  # codes texted to one member an hour
+# Back-off after a wrong code: factor * 2**(failures - 1) seconds (django-otp ThrottlingMixin; 0 turns it off).
+OTP_PHONE_THROTTLE_FACTOR = int(os.environ.get("OTP_PHONE_THROTTLE_FACTOR", "1"))
+# Points the referrer gets, once, when the referred member (and the referrer) verified a phone.
+REFERRAL_BONUS_POINTS = int(os.environ.get("REFERRAL_BONUS_POINTS", "50"))
+
 # Rate limits of the public site (growth/ratelimit.py), "N/second|minute|hour|day". Cache down: SMS sends
 # are refused (they cost money); the others are allowed with a warning (README "Security").
 SIGNUP_RATE_PER_IP = os.environ.get("SIGNUP_RATE_PER_IP", "10/hour")  # sign-up form posts
@@ -361,7 +371,8 @@ OUTBOUND_MAX_REDIRECTS = 5  # redirects followed, each re-checked
 # backoffice.net.client_ip believes that many entries from the right. 0: use REMOTE_ADDR only.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
-# Exports: django-import-export escapes formulas too (backoffice/exports.py escapes every other export).
+# Exports: django-import-export escapes formulas too, should a resource ever be exported (backoffice/exports.py
+# escapes every export the product writes).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 # Store operations (stores app)

@@ -2,7 +2,7 @@ import pytest
 from django.test import TestCase
 
 from backoffice.tests.factories import UserFactory
-from growth import selectors, services
+from growth import referrals, selectors
 from growth.models import Referral
 
 pytestmark = pytest.mark.django_db
@@ -12,7 +12,9 @@ def refer(referrer, count):
     """Credit `count` new referrals, running the after-commit hooks (cache invalidation) as a real commit would."""
     with TestCase.captureOnCommitCallbacks(execute=True):
         for _ in range(count):
-            services.credit_referral(Referral.objects.create(referrer=referrer, referred=UserFactory(verified=True)))
+            referrals.credit_referral(
+                referral=Referral.objects.create(referrer=referrer, referred=UserFactory(verified=True))
+            )
 
 
 def test_members_are_ranked_by_credited_referrals_and_ties_share_a_rank():
@@ -73,8 +75,8 @@ def test_own_rank_follows_credits():
 
 def test_crediting_the_same_referral_twice_counts_once():
     referral = Referral.objects.create(referrer=UserFactory(verified=True), referred=UserFactory(verified=True))
-    assert services.credit_referral(referral) is True
-    assert services.credit_referral(referral) is False
+    assert referrals.credit_referral(referral=referral) is True
+    assert referrals.credit_referral(referral=referral) is False
     assert selectors.own_rank(referral.referrer) == (1, 1)
     referral.referrer.refresh_from_db()
     assert referral.referrer.points_balance == 50
