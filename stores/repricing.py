@@ -7,9 +7,9 @@ beats it by an amount or a percentage, or matches it; the result is rounded down
 kept within [floor, ceiling]. With no usable offer the price goes to the ceiling (or holds, per rule).
 
 A run writes one RepricingDecision per product whose price would change. In live mode it also writes the
-prices and their ProductPriceChange rows (source `repricer`, cause naming the decision, which names the
-offer followed) with two set-based statements, not one save per product. In suggest mode the decisions
-wait for an Admin to accept them (in bulk), through the same two statements.
+prices, their ProductPriceChange rows (source `repricer`, cause naming the decision, which names the
+offer followed) and the products' simple-history rows with set-based statements, not one save per product.
+In suggest mode the decisions wait for an Admin to accept them (in bulk), through the same statements.
 """
 
 from dataclasses import dataclass
@@ -27,6 +27,8 @@ from catalog.models import Product, ProductPriceChange
 from .models import CompetitorListing, RepricingDecision, RepricingRule, RepricingRun
 
 CENT = Decimal("0.01")
+# The product columns its simple-history rows copy (every tracked field).
+HISTORY_TRACKED_COLUMNS = [field.column for field in Product._meta.concrete_fields]
 HUNDRED = Decimal("100")
 BATCH = 5000
 
@@ -209,8 +211,8 @@ def _insert_decisions(rows):
             copy.write_row(row)
 
 
-def _write_prices(decision_filter_sql, params, now):
-    """Set each decided product's price and record its price change, in two statements.
+def _write_prices(decision_filter_sql, params, now, actor=None):
+    """Set each decided product's price and record its price change and history row, set-based.
 
     A product whose price moved since the decision (someone edited it) is left alone and its
     decision marked superseded.
@@ -218,6 +220,7 @@ def _write_prices(decision_filter_sql, params, now):
     decision = RepricingDecision._meta.db_table
     product = Product._meta.db_table
     change = ProductPriceChange._meta.db_table
+    history = Product.history.model._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {decision} SET status = %s WHERE {decision_filter_sql} AND NOT EXISTS "
@@ -231,6 +234,16 @@ def _write_prices(decision_filter_sql, params, now):
             [now, *params],
         )
         updated = cursor.rowcount
+        # Each product's simple-history row, as its save() would have written it (set-based, like the rest).
+        tracked = ", ".join(f"p.{column}" for column in HISTORY_TRACKED_COLUMNS)
+        cursor.execute(
+            f"INSERT INTO {history} ({', '.join(HISTORY_TRACKED_COLUMNS)}, history_date, history_change_reason, "
+            f"history_type, history_user_id) "
+            f"SELECT {tracked}, %s, 'Repricer: decision ' || d.id, '~', %s FROM {decision} d "
+            f"JOIN {product} p ON p.id = d.product_id AND p.price = d.new_price AND p.updated_at = %s "
+            f"WHERE {decision_filter_sql.replace(decision + '.', 'd.')} AND d.old_price <> d.new_price",
+            [now, getattr(actor, "pk", None), now, *params],
+        )
         cursor.execute(
             f"INSERT INTO {change} (product_id, old_price, new_price, source, cause, changed_at) "
             f"SELECT d.product_id, d.old_price, d.new_price, %s, 'repricing decision ' || d.id, %s FROM {decision} d "
@@ -293,5 +306,6 @@ def accept_suggestions(decision_ids, *, actor):
                 f"{decision}.status = %s AND {decision}.id IN ({marks})",
                 [RepricingDecision.Status.ACCEPTED, *chunk],
                 now,
+                actor,
             )
     return accepted

@@ -151,6 +151,39 @@ def test_live_mode_records_the_price_change_and_the_offer_it_followed(product):
     assert run.prices_changed == 1
 
 
+def test_a_live_price_change_is_in_the_products_history(product):
+    rule_for(product, beat_by=D("1.00"))
+    offer(product, "19.00")
+    before = product.history.count()
+    decision = repricing.run_repricing().decisions.get()
+    assert product.history.count() == before + 1
+    record = product.history.first()
+    assert (record.price, record.history_type, record.history_user) == (D("18.00"), "~", None)
+    assert record.history_change_reason == f"Repricer: decision {decision.pk}"
+    assert (record.sku, record.name, record.stock) == (product.sku, product.name, product.stock)
+    assert record.prev_record.price == D("20.00")
+
+
+def test_an_accepted_suggestion_is_in_the_products_history_with_the_admin(product, admin_user):
+    rule_for(product, beat_by=D("1.00"), mode=RepricingRule.Mode.SUGGEST)
+    offer(product, "19.00")
+    suggestion = repricing.run_repricing().decisions.get()
+    before = product.history.count()
+    repricing.accept_suggestions([suggestion.pk], actor=admin_user)
+    assert product.history.count() == before + 1
+    assert (product.history.first().price, product.history.first().history_user) == (D("18.00"), admin_user)
+
+
+def test_a_price_edited_since_the_suggestion_gets_no_history_row(product, admin_user):
+    rule_for(product, beat_by=D("1.00"), mode=RepricingRule.Mode.SUGGEST)
+    offer(product, "19.00")
+    suggestion = repricing.run_repricing().decisions.get()
+    type(product).objects.filter(pk=product.pk).update(price=D("21.00"))
+    before = product.history.count()
+    repricing.accept_suggestions([suggestion.pk], actor=admin_user)
+    assert product.history.count() == before
+
+
 def test_a_second_run_with_nothing_new_changes_nothing(product):
     rule_for(product, beat_by=D("1.00"))
     offer(product, "19.00")
