@@ -272,3 +272,60 @@ def test_a_competitor_shop_may_have_several_shops_compared_separately(product):
     offer(product, "18.00", competitor_store=second)
     repricing.run_repricing()
     assert price_of(product) == D("17.00")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_sql_and_python_paths_make_the_same_decisions(on_postgres, seed):
+    """PostgreSQL computes decisions in one statement; SQLite in Python. Random rules and offers, same answers."""
+    import random
+
+    from stores.models import RepricingRun
+
+    rng, now = random.Random(seed), timezone.now()
+    store = ProductFactory().store
+    RepricingRuleFactory(store=store, product=None, strategy=RepricingRule.Strategy.MATCH_LOWEST, ceiling=D("40"))
+    shops = [CompetitorStoreFactory(store=store) for _ in range(4)]
+    for n in range(40):
+        product = ProductFactory(store=store, price=D(rng.randint(1000, 3000)) / 100, active=n % 13 != 0)
+        if n % 3:
+            rule = RepricingRuleFactory(
+                store=store,
+                product=product,
+                strategy=rng.choice(list(RepricingRule.Strategy)),
+                beat_by=D(rng.choice(["0.00", "0.50", "1.25", "7.00", "15.00"])),
+                step=D(rng.choice(["0.01", "0.05", "0.10", "0.03", "1.00"])),
+                floor=D(rng.choice(["5.00", "12.00", "19.99"])),
+                ceiling=D(rng.choice(["20.00", "29.99", "45.00"])),
+                ceiling_when_alone=rng.random() < 0.5,
+                mode=rng.choice(list(RepricingRule.Mode)),
+            )
+            if n % 4 == 0:
+                rule.excluded_competitors.add(shops[0].competitor)
+        for shop in rng.sample(shops, rng.randint(0, 4)):
+            offer(
+                product,
+                str(D(rng.choice([rng.randint(100, 3500), rng.randint(1000, 1010), 1])) / 100),
+                competitor_store=shop,
+                in_stock=rng.random() < 0.85,
+                seen_at=now - timedelta(hours=rng.choice([1, 1, 1, 60])),
+            )
+
+    def decided(run_id):
+        return sorted(
+            RepricingDecision.objects.filter(run_id=run_id).values_list(
+                "product_id",
+                "rule_id",
+                "old_price",
+                "new_price",
+                "lowest_listing_id",
+                "suspicious_offers",
+                "at_floor",
+                "status",
+            )
+        )
+
+    python_run, sql_run = RepricingRun.objects.create(), RepricingRun.objects.create()
+    repricing._insert_decisions(list(repricing.compute_decisions(python_run, now=now)))
+    counts = repricing._insert_decisions_in_sql(sql_run, now=now)
+    assert decided(sql_run.pk) == decided(python_run.pk) != []
+    assert counts[:2] == (python_run.products_checked, python_run.suspicious_offers)
