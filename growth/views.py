@@ -38,6 +38,7 @@ LEADERBOARD_MAX_PAGE = 500  # the top 10,000; deeper OFFSETs cost seconds at a m
 
 APP_PAGE_SECTIONS_HOOK = "growth_app_page_sections"
 HOME_SECTIONS_HOOK = "growth_home_sections"
+HOME_FOOTER_HOOK = "growth_home_footer"  # fn(request) -> the home page's <footer> HTML or None
 
 
 def _hook_sections(hook_name, *args):
@@ -49,7 +50,11 @@ def home(request):
     return render(
         request,
         "growth/home.html",
-        {"apps": active_apps()[:12], "sections": _hook_sections(HOME_SECTIONS_HOOK, request)},
+        {
+            "apps": active_apps()[:12],
+            "sections": _hook_sections(HOME_SECTIONS_HOOK, request),
+            "footer_sections": _hook_sections(HOME_FOOTER_HOOK, request),
+        },
     )
 
 

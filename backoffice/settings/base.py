@@ -35,11 +35,13 @@ INSTALLED_APPS = [
     "growth",
     "commerce",
     "stores",
+    "landing",
     "reporting",
     "integrations",
     # Wagtail admin
     "backoffice.apps.WagtailUsersConfig",  # wagtail.users with the privilege policy
     "wagtail.snippets",
+    "wagtail.contrib.settings",
     "wagtail.images",
     "wagtail.documents",
     "wagtail.search",
@@ -380,10 +382,15 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 REPRICING_STALE_OFFER_HOURS = int(os.environ.get("REPRICING_STALE_OFFER_HOURS", "48"))
 # A competitor price below this fraction of ours is flagged as suspicious (a typo, a bait) and never followed.
 REPRICING_SUSPICIOUS_FRACTION = Decimal(os.environ.get("REPRICING_SUSPICIOUS_FRACTION", "0.5"))
+# PostgreSQL work_mem for a repricing run's transaction: its per-product aggregate stays in memory (no spill).
+REPRICING_WORK_MEM = os.environ.get("REPRICING_WORK_MEM", "64MB")
 # Store price lists with at most this many products are cached whole; larger ones are streamed each time.
 PRICE_LIST_CACHE_MAX_PRODUCTS = int(os.environ.get("PRICE_LIST_CACHE_MAX_PRODUCTS", "20000"))
 # How long a cached price list lives (its key also changes with every price or stock change).
 PRICE_LIST_CACHE_SECONDS = int(os.environ.get("PRICE_LIST_CACHE_SECONDS", "3600"))
+
+# Landing page (landing app): how many published reviews the home page shows, newest first.
+LANDING_HOME_REVIEWS = int(os.environ.get("LANDING_HOME_REVIEWS", "6"))
 
 # Staff alerts: the live stream polls for new alerts this often, and each stream ends after this long
 # (the browser's EventSource reconnects at once, resuming after the last alert it saw).
