@@ -300,6 +300,9 @@ DELIVERY_SWEEP_BATCH = 500  # deliveries queued again per run of the retry sweep
 
 # Job runs (TaskRun rows) older than this are deleted by the scheduled backoffice.tasks.prune_task_runs.
 TASK_RUN_RETENTION_DAYS = int(os.environ.get("TASK_RUN_RETENTION_DAYS", "30"))
+# Sent and failed deliveries older than this are deleted by the scheduled backoffice.tasks.prune_deliveries
+# (their message bodies hold codes and personal data; the ones still waiting are never deleted).
+DELIVERY_RETENTION_DAYS = int(os.environ.get("DELIVERY_RETENTION_DAYS", "90"))
 
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 # A staff alert with the same kind and subject as one raised this recently only counts a repeat (no new email).

@@ -196,3 +196,21 @@ def test_an_sms_is_recorded_and_sent_by_the_configured_backend():
     sms.refresh_from_db()
     assert (sms.channel, sms.to, sms.status, sms.provider_id) == ("sms", "+15550001111", Status.SENT, "console-1")
     assert ConsoleSMSBackend.outbox[-1] == {"to": "+15550001111", "body": "code 123456"}
+
+
+def test_old_sent_and_failed_deliveries_are_pruned_and_waiting_ones_kept(settings):
+    settings.DELIVERY_RETENTION_DAYS = 90
+    old = timezone.now() - datetime.timedelta(days=91)
+    for status in (Status.SENT, Status.FAILED, Status.RETRYING, Status.QUEUED, Status.SENDING):
+        Delivery.objects.filter(pk=Delivery.objects.create(channel="sms", to="+1555", status=status).pk).update(
+            created_at=old
+        )
+    Delivery.objects.create(channel="sms", to="+1555", status=Status.SENT)  # recent
+    assert tasks.prune_deliveries.delay().get() == 2
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["queued", "retrying", "sending", "sent"]
+
+
+def test_deliveries_are_pruned_on_a_schedule():
+    from django_celery_beat.models import PeriodicTask
+
+    assert PeriodicTask.objects.get(task="backoffice.tasks.prune_deliveries").enabled
