@@ -2,6 +2,11 @@
 
 They protect capacity only (every write behind them has its own database guard), so when the cache is
 down they let the request through and log a warning instead of answering 500.
+
+Each client's allowance is a token bucket (`rate` requests of burst, refilled evenly over the period) kept
+as two numbers in the cache. DRF's own throttles keep a log of every request's time and read and write
+the whole log on every request: at 600/minute that is 600 floats pickled both ways per call, the single
+largest cost of a cached API list (bench/http_load.py).
 """
 
 import logging
@@ -11,6 +16,28 @@ from rest_framework import throttling
 from .net import client_ip
 
 logger = logging.getLogger(__name__)
+
+
+class _TokenBucket(throttling.SimpleRateThrottle):
+    """SimpleRateThrottle's rate, scope and key, with a constant-size state: (tokens left, when counted)."""
+
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        now = self.timer()
+        tokens, counted_at = self.cache.get(self.key) or (self.num_requests, now)
+        tokens = min(self.num_requests, tokens + (now - counted_at) * self.num_requests / self.duration)
+        if tokens < 1:
+            self.seconds_to_next = (1 - tokens) * self.duration / self.num_requests
+            return False
+        self.cache.set(self.key, (tokens - 1, now), self.duration)
+        return True
+
+    def wait(self):
+        return getattr(self, "seconds_to_next", None)
 
 
 class _FailOpen:
@@ -25,13 +52,18 @@ class _FailOpen:
             return True
 
 
-class AnonRateThrottle(_FailOpen, throttling.AnonRateThrottle):
+class AnonRateThrottle(_FailOpen, throttling.AnonRateThrottle, _TokenBucket):
     pass
 
 
-class UserRateThrottle(_FailOpen, throttling.UserRateThrottle):
-    pass
+class UserRateThrottle(_FailOpen, throttling.UserRateThrottle, _TokenBucket):
+    """Members only: an anonymous caller is already held to the stricter anon rate under the same IP key."""
+
+    def get_cache_key(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return super().get_cache_key(request, view)
 
 
-class ScopedRateThrottle(_FailOpen, throttling.ScopedRateThrottle):
+class ScopedRateThrottle(_FailOpen, throttling.ScopedRateThrottle, _TokenBucket):
     pass

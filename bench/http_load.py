@@ -169,6 +169,7 @@ def main():
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full 10 s per page")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_HTTP_PORT", "0")), help="0: any free")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     args = parser.parse_args()
@@ -185,7 +186,7 @@ def main():
     script = workdir / "count5xx.lua"
     script.write_text(COUNT_5XX)
     static_path = collect_static(environ, str(workdir / "static"))
-    port = free_port()
+    port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "backoffice.wsgi:application", "--bind", f"127.0.0.1:{port}"]
@@ -201,6 +202,7 @@ def main():
             ("trivial view (baseline)", "/bench/trivial/", None, False),
             ("home /", "/", None, True),
             ("apps /apps/", "/apps/", None, True),
+            ("leaderboard /leaderboard/", "/leaderboard/", None, True),
             ("API /api/apps/", "/api/apps/", None, True),
             ("API /api/campaigns/available/", "/api/campaigns/available/?cart_total=40", cookie, True),
         ]
