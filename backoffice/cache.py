@@ -11,6 +11,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -93,6 +94,34 @@ class FailFastConnectionPool(ConnectionPool):
 # version is None: nothing is cached or read (fail-open: pages are computed, never a 500).
 
 _VERSION_KEY = "cache-version:{}"
+_LOCAL_MAX_ENTRIES = 512  # per process: the public pages and lists most asked for
+_local_lock = threading.Lock()
+_local = OrderedDict()  # key -> (expires at, monotonic clock; value): versions and versioned values
+
+
+def _local_get(key):
+    with _local_lock:
+        entry = _local.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        _local.move_to_end(key)
+        return entry[1]
+
+
+def _local_set(key, value, seconds):
+    if seconds <= 0:
+        return
+    with _local_lock:
+        _local[key] = (time.monotonic() + seconds, value)
+        _local.move_to_end(key)
+        while len(_local) > _LOCAL_MAX_ENTRIES:
+            _local.popitem(last=False)
+
+
+def forget_local_cache():
+    """For tests (each starts with empty caches) and after an operator flushed Redis."""
+    with _local_lock:
+        _local.clear()
 
 
 def _quietly(call, *args, default=None):
@@ -105,16 +134,24 @@ def _quietly(call, *args, default=None):
 
 
 def cache_versions(*groups):
-    """{group: current version}, or None when the cache does not answer."""
+    """{group: current version}, or None when the cache does not answer.
+
+    A process trusts the versions it read for PUBLIC_CACHE_LOCAL_SECONDS (its own bumps at once), so a cached
+    page costs no round trip to Redis at all: another process's write shows within that time.
+    """
     keys = [_VERSION_KEY.format(group) for group in groups]
-    found = _quietly(cache.get_many, keys, default={})
-    missing = [key for key in keys if key not in found]
-    if missing:
+    found = {key: value for key in keys if (value := _local_get(key)) is not None}
+    if len(found) < len(keys):
+        found.update(_quietly(cache.get_many, [key for key in keys if key not in found], default={}))
+        missing = [key for key in keys if key not in found]
         for key in missing:
             _quietly(cache.add, key, time.time_ns(), None)
-        found.update(_quietly(cache.get_many, missing, default={}))
-    if len(found) < len(keys):
-        return None
+        if missing:
+            found.update(_quietly(cache.get_many, missing, default={}))
+        if len(found) < len(keys):
+            return None
+        for key in keys:
+            _local_set(key, found[key], settings.PUBLIC_CACHE_LOCAL_SECONDS)
     return {group: found[key] for group, key in zip(groups, keys, strict=True)}
 
 
@@ -126,6 +163,8 @@ def cache_version(group):
 def bump_cache_version(group):
     """Everything cached under `group`'s current version becomes stale at once."""
     key = _VERSION_KEY.format(group)
+    with _local_lock:
+        _local.pop(key, None)
     try:
         cache.incr(key)
     except ValueError:  # no version yet (or evicted): a fresh one
@@ -157,10 +196,23 @@ def cached_versioned(prefix, groups, parts, build, seconds=None, versions=None):
     if versions is None:
         return build()
     key = _versioned_key(prefix, versions, parts)
-    value = _quietly(cache.get, key)
+    value = _two_level_get(key)
+    return value if value is not None else _two_level_set(key, build(), seconds)
+
+
+def _two_level_get(key):
+    """This process's copy (no round trip), else Redis's (then kept here too), else None."""
+    value = _local_get(key)
     if value is None:
-        value = build()
-        _quietly(cache.set, key, value, settings.PUBLIC_PAGE_CACHE_SECONDS if seconds is None else seconds)
+        value = _quietly(cache.get, key)
+        if value is not None:
+            _local_set(key, value, settings.PUBLIC_CACHE_LOCAL_SECONDS)
+    return value
+
+
+def _two_level_set(key, value, seconds=None):
+    _quietly(cache.set, key, value, settings.PUBLIC_PAGE_CACHE_SECONDS if seconds is None else seconds)
+    _local_set(key, value, settings.PUBLIC_CACHE_LOCAL_SECONDS)
     return value
 
 
@@ -207,15 +259,14 @@ def cached_anonymous_page(*groups, params=()):
                 return view(request, *args, **kwargs)
             query = urlencode([(name, request.GET.getlist(name)) for name in params if name in request.GET], True)
             key = _versioned_key("page", versions, (request.path, query))
-            stored = _quietly(cache.get, key)
+            stored = _two_level_get(key)
             if stored is not None:
                 content, content_type = stored
                 response = HttpResponse(content, content_type=content_type)
             else:
                 response = view(request, *args, **kwargs)
                 if _shareable(request, response):
-                    stored = (response.content, response["Content-Type"])
-                    _quietly(cache.set, key, stored, settings.PUBLIC_PAGE_CACHE_SECONDS)
+                    _two_level_set(key, (response.content, response["Content-Type"]))
             patch_vary_headers(response, ["Cookie"])
             return response
 

@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 class _TokenBucket(throttling.SimpleRateThrottle):
     """SimpleRateThrottle's rate, scope and key, with a constant-size state: (tokens left, when counted)."""
 
+    cache_format = "throttle-bucket_%(scope)s_%(ident)s"  # not DRF's keys, which hold its request logs
+
     def allow_request(self, request, view):
         if self.rate is None:
             return True

@@ -8,6 +8,7 @@ from functools import reduce
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.utils import timezone
 from wagtail import hooks
@@ -199,35 +200,45 @@ def _read_cursor(token, version):
     return direction, score, user_id, rank, ahead
 
 
+# The two seeks of a keyset page as one statement (one round trip; works on PostgreSQL and SQLite): the rest of the
+# cursor's tie group, then the rows beyond it, each an index range scan on referrer_score_keyset with a LIMIT.
+# Written out because the ORM's compile of the same UNION costs more than running it.
+_SEEK_SQL = """
+SELECT * FROM (SELECT s.credited_referrals, s.user_id, u.display_name FROM {scores} s JOIN {users} u ON u.id = s.user_id
+               WHERE s.credited_referrals = %s AND s.user_id {tie_op} %s
+               ORDER BY s.credited_referrals {tie_dir}, s.user_id {tie_dir} LIMIT %s) ties
+UNION ALL
+SELECT * FROM (SELECT s.credited_referrals, s.user_id, u.display_name FROM {scores} s JOIN {users} u ON u.id = s.user_id
+               WHERE s.credited_referrals {beyond_op} %s AND s.credited_referrals > 0
+               ORDER BY s.credited_referrals {beyond_dir}, s.user_id {tie_dir} LIMIT %s) beyond
+"""
+
+
+_ABOVE_ALL_SCORES = 2**31 - 1  # credited_referrals is a PositiveIntegerField
+
+
+def _seek(after, score, user_id, limit):
+    sql = _SEEK_SQL.format(
+        scores=connection.ops.quote_name(ReferrerScore._meta.db_table),
+        users=connection.ops.quote_name(get_user_model()._meta.db_table),
+        tie_op=">" if after else "<",
+        tie_dir="ASC" if after else "DESC",
+        beyond_op="<" if after else ">",
+        beyond_dir="DESC" if after else "ASC",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [score, user_id, limit, score, limit])
+        return sorted(cursor.fetchall(), key=lambda row: (-row[0], row[1]))
+
+
 def _rows_after(score, user_id, limit):
-    """Up to `limit` rows after (score, user_id) in board order: two index range scans (rest of the tie, then lower)."""
-    fields = ("credited_referrals", "user_id", "user__display_name")
-    ties = _ranked().filter(credited_referrals=score, user_id__gt=user_id)
-    rows = list(ties.order_by("user_id").values_list(*fields)[:limit])
-    if len(rows) < limit:
-        rows += list(
-            _ranked()
-            .filter(credited_referrals__lt=score)
-            .order_by("-credited_referrals", "user_id")
-            .values_list(*fields)[: limit - len(rows)]
-        )
-    return rows
+    """Up to `limit` rows after (score, user_id), in board order."""
+    return _seek(True, score, user_id, limit)[:limit]
 
 
 def _rows_before(score, user_id, limit):
-    """Up to `limit` rows before (score, user_id), in board order (the same two scans, backwards)."""
-    fields = ("credited_referrals", "user_id", "user__display_name")
-    ties = _ranked().filter(credited_referrals=score, user_id__lt=user_id)
-    rows = list(ties.order_by("-user_id").values_list(*fields)[:limit])
-    if len(rows) < limit:
-        rows += list(
-            _ranked()
-            .filter(credited_referrals__gt=score)
-            .order_by("credited_referrals", "-user_id")
-            .values_list(*fields)[: limit - len(rows)]
-        )
-    rows.reverse()
-    return rows
+    """Up to `limit` rows before (score, user_id), in board order."""
+    return _seek(False, score, user_id, limit)[-limit:]
 
 
 def _row(rank, position, values):
@@ -240,12 +251,8 @@ def _page_from_top(per_page):
 
 
 def _page_after(score, user_id, rank, ahead, per_page):
-    if score is None:
-        fetched = list(
-            _ranked()
-            .order_by("-credited_referrals", "user_id")
-            .values_list("credited_referrals", "user_id", "user__display_name")[: per_page + 1]
-        )
+    if score is None:  # the top: nothing ties with a score above any real one, so only the "beyond" seek reads
+        fetched = _rows_after(_ABOVE_ALL_SCORES, 0, per_page + 1)
     else:
         fetched = _rows_after(score, user_id, per_page + 1)
     rows, previous_score = [], score

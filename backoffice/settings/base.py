@@ -316,6 +316,9 @@ REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS"
 # Public pages (home, apps, leaderboard) and the public API lists are cached for anonymous visitors this long;
 # a write to what they show also invalidates them at once (versioned keys, backoffice/cache.py).
 PUBLIC_PAGE_CACHE_SECONDS = int(os.environ.get("PUBLIC_PAGE_CACHE_SECONDS", "60"))
+# Each process keeps its last read of those versions, and the pages themselves, this long in memory: a cached page
+# then costs no round trip to Redis; another process's write shows within this time (0: ask Redis every time).
+PUBLIC_CACHE_LOCAL_SECONDS = float(os.environ.get("PUBLIC_CACHE_LOCAL_SECONDS", "1"))
 # Leaderboard pages and own ranks are cached this long (a referral credit also invalidates them at once); a page
 # cursor older than this, or minted before the last credit, has its rank recounted instead of trusted.
 LEADERBOARD_CACHE_SECONDS = int(os.environ.get("LEADERBOARD_CACHE_SECONDS", "300"))
