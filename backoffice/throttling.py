@@ -11,11 +11,47 @@ largest cost of a cached API list (bench/http_load.py).
 
 import logging
 
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache import cache as default_cache
+from django_redis.cache import RedisCache
 from rest_framework import throttling
 
 from .net import client_ip
 
 logger = logging.getLogger(__name__)
+
+
+# The bucket read, refilled, spent and written back inside Redis: one round trip, and atomic (two requests of one
+# client can't both spend the last token, which the get-then-set of other caches allows).
+_BUCKET_LUA = """
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local capacity, per_second, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * per_second)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+return {allowed, tostring(tokens)}
+"""
+_bucket_scripts = {}  # Redis client -> its registered script (one per cache connection pool)
+
+
+def _spend_in_redis(cache, key, capacity, duration, now):
+    """(allowed, tokens left) from Redis, or None when the cache is not Redis (then: get and set)."""
+    backend = caches[DEFAULT_CACHE_ALIAS] if cache is default_cache else cache  # DRF's is the default's proxy
+    if not isinstance(backend, RedisCache):
+        return None
+    client = backend.client.get_client(write=True)
+    script = _bucket_scripts.get(id(client))
+    if script is None:
+        script = _bucket_scripts[id(client)] = client.register_script(_BUCKET_LUA)
+    allowed, tokens = script(keys=[backend.make_key(key)], args=[capacity, capacity / duration, now, int(duration) + 1])
+    return bool(allowed), float(tokens)
 
 
 class _TokenBucket(throttling.SimpleRateThrottle):
@@ -30,6 +66,12 @@ class _TokenBucket(throttling.SimpleRateThrottle):
         if self.key is None:
             return True
         now = self.timer()
+        spent = _spend_in_redis(self.cache, self.key, self.num_requests, self.duration, now)
+        if spent is not None:
+            allowed, tokens = spent
+            if not allowed:
+                self.seconds_to_next = (1 - tokens) * self.duration / self.num_requests
+            return allowed
         tokens, counted_at = self.cache.get(self.key) or (self.num_requests, now)
         tokens = min(self.num_requests, tokens + (now - counted_at) * self.num_requests / self.duration)
         if tokens < 1:
