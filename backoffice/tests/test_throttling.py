@@ -68,7 +68,8 @@ def test_the_api_answers_429_once_the_anonymous_bucket_is_empty(client, on_redis
     from rest_framework.settings import api_settings
     from rest_framework.throttling import SimpleRateThrottle
 
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "2/minute", "user": "5/minute"}}
+    rates = {"anon": "2/minute", "user": "5/minute"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     original_rates = SimpleRateThrottle.THROTTLE_RATES
     api_settings.reload()
     SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
