@@ -28,6 +28,7 @@ FALSE_WORDS = {"0", "false", "no", "n", "f"}
 MAX_PRICE = Decimal("9999999999.99")
 CENT = Decimal("0.01")
 PREFETCH_BY_SKU_LIMIT = 5000
+PROGRESS_EVERY_ROWS = 1000  # how often an import tells its `progress` callback how many rows it has read
 
 
 WRITTEN_TABLES = [model._meta.db_table for model in (Product, Product.history.model, ProductPriceChange)]
@@ -62,9 +63,10 @@ class ProductResource(resources.ModelResource):
         use_transactions = True
         report_skipped = False
 
-    def __init__(self, uploaded_by=None, change_reason="Bulk upload", **kwargs):
+    def __init__(self, uploaded_by=None, change_reason="Bulk upload", progress=None, **kwargs):
         super().__init__(**kwargs)
         self.uploaded_by = uploaded_by
+        self.progress = progress  # optional: called with the number of rows read so far (a progress bar's)
         self.change_reason = change_reason[:100]
         self.preview_rows = []
         self.creates = []
@@ -106,6 +108,8 @@ class ProductResource(resources.ModelResource):
         }
 
     def import_row(self, row, instance_loader, **kwargs):
+        if self.progress is not None and kwargs["row_number"] % PROGRESS_EVERY_ROWS == 0:
+            self.progress(kwargs["row_number"])
         row_number = spreadsheet_row(kwargs["row_number"])
         row_result = self.get_row_result_class()()
         if self.lock_lost:  # nothing will be written: the file-level error says why

@@ -338,6 +338,8 @@ PUBLIC_CACHE_LOCAL_SECONDS = float(os.environ.get("PUBLIC_CACHE_LOCAL_SECONDS", 
 # Leaderboard pages and own ranks are cached this long (a referral credit also invalidates them at once); a page
 # cursor older than this, or minted before the last credit, has its rank recounted instead of trusted.
 LEADERBOARD_CACHE_SECONDS = int(os.environ.get("LEADERBOARD_CACHE_SECONDS", "300"))
+# The moderation queue's "done today" team count (it reads every proof reviewed today) is shared this long (0: off).
+MODERATION_TEAM_COUNT_CACHE_SECONDS = int(os.environ.get("MODERATION_TEAM_COUNT_CACHE_SECONDS", "30"))
 
 # Numbers that can't be gamed (issue 12): see README "Policies".
 # A declared cart (no app priced by us) is discounted as if it were at most this much, unless a campaign says otherwise.
@@ -348,6 +350,9 @@ PROOF_MAX_REJECTED_RETRIES = int(os.environ.get("PROOF_MAX_REJECTED_RETRIES", "2
 PROOF_NEAR_DUPLICATE_DISTANCE = int(os.environ.get("PROOF_NEAR_DUPLICATE_DISTANCE", "6"))
 # How long the product upload's confirm step waits for rows another upload holds before giving up (milliseconds).
 PRODUCT_UPLOAD_LOCK_TIMEOUT_MS = int(os.environ.get("PRODUCT_UPLOAD_LOCK_TIMEOUT_MS", "30000"))
+# Product files up to this size are previewed and imported in the request; larger ones by a background job (about
+# 25,000 rows per MB, previewed in a few seconds), with a progress bar and a notification when done.
+PRODUCT_UPLOAD_INLINE_MAX_BYTES = int(os.environ.get("PRODUCT_UPLOAD_INLINE_MAX_BYTES", str(1024 * 1024)))
 
 # Phone numbers typed without a country code are read in this region (ISO code, "" = always international).
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
