@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail import hooks
 
+from backoffice.cache import cached_anonymous_page, cached_versioned
 from backoffice.models import Delivery, Notification
 from backoffice.services import mark_notifications_read
 from catalog.models import Category
@@ -33,7 +34,6 @@ from .models import Campaign, Referral
 
 REFERRAL_SESSION_KEY = "referral_code"
 REFERRAL_CODE = re.compile(r"[A-Za-z0-9_-]{1,16}")  # what backoffice.models.new_referral_code makes
-LEADERBOARD_MAX_PAGE = 500  # the top 10,000; deeper OFFSETs cost seconds at a million members; own rank covers the rest
 
 
 APP_PAGE_SECTIONS_HOOK = "growth_app_page_sections"
@@ -46,12 +46,15 @@ def _hook_sections(hook_name, *args):
     return [html for fn in hooks.get_hooks(hook_name) if (html := fn(*args))]
 
 
+@cached_anonymous_page("catalog", "plans", "landing")
 def home(request):
+    """Anonymous visitors share one cached page; members share the cached app list (the rest is theirs)."""
+    apps = cached_versioned("home-apps", ["catalog"], (), lambda: list(active_apps()[:12]))
     return render(
         request,
         "growth/home.html",
         {
-            "apps": active_apps()[:12],
+            "apps": apps,
             "sections": _hook_sections(HOME_SECTIONS_HOOK, request),
             "footer_sections": _hook_sections(HOME_FOOTER_HOOK, request),
         },
@@ -184,13 +187,16 @@ def verify_phone(request):
 # --- apps and proofs ------------------------------------------------------------------------------------
 
 
+@cached_anonymous_page("catalog", params=("category", "page"))
 def app_list(request):
     apps = active_apps()
     category = request.GET.get("category", "")
     if category:
         apps = apps.filter(Q(category__slug=category) | Q(subcategory__slug=category))
     page = Paginator(apps, 24).get_page(request.GET.get("page"))
-    categories = Category.objects.filter(parent__isnull=True).order_by("name")
+    categories = cached_versioned(
+        "top-categories", ["catalog"], (), lambda: list(Category.objects.filter(parent__isnull=True).order_by("name"))
+    )
     return render(request, "growth/app_list.html", {"page": page, "categories": categories, "category": category})
 
 
@@ -289,14 +295,18 @@ def my_referrals(request):
     )
 
 
+@cached_anonymous_page("leaderboard", params=("cursor",))
 def leaderboard(request):
+    """Pages follow signed keyset cursors (?cursor=); a cursor we did not sign gets the top of the board and a 400."""
+    status, invalid = 200, False
     try:
-        page_number = min(max(int(request.GET.get("page", 1)), 1), LEADERBOARD_MAX_PAGE)
-    except ValueError:
-        page_number = 1
-    board = selectors.leaderboard_page(page_number)
+        board = selectors.leaderboard_page(request.GET.get("cursor") or None)
+    except selectors.InvalidLeaderboardCursor:
+        board, status, invalid = selectors.leaderboard_page(), 400, True
     own = selectors.own_rank(request.user) if request.user.is_authenticated else None
-    return render(request, "growth/leaderboard.html", {"board": board, "own": own})
+    return render(
+        request, "growth/leaderboard.html", {"board": board, "own": own, "invalid_cursor": invalid}, status=status
+    )
 
 
 @login_required

@@ -110,8 +110,8 @@ TEMPLATES = [
     },
 ]
 
-# Seconds a process keeps its database connection between requests/tasks (0: a new connection each time, ~4 ms
-# here). Each gunicorn worker and each Celery worker process holds at most one, checked before reuse.
+# Without the pool (DB_POOL_MAX_SIZE=0, below): seconds a process keeps its database connection between
+# requests/tasks (0: a new connection each time, ~4 ms here), checked before reuse. One per process and thread.
 DB_CONN_MAX_AGE = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
 DATABASES = {
     "default": dj_database_url.config(
@@ -124,6 +124,22 @@ DATABASES = {
 DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = DB_CONNECT_TIMEOUT
+# PostgreSQL connections per process from psycopg 3's pool (Django's OPTIONS["pool"]) when above 0: the web runs
+# under ASGI, where Django's persistent connections belong to a thread and must be off (Django's docs); the pool
+# checks a connection out per request or task and takes it back. Size per process (README, Production): the
+# pool's max_size; 0 uses DB_CONN_MAX_AGE instead. Tests use neither (test.py).
+DB_POOL_MAX_SIZE = int(os.environ.get("DB_POOL_MAX_SIZE", "4"))
+DB_POOL_MIN_SIZE = int(os.environ.get("DB_POOL_MIN_SIZE", "1"))  # connections each process opens and keeps
+DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT", "5"))  # seconds a request waits for a free connection
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE > 0:
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": DB_POOL_TIMEOUT,
+        "max_lifetime": 3600,  # seconds: connections are renewed, so PostgreSQL-side memory growth is bounded
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django returns them per request
+    # CONN_HEALTH_CHECKS (on) makes Django give the pool ConnectionPool.check_connection: checked at each checkout.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for each other instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -318,6 +334,15 @@ SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0
 DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
 # The dashboard counts today live from the raw tables; viewers within this many seconds share one count (0: off).
 REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS", "60"))
+# Public pages (home, apps, leaderboard) and the public API lists are cached for anonymous visitors this long;
+# a write to what they show also invalidates them at once (versioned keys, backoffice/cache.py).
+PUBLIC_PAGE_CACHE_SECONDS = int(os.environ.get("PUBLIC_PAGE_CACHE_SECONDS", "60"))
+# Each process keeps its last read of those versions, and the pages themselves, this long in memory: a cached page
+# then costs no round trip to Redis; another process's write shows within this time (0: ask Redis every time).
+PUBLIC_CACHE_LOCAL_SECONDS = float(os.environ.get("PUBLIC_CACHE_LOCAL_SECONDS", "1"))
+# Leaderboard pages and own ranks are cached this long (a referral credit also invalidates them at once); a page
+# cursor older than this, or minted before the last credit, has its rank recounted instead of trusted.
+LEADERBOARD_CACHE_SECONDS = int(os.environ.get("LEADERBOARD_CACHE_SECONDS", "300"))
 # The moderation queue's "done today" team count (it reads every proof reviewed today) is shared this long (0: off).
 MODERATION_TEAM_COUNT_CACHE_SECONDS = int(os.environ.get("MODERATION_TEAM_COUNT_CACHE_SECONDS", "30"))
 

@@ -85,3 +85,19 @@ def test_the_home_page_reads_landing_content_in_a_constant_number_of_queries(cli
         FooterLink.objects.create(footer=footer, label=f"More {n}", url=f"/m{n}/", sort_order=10 + n)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/")
+
+
+def test_a_review_published_or_a_faq_entry_edited_shows_on_the_cached_home_page(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        review = ReviewFactory(name="Pending Pam", published=False)
+        entry = FaqEntryFactory(question="How long does a review take?")
+    first = client.get("/").text  # anonymous: this page is now cached
+    assert "Pending Pam" not in first and "How long does a review take?" in first
+    review.published, entry.question = True, "How fast are proofs judged?"
+    with django_capture_on_commit_callbacks(execute=True):
+        review.save()
+        entry.save()
+    page = client.get("/").text
+    assert "Pending Pam" in page and "How fast are proofs judged?" in page
