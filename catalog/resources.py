@@ -1,14 +1,15 @@
 """django-import-export resources: product import/export keyed on store + SKU, and app export.
 
-The product import is built for 100k-row files: stores and existing products are loaded once
-per file (no query per row), rows are written with bulk_create/bulk_update (with their history),
-and the html diff is skipped. Each row is cleaned here so errors name the row and the column.
+The product import is built for 100k-row files: stores and existing products are loaded once per file (no query
+per row), and each row is checked and handed to the writer as it is read, so on PostgreSQL the rows stream to the
+server (COPY) while the next ones are checked. Each row is cleaned here so errors name the row and the column.
 """
 
 import csv
 import io
+from collections import deque
 from decimal import Decimal, InvalidOperation
-from itertools import chain
+from operator import itemgetter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,9 +26,12 @@ REQUIRED_PRODUCT_COLUMNS = ("store", "sku", "name", "price")
 PREVIEW_LIMIT = 200
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "false", "no", "n", "f"}
+BOOLEAN_WORDS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
 MAX_PRICE = Decimal("9999999999.99")
+MAX_STOCK = 2_147_483_647
 CENT = Decimal("0.01")
 PREFETCH_BY_SKU_LIMIT = 5000
+NEW, UPDATE, SKIP = RowResult.IMPORT_TYPE_NEW, RowResult.IMPORT_TYPE_UPDATE, RowResult.IMPORT_TYPE_SKIP
 
 
 WRITTEN_TABLES = [model._meta.db_table for model in (Product, Product.history.model, ProductPriceChange)]
@@ -41,11 +45,11 @@ def spreadsheet_row(row_number):
 class ProductResource(resources.ModelResource):
     """Products keyed on store + SKU.
 
-    `import_row` is a lean version of import-export's: no model instance per row, just the cleaned values, so a
-    100k-row file stays fast. The rows are written once, after the whole file was read (COPY on PostgreSQL,
-    bulk_create/bulk_update elsewhere), together with their history records and price changes.
-    A dry run writes nothing: every check but database constraints happens while reading the rows, and the
-    confirm step, which does write, is all-or-nothing.
+    The import replaces import-export's row loop (`import_data_inner`): no model instance or RowResult per row,
+    just the cleaned values, handed one by one to the writer (`product_writer()`), which writes each product, one
+    history record and one price change per written row. import_data's transaction handling is kept: a dry run
+    writes nothing (every check but database constraints happens while reading the rows), and the confirm step,
+    which does write, is all-or-nothing.
     """
 
     store = fields.Field(attribute="store", column_name="store", widget=ForeignKeyWidget(Store, "slug"))
@@ -55,8 +59,6 @@ class ProductResource(resources.ModelResource):
         fields = PRODUCT_COLUMNS
         export_order = PRODUCT_COLUMNS
         import_id_fields = ("store", "sku")
-        use_bulk = True
-        batch_size = None
         skip_diff = True
         clean_model_instances = False
         use_transactions = True
@@ -67,8 +69,6 @@ class ProductResource(resources.ModelResource):
         self.uploaded_by = uploaded_by
         self.change_reason = change_reason[:100]
         self.preview_rows = []
-        self.creates = []
-        self.updates = []
 
     def get_queryset(self):
         return Product.objects.select_related("store")
@@ -79,12 +79,13 @@ class ProductResource(resources.ModelResource):
         """Load the file's stores and existing products. Confirming (not a dry run) first locks them: the stores'
         upload locks in store order, then the product rows in (store, sku) order, so the old prices read here are
         the prices just before this write, concurrent uploads serialize instead of deadlocking, and one that waits
-        longer than PRODUCT_UPLOAD_LOCK_TIMEOUT_MS gives up with a clear message (see UploadLockLost)."""
-        self.stores, self.existing, self.first_seen, self.lock_lost = {}, {}, {}, False
-        slugs = {_text(slug) for slug in dataset["store"]}
-        stores = {store.slug: store for store in Store.objects.filter(slug__in=slugs)}
+        longer than PRODUCT_UPLOAD_LOCK_TIMEOUT_MS gives up with a clear message (see UploadLockLost).
+        Also counts the products the file would create, so the writer can draw their ids before it streams."""
+        self.stores, self.existing, self.new_products = {}, {}, 0
+        keys = {(_text(slug), _text(sku)) for slug, sku in _columns(dataset, ("store", "sku"))}
+        stores = {store.slug: store for store in Store.objects.filter(slug__in={slug for slug, _ in keys})}
         existing = Product.objects.filter(store__in=stores.values())
-        skus = {_text(sku) for sku in dataset["sku"]}
+        skus = {sku for _, sku in keys}
         if len(skus) <= PREFETCH_BY_SKU_LIMIT:
             existing = existing.filter(sku__in=skus)
         if not dry_run:
@@ -93,7 +94,6 @@ class ProductResource(resources.ModelResource):
                 existing = existing.order_by("store_id", "sku").select_for_update()
                 existing = list(existing.values_list("pk", "store_id", "sku", "name", "price", "stock", "active"))
             except DatabaseError as exc:
-                self.lock_lost = True
                 raise UploadLockLost() from exc
         else:
             existing = existing.values_list("pk", "store_id", "sku", "name", "price", "stock", "active").iterator(
@@ -104,52 +104,120 @@ class ProductResource(resources.ModelResource):
             (store_id, sku): (pk, name, price, stock, active)
             for pk, store_id, sku, name, price, stock, active in existing
         }
+        store_ids = {slug: store.pk for slug, store in stores.items()}
+        self.new_products = sum(
+            1 for slug, sku in keys if slug in store_ids and sku and (store_ids[slug], sku) not in self.existing
+        )
 
-    def import_row(self, row, instance_loader, **kwargs):
-        row_number = spreadsheet_row(kwargs["row_number"])
-        row_result = self.get_row_result_class()()
-        if self.lock_lost:  # nothing will be written: the file-level error says why
-            row_result.import_type = RowResult.IMPORT_TYPE_SKIP
-            return row_result
+    def import_data_inner(self, dataset, dry_run, raise_errors, using_transactions, collect_failed_rows, **kwargs):
+        """import-export's row loop, lean: every row is checked (errors collected in the Result as import-export
+        does) and, unless this is a dry run, each good row goes straight to the writer while the next is read.
+        A file with any bad row writes nothing: the writer's savepoint is rolled back and import_data rolls
+        back the rest."""
+        result = self.get_result_class()()
+        result.total_rows = len(dataset)
         try:
-            store, sku, name, price, stock, active = self.clean_row(row, row_number)
-        except ValidationError as error:
-            row_result.import_type = RowResult.IMPORT_TYPE_INVALID
-            row_result.validation_error = error
-            return row_result
-        old = self.existing.get((store.pk, sku))
-        if old is None:
-            self.creates.append(
-                (store.pk, sku, name, price, 0 if stock is None else stock, True if active is None else active)
-            )
-            row_result.import_type = RowResult.IMPORT_TYPE_NEW
-        else:
-            pk, old_name, old_price, old_stock, old_active = old
-            new = (name, price, old_stock if stock is None else stock, old_active if active is None else active)
-            if new == (old_name, old_price, old_stock, old_active):
-                row_result.import_type = RowResult.IMPORT_TYPE_SKIP
-                return row_result
-            self.updates.append((pk, store.pk, sku, *new, old_price))
-            row_result.import_type = RowResult.IMPORT_TYPE_UPDATE
-        if len(self.preview_rows) < PREVIEW_LIMIT:
-            self.preview_rows.append(
-                {
-                    "row": row_number,
-                    "action": "create" if old is None else "update",
-                    "store": store.slug,
-                    "sku": sku,
-                    "name": name,
-                    "old_price": None if old is None else str(old[2]),
-                    "new_price": str(price),
-                }
-            )
-        return row_result
+            self.before_import(dataset, dry_run=dry_run, **kwargs)
+        except Exception as exc:
+            self.handle_import_error(result, exc, raise_errors)
+            return result
+        rows = self.checked_rows(dataset, result)
+        if dry_run:
+            deque(rows, maxlen=0)
+            return result
+        try:
+            # Own savepoint: a failed write (e.g. a concurrent upload of the same SKU) leaves the transaction usable.
+            with transaction.atomic():
+                product_writer()(self.uploaded_by, self.change_reason).write(rows, self.new_products)
+                if result.has_validation_errors():
+                    raise RowsRefused()
+                # Foreign keys are checked here, inside the savepoint, not at commit: a store deleted meanwhile
+                # then fails the upload with a message instead of failing the commit.
+                connection.check_constraints(table_names=WRITTEN_TABLES)
+        except RowsRefused:
+            pass
+        except Exception as exc:
+            self.handle_import_error(result, exc, raise_errors)
+        return result
 
-    def clean_row(self, row, row_number):
-        """Every bad column of the row in one ValidationError, keyed by column name."""
+    def checked_rows(self, dataset, result):
+        """Yield each good row as (pk, or None when new, store_id, sku, name, price, stock, active, old_price);
+        count every row in result.totals and record each bad one (every bad column) as an invalid row.
+
+        The hot loop of a 100k-row file: locals only, one cheap test of the whole row, and clean_row (which
+        names every bad column) only for a row that fails it."""
+        stores = {slug: store.pk for slug, store in self.stores.items()}
+        existing, first_seen, preview_rows = self.existing, {}, self.preview_rows
+        cells = _cell_getter(dataset.headers)
+        to_decimal, cent, max_price, max_stock, words = Decimal, CENT, MAX_PRICE, MAX_STOCK, BOOLEAN_WORDS
+        counts = {NEW: 0, UPDATE: 0, SKIP: 0}
+        for number, record in enumerate(dataset, start=1):
+            slug, sku, name, price_text, stock_text, active_text = [
+                cell.strip() if type(cell) is str else _text(cell) for cell in cells(record)
+            ]
+            first = first_seen.setdefault((slug, sku), number) if 0 < len(sku) <= 64 else number
+            store_id = stores.get(slug)
+            try:
+                price = to_decimal(price_text)
+                cents = price.quantize(cent) if price.is_finite() and 0 <= price <= max_price else None
+            except InvalidOperation:
+                cents = None
+            stock = active = None
+            if stock_text:
+                stock = int(stock_text) if stock_text.isascii() and stock_text.isdigit() else -1
+            if active_text:
+                active = words.get(active_text.lower())
+            if (
+                store_id is None
+                or first != number
+                or not 0 < len(sku) <= 64
+                or not 0 < len(name) <= 200
+                or cents is None
+                or cents != price
+                or (stock is not None and not 0 <= stock <= max_stock)
+                or (active is None and active_text)
+            ):
+                try:
+                    store_id, cents, stock, active = self.clean_row(
+                        slug, sku, name, price_text, stock_text, active_text, first, number
+                    )
+                except ValidationError as error:
+                    result.append_invalid_row(number, {}, error)
+                    continue
+            old = existing.get((store_id, sku))
+            if old is None:
+                counts[NEW] += 1
+                stock = 0 if stock is None else stock
+                yield (None, store_id, sku, name, cents, stock, True if active is None else active, None)
+            else:
+                pk, old_name, old_price, old_stock, old_active = old
+                new = (name, cents, old_stock if stock is None else stock, old_active if active is None else active)
+                if new == (old_name, old_price, old_stock, old_active):
+                    counts[SKIP] += 1
+                    continue
+                counts[UPDATE] += 1
+                yield (pk, store_id, sku, *new, old_price)
+            if len(preview_rows) < PREVIEW_LIMIT:
+                preview_rows.append(
+                    {
+                        "row": spreadsheet_row(number),
+                        "action": "create" if old is None else "update",
+                        "store": slug,
+                        "sku": sku,
+                        "name": name,
+                        "old_price": None if old is None else str(old[2]),
+                        "new_price": str(cents),
+                    }
+                )
+        for import_type, count in counts.items():
+            result.totals[import_type] += count
+        result.totals[RowResult.IMPORT_TYPE_INVALID] += len(result.invalid_rows)
+
+    def clean_row(self, slug, sku, name, price_text, stock_text, active_text, first_row, row):
+        """(store id, price, stock, active) of a row, or every bad column in one ValidationError keyed by column
+        name. `first_row` is the row where this store + SKU first appeared (rows numbered as import-export does)."""
         errors = {}
         store = price = stock = active = None
-        slug, sku, name, price_text, stock_text, active_text = [_text(row.get(column)) for column in PRODUCT_COLUMNS]
         if not slug:
             errors["store"] = "Store is required."
         elif slug not in self.stores:
@@ -160,12 +228,11 @@ class ProductResource(resources.ModelResource):
             errors["sku"] = "SKU is required."
         elif len(sku) > 64:
             errors["sku"] = "SKU is longer than 64 characters."
-        else:
-            first = self.first_seen.setdefault((slug, sku), row_number)
-            if first != row_number:
-                errors["sku"] = (
-                    f"SKU '{sku}' of store '{slug}' is already on row {first}; each product may appear once."
-                )
+        elif first_row != row:
+            errors["sku"] = (
+                f"SKU '{sku}' of store '{slug}' is already on row {spreadsheet_row(first_row)}; "
+                "each product may appear once."
+            )
         if not name:
             errors["name"] = "Name is required."
         elif len(name) > 200:
@@ -186,32 +253,24 @@ class ProductResource(resources.ModelResource):
                 errors["active"] = str(exc)
         if errors:
             raise ValidationError(errors)
-        return store, sku, name, price, stock, active
+        return store.pk, price, stock, active
 
-    # Writing: once, after every row was read.
 
-    def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
-        if dry_run or not (self.creates or self.updates) or result.has_validation_errors() or result.has_errors():
-            return
-        try:
-            writer = PostgresProductWriter if connection.vendor == "postgresql" else OrmProductWriter
-            # Own savepoint: a failed write (e.g. a concurrent upload of the same SKU) leaves the transaction usable.
-            with transaction.atomic():
-                writer(self.uploaded_by, self.change_reason).write(self.creates, self.updates)
-                # Foreign keys are checked here, inside the savepoint, not at commit: a store deleted meanwhile
-                # then fails the upload with a message instead of failing the commit.
-                connection.check_constraints(table_names=WRITTEN_TABLES)
-        except Exception as exc:
-            self.handle_import_error(result, exc, raise_errors)
+class RowsRefused(Exception):
+    """The file has bad rows: roll back whatever the writer wrote (the rows' errors are in the Result)."""
 
-    def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
-        """Updates are written together with creates in bulk_create."""
 
-    def bulk_delete(self, using_transactions, dry_run, raise_errors, result=None):
-        """Uploads never delete products."""
+def _columns(dataset, names):
+    """The named columns of every row (a missing optional column reads as blank)."""
+    return map(_cell_getter(dataset.headers, names), dataset)
 
-    def after_import(self, dataset, result, **kwargs):
-        """Nothing to do: no explicit primary keys are imported, so no sequence needs resetting."""
+
+def _cell_getter(headers, names=PRODUCT_COLUMNS):
+    """A function giving a row's cells for `names`, in that order; '' for a column the file does not have."""
+    positions = [headers.index(name) if name in headers else None for name in names]
+    if None not in positions:
+        return itemgetter(*positions) if len(positions) > 1 else lambda row: (row[positions[0]],)
+    return lambda row: tuple("" if position is None else row[position] for position in positions)
 
 
 class UploadLockLost(Exception):
@@ -254,11 +313,18 @@ def lost_a_race(error):
     return False
 
 
+def product_writer():
+    """The writer for this database: COPY on PostgreSQL, the ORM elsewhere (both write the same rows: see
+    catalog/tests/test_product_writers.py)."""
+    return PostgresProductWriter if connection.vendor == "postgresql" else OrmProductWriter
+
+
 class OrmProductWriter:
     """Any database: bulk_create/bulk_update with simple-history's bulk history records.
 
-    `creates` are (store_id, sku, name, price, stock, active); `updates` are (pk, the same six, old price).
-    A new product's first price is a price change too (from nothing), so the price history is complete.
+    `rows` (any iterable, read once) are (pk, or None for a new product, store_id, sku, name, price, stock, active,
+    old price); `new_products` is how many of them are new. A new product's first price is a price change too
+    (from nothing), so the price history is complete.
     """
 
     batch_size = 500
@@ -266,19 +332,19 @@ class OrmProductWriter:
     def __init__(self, user, change_reason):
         self.user, self.change_reason = user, change_reason
 
-    def write(self, creates, updates):
+    def write(self, rows, new_products):
         now = timezone.now()
-        created = [
-            Product(store_id=store_id, sku=sku, name=name, price=price, stock=stock, active=active, updated_at=now)
-            for store_id, sku, name, price, stock, active in creates
-        ]
-        Product.objects.bulk_create(created, batch_size=self.batch_size)
-        updated = [
-            Product(
+        created, updated, old_prices = [], [], []
+        for pk, store_id, sku, name, price, stock, active, old_price in rows:
+            product = Product(
                 pk=pk, store_id=store_id, sku=sku, name=name, price=price, stock=stock, active=active, updated_at=now
             )
-            for pk, store_id, sku, name, price, stock, active, _old_price in updates
-        ]
+            if pk is None:
+                created.append(product)
+            else:
+                updated.append(product)
+                old_prices.append(old_price)
+        Product.objects.bulk_create(created, batch_size=self.batch_size)
         Product.objects.bulk_update(
             updated, ["name", "price", "stock", "active", "updated_at"], batch_size=self.batch_size
         )
@@ -287,7 +353,9 @@ class OrmProductWriter:
         Product.history.bulk_history_create(updated, batch_size=self.batch_size, update=True, **history)
         price_changes = [(product.pk, None, product.price) for product in created]
         price_changes += [
-            (pk, old_price, price) for pk, _, _, _, price, _, _, old_price in updates if price != old_price
+            (product.pk, old_price, product.price)
+            for product, old_price in zip(updated, old_prices, strict=True)
+            if product.price != old_price
         ]
         ProductPriceChange.objects.bulk_create(
             (
@@ -301,19 +369,23 @@ class OrmProductWriter:
 
 
 class PostgresProductWriter(OrmProductWriter):
-    """PostgreSQL: the rows cross the wire once, by COPY into a temporary table (which writes no WAL); the products,
-    their history records and price changes are then written from it by the server alone. Primary keys of new
-    products are drawn from the table's sequence first, so every row knows its product."""
+    """PostgreSQL: the rows stream to the server by COPY into a temporary table (which writes no WAL) as they are
+    checked, so the server reads them while the next ones are; the products, their history records and price
+    changes are then written from it by the server alone. Primary keys of new products are drawn from the
+    table's sequence first, so every row knows its product.
 
-    def write(self, creates, updates):
+    This is raw SQL over simple-history's columns: catalog/tests/test_product_writers.py compares it with the ORM
+    writer row for row, so a column added to the product (and so to its history) cannot be left out silently."""
+
+    def write(self, rows, new_products):
         now = timezone.now()
         product_table = Product._meta.db_table
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [product_table])
             cursor.execute(
-                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [cursor.fetchone()[0], len(creates)]
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [product_table, new_products],
             )
-            new_ids = [pk for (pk,) in cursor.fetchall()]
+            new_ids = iter([pk for (pk,) in cursor.fetchall()])
             cursor.execute(
                 "CREATE TEMPORARY TABLE product_upload_rows (id bigint, store_id bigint, sku text, name text, "
                 "price numeric(12, 2), stock integer, active boolean, old_price numeric(12, 2), is_new boolean) "
@@ -322,10 +394,7 @@ class PostgresProductWriter(OrmProductWriter):
             _copy_csv(
                 cursor,
                 "product_upload_rows",
-                chain(
-                    ((pk, *values, None, True) for pk, values in zip(new_ids, creates, strict=True)),
-                    ((*values, False) for values in updates),
-                ),
+                ((next(new_ids), *row[1:], True) if row[0] is None else (*row, False) for row in rows),
             )
             columns = "id, store_id, sku, name, price, stock, active"
             cursor.execute(
@@ -353,9 +422,9 @@ class PostgresProductWriter(OrmProductWriter):
             cursor.execute("DROP TABLE product_upload_rows")
 
 
-def _copy_csv(cursor, target, rows, chunk_rows=20_000):
-    """COPY rows in CSV format, written by the C csv module (None and '' both become NULL: no column here
-    may be an empty string)."""
+def _copy_csv(cursor, target, rows, chunk_rows=5_000):
+    """COPY rows in CSV format as they come, written by the C csv module in chunks (None and '' both become
+    NULL: no column here may be an empty string)."""
     with cursor.copy(f"COPY {target} FROM STDIN WITH (FORMAT csv)") as copy:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -423,7 +492,7 @@ def _stock(text):
         raise ValueError(f"Stock must be a whole number (got '{text[:30]}').") from None
     if stock < 0:
         raise ValueError(f"Stock cannot be negative (got {text}).")
-    if stock > 2_147_483_647:
+    if stock > MAX_STOCK:
         raise ValueError(f"Stock is too large (got {text}).")
     return stock
 
