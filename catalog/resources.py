@@ -5,10 +5,13 @@ per row), and each row is checked and handed to the writer as it is read, so on 
 server (COPY) while the next ones are checked. Each row is cleaned here so errors name the row and the column.
 """
 
-import csv
-import io
+import queue
+import re
+import threading
 from collections import deque
+from contextlib import closing
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 from operator import itemgetter
 
 from django.conf import settings
@@ -369,76 +372,154 @@ class OrmProductWriter:
 
 
 class PostgresProductWriter(OrmProductWriter):
-    """PostgreSQL: the rows stream to the server by COPY into a temporary table (which writes no WAL) as they are
-    checked, so the server reads them while the next ones are; the products, their history records and price
-    changes are then written from it by the server alone. Primary keys of new products are drawn from the
-    table's sequence first, so every row knows its product.
+    """PostgreSQL: the rows stream to the server as they are checked, in chunks, each table by COPY, the same
+    writes as a bare COPY of the rows into the three tables. A worker thread reads and checks the file and formats
+    each chunk's COPY text while this thread hands the chunk before it to the server: the new products, the
+    updated ones (COPY into a temporary table, which writes no WAL, then one UPDATE), their history records and
+    price changes, foreign keys checked by each statement. The file's Python work thus runs on one core while the
+    database writes on another. Primary keys of new products are drawn from the table's sequence first, so every
+    row knows its product.
 
     This is raw SQL over simple-history's columns: catalog/tests/test_product_writers.py compares it with the ORM
     writer row for row, so a column added to the product (and so to its history) cannot be left out silently."""
 
+    chunk_rows = 10_000
+    product_columns = "id, store_id, sku, name, price, stock, active, updated_at"
+    history_columns = (
+        "id, store_id, sku, name, price, stock, active, updated_at, "
+        "history_date, history_change_reason, history_type, history_user_id"
+    )
+    price_change_columns = "product_id, old_price, new_price, source, changed_at"
+
     def write(self, rows, new_products):
         now = timezone.now()
         product_table = Product._meta.db_table
+        copy_into = {
+            "products": f"COPY {product_table} ({self.product_columns}) FROM STDIN WITH (FORMAT csv)",
+            "updates": "COPY product_upload_updates FROM STDIN WITH (FORMAT csv)",
+            "history": f"COPY {Product.history.model._meta.db_table} ({self.history_columns}) "
+            "FROM STDIN WITH (FORMAT csv)",
+            "price_changes": f"COPY {ProductPriceChange._meta.db_table} ({self.price_change_columns}) "
+            "FROM STDIN WITH (FORMAT csv)",
+        }
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
                 [product_table, new_products],
             )
-            new_ids = iter([pk for (pk,) in cursor.fetchall()])
+            new_ids = [pk for (pk,) in cursor.fetchall()]
+            # Foreign keys checked by each statement, so that work too overlaps the reading of the next chunk.
             cursor.execute(
-                "CREATE TEMPORARY TABLE product_upload_rows (id bigint, store_id bigint, sku text, name text, "
-                "price numeric(12, 2), stock integer, active boolean, old_price numeric(12, 2), is_new boolean) "
-                "ON COMMIT DROP"
+                "CREATE TEMPORARY TABLE product_upload_updates (id bigint, name text, price numeric(12, 2), "
+                "stock integer, active boolean) ON COMMIT DROP; SET CONSTRAINTS ALL IMMEDIATE"
             )
-            _copy_csv(
-                cursor,
-                "product_upload_rows",
-                ((next(new_ids), *row[1:], True) if row[0] is None else (*row, False) for row in rows),
-            )
-            columns = "id, store_id, sku, name, price, stock, active"
-            cursor.execute(
-                f"INSERT INTO {product_table} ({columns}, updated_at) "
-                f"SELECT {columns}, %s FROM product_upload_rows WHERE is_new ORDER BY id",
-                [now],
-            )
-            cursor.execute(
-                f"UPDATE {product_table} AS p SET name = r.name, price = r.price, stock = r.stock, active = r.active, "
-                "updated_at = %s FROM product_upload_rows AS r WHERE NOT r.is_new AND p.id = r.id",
-                [now],
-            )
-            cursor.execute(
-                f"INSERT INTO {Product.history.model._meta.db_table} ({columns}, updated_at, history_date, "
-                "history_change_reason, history_type, history_user_id) "
-                f"SELECT {columns}, %s, %s, %s, CASE WHEN is_new THEN '+' ELSE '~' END, %s FROM product_upload_rows",
-                [now, now, self.change_reason, getattr(self.user, "pk", None)],
-            )
-            cursor.execute(
-                f"INSERT INTO {ProductPriceChange._meta.db_table} "
-                "(product_id, old_price, new_price, source, changed_at) "
-                "SELECT id, old_price, price, %s, %s FROM product_upload_rows WHERE is_new OR price <> old_price",
-                [ProductPriceChange.Source.UPLOAD, now],
-            )
-            cursor.execute("DROP TABLE product_upload_rows")
+            chunks = self.chunks(rows, new_ids, now)
+            with closing(_made_ahead(chunks)) as chunks:
+                for chunk in chunks:
+                    for name, text in chunk.items():
+                        if text:
+                            with cursor.copy(copy_into[name]) as copy:
+                                copy.write(text)
+                        if text and name == "updates":
+                            cursor.execute(
+                                f"UPDATE {product_table} AS p SET name = u.name, price = u.price, stock = u.stock, "
+                                "active = u.active, updated_at = %s FROM product_upload_updates AS u "
+                                "WHERE p.id = u.id; TRUNCATE product_upload_updates",
+                                [now],
+                            )
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED; DROP TABLE product_upload_updates")
+
+    def chunks(self, rows, new_ids, now):
+        """Per `chunk_rows` rows, the CSV text of each COPY, in the order they must run: products before the price
+        changes that refer to them. The hot loop of the confirm: what every line of a row shares is formatted
+        once; text is quoted only when it must be. An empty field is NULL: no column here may be ''."""
+        new_ids = iter(new_ids)
+        user_id = getattr(self.user, "pk", None)
+        now = now.isoformat()
+        user_id = "" if user_id is None else user_id
+        reason = _csv_field(self.change_reason or "")
+        created_end, updated_end = (f",{now},{reason},{kind},{user_id}\n" for kind in "+~")  # after updated_at
+        price_change_end = f",{ProductPriceChange.Source.UPLOAD},{now}\n"
+        quote = _csv_field
+        needs_quotes = CSV_SPECIAL.search
+        rows = iter(rows)
+        while True:
+            products, updates, history, price_changes = [], [], [], []
+            for pk, store_id, sku, name, price, stock, active, old_price in islice(rows, self.chunk_rows):
+                if needs_quotes(sku):
+                    sku = quote(sku)
+                if needs_quotes(name):
+                    name = quote(name)
+                if pk is None:
+                    pk = next(new_ids)
+                    line = f"{pk},{store_id},{sku},{name},{price},{stock},{'t' if active else 'f'},{now}"
+                    products.append(line)
+                    history.append(line + created_end)
+                    price_changes.append(f"{pk},,{price}{price_change_end}")
+                else:
+                    updates.append(f"{pk},{name},{price},{stock},{'t' if active else 'f'}")
+                    history.append(
+                        f"{pk},{store_id},{sku},{name},{price},{stock},{'t' if active else 'f'},{now}{updated_end}"
+                    )
+                    if price != old_price:
+                        price_changes.append(f"{pk},{old_price},{price}{price_change_end}")
+            if not history:
+                return
+            yield {
+                "products": "\n".join(products) + "\n" if products else "",
+                "updates": "\n".join(updates) + "\n" if updates else "",
+                "history": "".join(history),
+                "price_changes": "".join(price_changes),
+            }
 
 
-def _copy_csv(cursor, target, rows, chunk_rows=5_000):
-    """COPY rows in CSV format as they come, written by the C csv module in chunks (None and '' both become
-    NULL: no column here may be an empty string)."""
-    with cursor.copy(f"COPY {target} FROM STDIN WITH (FORMAT csv)") as copy:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        pending = 0
-        for row in rows:
-            writer.writerow(row)
-            pending += 1
-            if pending == chunk_rows:
-                copy.write(buffer.getvalue())
-                buffer.seek(0)
-                buffer.truncate()
-                pending = 0
-        if pending:
-            copy.write(buffer.getvalue())
+CSV_SPECIAL = re.compile(r'[,"\r\n]')
+
+
+def _csv_field(text):
+    """A text value as one CSV field for COPY (quoted, so never NULL)."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _made_ahead(items, depth=2):
+    """Yield `items`, computed by a worker thread at most `depth` ahead: while the caller waits on the database
+    (which releases the GIL), the next items are made. The items' work must not touch the database (Django's
+    connection belongs to the caller's thread). An error raised making them is raised here; closing this
+    generator stops the worker."""
+    handoff = queue.Queue(maxsize=depth)
+    stopped = threading.Event()
+
+    def offer(entry):
+        while not stopped.is_set():
+            try:
+                handoff.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for item in items:
+                if not offer((True, item)):
+                    return
+            offer((False, None))
+        except Exception as exc:  # handed to the caller, raised there
+            offer((False, exc))
+
+    worker = threading.Thread(target=produce, name="product-upload-rows", daemon=True)
+    worker.start()
+    try:
+        while True:
+            more, item = handoff.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stopped.set()
+        worker.join()
 
 
 class AppResource(resources.ModelResource):
