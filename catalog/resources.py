@@ -85,7 +85,12 @@ class ProductResource(resources.ModelResource):
         longer than PRODUCT_UPLOAD_LOCK_TIMEOUT_MS gives up with a clear message (see UploadLockLost).
         Also counts the products the file would create, so the writer can draw their ids before it streams."""
         self.stores, self.existing, self.new_products = {}, {}, 0
-        keys = {(_text(slug), _text(sku)) for slug, sku in _columns(dataset, ("store", "sku"))}
+        keys = set()
+        for slug, sku in _columns(dataset, ("store", "sku")):
+            try:
+                keys.add((slug.strip(), sku.strip()))
+            except AttributeError:  # a spreadsheet's number or empty cell
+                keys.add((_text(slug), _text(sku)))
         stores = {store.slug: store for store in Store.objects.filter(slug__in={slug for slug, _ in keys})}
         existing = Product.objects.filter(store__in=stores.values())
         skus = {sku for _, sku in keys}
@@ -153,11 +158,13 @@ class ProductResource(resources.ModelResource):
         existing, first_seen, preview_rows = self.existing, {}, self.preview_rows
         cells = _cell_getter(dataset.headers)
         to_decimal, cent, max_price, max_stock, words = Decimal, CENT, MAX_PRICE, MAX_STOCK, BOOLEAN_WORDS
+        strip = str.strip
         counts = {NEW: 0, UPDATE: 0, SKIP: 0}
         for number, record in enumerate(dataset, start=1):
-            slug, sku, name, price_text, stock_text, active_text = [
-                cell.strip() if type(cell) is str else _text(cell) for cell in cells(record)
-            ]
+            try:  # a CSV's cells are all text; a spreadsheet's may be numbers or empty
+                slug, sku, name, price_text, stock_text, active_text = map(strip, cells(record))
+            except TypeError:
+                slug, sku, name, price_text, stock_text, active_text = map(_text, cells(record))
             first = first_seen.setdefault((slug, sku), number) if 0 < len(sku) <= 64 else number
             store_id = stores.get(slug)
             try:
