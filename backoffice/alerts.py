@@ -5,6 +5,10 @@ commit, through the project's one email path). The same kind and subject raised 
 ALERT_REPEAT_SECONDS of the last one sent only counts a repeat on that StaffAlert row, so a job failing every five
 minutes sends one alert an hour, not twelve.
 
+`users` names particular people instead of (or besides) groups, e.g. whoever started a long job:
+`alert_staff(kind="job_finished", subject=..., groups=(), users=[uploader])`. Such an alert answers that person's
+own request, so it is never folded into an earlier one.
+
 Apps add channels with the Wagtail hook `staff_alert_raised`: `fn(alert, recipients)` is called in the same
 transaction for each new alert (stores routes it per user: notification centre, live stream, Telegram).
 """
@@ -36,18 +40,31 @@ def staff_recipients(groups):
     )
 
 
-def alert_staff(*, kind, subject, body="", url="", groups=(ADMINS,)):
+def alert_recipients(groups, users):
+    """Active members of `groups` (with every superuser, when any group is named) and the active `users`."""
+    recipients = list(staff_recipients(groups)) if groups else []
+    known = {user.pk for user in recipients}
+    for user in users:
+        if user is not None and user.is_active and user.pk not in known:
+            recipients.append(user)
+            known.add(user.pk)
+    return recipients
+
+
+def alert_staff(*, kind, subject, body="", url="", groups=(ADMINS,), users=()):
     """Raise an alert for staff; returns the StaffAlert, or None when it only repeated a recent one."""
     now = timezone.now()
     subject = subject[:200]
     cutoff = now - datetime.timedelta(seconds=settings.ALERT_REPEAT_SECONDS)
     with transaction.atomic():
-        recent = (
-            StaffAlert.objects.select_for_update()
-            .filter(kind=kind, subject=subject, raised_at__gte=cutoff)
-            .order_by("-raised_at")
-            .first()
-        )
+        recent = None
+        if not users:
+            recent = (
+                StaffAlert.objects.select_for_update()
+                .filter(kind=kind, subject=subject, raised_at__gte=cutoff)
+                .order_by("-raised_at")
+                .first()
+            )
         if recent is not None:
             StaffAlert.objects.filter(pk=recent.pk).update(repeats=F("repeats") + 1, last_raised_at=now)
             logger.info("staff alert repeated (not sent again): %s: %s", kind, subject)
@@ -56,7 +73,7 @@ def alert_staff(*, kind, subject, body="", url="", groups=(ADMINS,)):
             kind=kind, subject=subject, body=body, url=url, groups=list(groups), last_raised_at=now
         )
         text = "\n\n".join(part for part in (body, _absolute(url)) if part)
-        recipients = list(staff_recipients(groups))
+        recipients = alert_recipients(groups, users)
         Notification.objects.bulk_create([Notification(user=user, subject=subject, body=text) for user in recipients])
         # One email per person, so staff addresses are not shown to each other.
         emails = [(subject, text or subject, settings.DEFAULT_FROM_EMAIL, [u.email]) for u in recipients if u.email]

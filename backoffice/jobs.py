@@ -6,15 +6,21 @@
 
 Any exception is recorded with its traceback; it is retried (after 1, 2, 4... times `backoff_seconds`) unless
 it is a PermanentJobError (or one of the task's `permanent` exceptions) or the retries are used up.
+
+A long job tells how far it is with `report_progress(done, total)` (the run's progress_done/progress_total, read
+by progress bars); `queue_job` starts a job for someone and returns its TaskRun at once, so a page can follow it.
 """
 
+import contextvars
 import functools
 import logging
+import time
 import traceback
 import uuid
 from urllib.parse import quote
 
 from celery import shared_task
+from django.db import DatabaseError, connection, connections
 from django.utils import timezone
 
 from .alerts import alert_staff
@@ -30,6 +36,14 @@ TASK_RUNS_URL = "/admin/task_runs/"  # the runs listing of the Schedules menu
 
 class PermanentJobError(Exception):
     """A failure that retrying cannot fix (bad arguments, a malformed file): the run fails at once."""
+
+
+class JobNotQueued(Exception):
+    """The job could not be handed to a worker (broker down); its TaskRun is marked failed and nothing ran."""
+
+    def __init__(self, run, error):
+        super().__init__(f"{run.task_name} could not be queued: {error}")
+        self.run = run
 
 
 def retry_delay(retries_so_far, base=DEFAULT_BACKOFF_SECONDS):
@@ -86,9 +100,75 @@ def _failed(run, error):
         logger.exception("could not alert staff about the failed run %s", run.pk)
 
 
+# The run the current job body belongs to, for report_progress.
+_progress = contextvars.ContextVar("job_progress", default=None)
+
+
+class _ProgressWriter:
+    """Writes a run's progress so that other requests see it while the job runs.
+
+    A job usually does its work in a transaction (all rows or none); progress written on that connection would
+    only show at commit, and vanish on rollback. So inside a transaction the progress goes through a connection
+    of its own (autocommit) on PostgreSQL; SQLite allows one writer, so there it waits for the transaction's end.
+    Writes are at most one per PROGRESS_MIN_SECONDS, except the last (done == total).
+    """
+
+    min_seconds = 0.5
+
+    def __init__(self, run):
+        self.run_id, self.last_written, self.side_connection = run.pk, 0.0, None
+        # Transactions already open when the job started (a test's) are not the job's own.
+        self.outer_depth = len(connection.atomic_blocks)
+
+    def report(self, done, total):
+        now = time.monotonic()
+        if done < total and now - self.last_written < self.min_seconds:
+            return
+        done, total = max(int(done), 0), max(int(total), 0)
+        if len(connection.atomic_blocks) <= self.outer_depth:
+            TaskRun.objects.filter(pk=self.run_id).update(progress_done=done, progress_total=total)
+        elif connection.vendor == "postgresql":
+            if self.side_connection is None:
+                self.side_connection = connections.create_connection(connection.alias)
+            with self.side_connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {TaskRun._meta.db_table} SET progress_done = %s, progress_total = %s WHERE id = %s",
+                    [done, total, self.run_id],
+                )
+        else:
+            return
+        self.last_written = now
+
+    def close(self):
+        if self.side_connection is not None:
+            self.side_connection.close()
+
+
+def report_progress(done, total):
+    """Record how far the running job is (e.g. rows checked of rows in the file). Outside a job: does nothing.
+    Never fails the job: progress is only for people watching."""
+    writer = _progress.get()
+    if writer is None:
+        return
+    try:
+        writer.report(done, total)
+    except DatabaseError:
+        logger.warning("could not record the progress of run %s", writer.run_id, exc_info=True)
+
+
 def _run_once(job, retries, backoff_seconds, task_id, args, kwargs):
     """One recorded attempt. Raises _RetryLater when the failure should be retried after a delay."""
     run = _start(job, task_id, retries + 1)
+    writer = _ProgressWriter(run)
+    token = _progress.set(writer)
+    try:
+        return _attempt(job, run, retries, backoff_seconds, args, kwargs)
+    finally:
+        _progress.reset(token)
+        writer.close()
+
+
+def _attempt(job, run, retries, backoff_seconds, args, kwargs):
     try:
         result = job.body(*args, **kwargs)
     except (PermanentJobError, *job.permanent) as exc:
@@ -150,12 +230,13 @@ def is_recorded_task(task):
     return isinstance(getattr(task.run, "recorded_job", None), _Job)
 
 
-def run_now(*, task_name, args=(), kwargs=None, requested_by=None):
-    """Queue one run of a recorded task outside its schedule ("Run now"); returns its TaskRun (status queued).
+def queue_job(*, task_name, args=(), kwargs=None, requested_by=None):
+    """Queue one run of a recorded task now; returns its TaskRun (status queued, or already finished when Celery
+    runs tasks inline). The row is created first, so a page can show the run at once; the worker fills it in.
 
-    The row is created first, so the run shows in the runs list at once; the worker fills it in. With eager
-    Celery the run happens here, and its failure is in the row, not raised. Raises PermanentJobError for a
-    task name that is not a recorded task of this code base.
+    Raises JobNotQueued when the broker cannot take it (the row then says so); PermanentJobError for a task name
+    that is not a recorded task of this code base. With eager Celery the run happens here, and its failure is in
+    the row, not raised.
     """
     from celery import current_app
 
@@ -169,9 +250,21 @@ def run_now(*, task_name, args=(), kwargs=None, requested_by=None):
     try:
         task.apply_async(args=list(args), kwargs=kwargs or {}, task_id=run.task_id)
     except Exception as exc:
+        logger.warning("queueing %s: %s", task_name, exc)
         if TaskRun.objects.filter(pk=run.pk, status=TaskRun.Status.QUEUED).exists():
             # Never reached a worker (broker down): say so in the row.
             _finish(run, TaskRun.Status.FAILED, error=f"Could not be queued: {type(exc).__name__}: {exc}")
-        logger.warning("run now of %s: %s", task_name, exc)
+            raise JobNotQueued(run, f"{type(exc).__name__}: {exc}") from exc
     run.refresh_from_db()
     return run
+
+
+def run_now(*, task_name, args=(), kwargs=None, requested_by=None):
+    """Queue one run of a recorded task outside its schedule ("Run now"); returns its TaskRun (status queued).
+
+    Like queue_job, but a broker that is down is not raised: the returned row says "Could not be queued".
+    """
+    try:
+        return queue_job(task_name=task_name, args=args, kwargs=kwargs, requested_by=requested_by)
+    except JobNotQueued as not_queued:
+        return not_queued.run

@@ -42,7 +42,7 @@ class UserManager(BaseUserManager):
 class User(CounterFieldsModel, AbstractUser):
     """A person: a member of the public site, or staff in one of the role groups.
 
-    `points_balance` is written only by the rewards ledger (moderation.services.post_entry),
+    `points_balance` is written only by the rewards ledger (moderation.ledger.post_entry),
     which keeps it equal to the sum of the user's ledger entries; no other save can write it (CounterFieldsModel).
     """
 
@@ -119,7 +119,7 @@ class TaskRun(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Who pressed Run now (empty for scheduled runs).",
+        help_text="Who pressed Run now or started the job (empty for scheduled runs).",
     )
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -127,6 +127,9 @@ class TaskRun(models.Model):
     attempt = models.PositiveIntegerField(default=1)
     rows = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # How far a long job is (`backoffice.jobs.report_progress`), for progress bars; total 0 = not known yet.
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-started_at"]

@@ -2,6 +2,8 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.templatetags.static import static
+from django.utils.html import format_html
 from wagtail import hooks
 
 from . import privilege
@@ -39,3 +41,9 @@ def keep_bulk_user_actions_off_superusers(request, action_type, objects, action_
     User = get_user_model()
     if any(isinstance(obj, User) and not privilege.may_edit_account(request.user, obj) for obj in objects):
         raise PermissionDenied("Only a superuser can change a superuser account.")
+
+
+@hooks.register("insert_global_admin_css")
+def project_admin_css():
+    """static/css/admin.css: the project's fixes to Wagtail's own admin styles (listings on phones)."""
+    return format_html('<link rel="stylesheet" href="{}">', static("css/admin.css"))

@@ -1,10 +1,11 @@
 """Wagtail admin views of the catalog; they stay thin and call catalog.services."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.text import capfirst
@@ -17,7 +18,7 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 from wagtail.log_actions import log
 
-from . import services
+from . import selectors, services
 from .models import Product, ProductUpload
 from .product_files import MAX_PRODUCT_FILE_BYTES
 
@@ -236,14 +237,26 @@ class ProductUploadCreateView(BreadcrumbsMixin, PermissionCheckedMixin, WagtailA
 
     def form_valid(self, form):
         try:
-            upload = services.preview_product_upload(form.cleaned_data["file"], user=self.request.user)
+            upload = services.start_product_upload(form.cleaned_data["file"], user=self.request.user)
         except ValidationError as refusal:
             form.add_error("file", refusal)
             return self.form_invalid(form)
+        if upload.in_progress:
+            messages.info(self.request, _(BACKGROUND_MESSAGE) % {"step": _("checked")})
         return redirect(self.inspect_url_name, upload.pk)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(index_url=reverse(self.index_url_name), **kwargs)
+        return super().get_context_data(
+            index_url=reverse(self.index_url_name),
+            inline_max_mb=round(settings.PRODUCT_UPLOAD_INLINE_MAX_BYTES / 1024 / 1024, 1),
+            **kwargs,
+        )
+
+
+BACKGROUND_MESSAGE = (
+    "This file is large, so it is %(step)s in the background. You can leave this page: "
+    "you will be notified when it is done."
+)
 
 
 class ProductUploadDetailView(BreadcrumbsMixin, PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
@@ -256,6 +269,7 @@ class ProductUploadDetailView(BreadcrumbsMixin, PermissionCheckedMixin, WagtailA
     index_url_name = None
     add_url_name = None
     confirm_url_name = None
+    status_url_name = None
 
     def get_page_title(self):
         return _("Product upload")
@@ -264,13 +278,15 @@ class ProductUploadDetailView(BreadcrumbsMixin, PermissionCheckedMixin, WagtailA
         return self.upload.original_name
 
     def get(self, request, pk):
-        self.upload = get_object_or_404(ProductUpload.objects.select_related("uploaded_by"), pk=pk)
+        self.upload = get_object_or_404(ProductUpload.objects.select_related("uploaded_by", "task_run"), pk=pk)
         return super().get(request, pk=pk)
 
     def get_context_data(self, **kwargs):
         upload = self.upload
         return super().get_context_data(
             upload=upload,
+            progress=selectors.upload_progress(upload) if upload.in_progress else None,
+            status_url=reverse(self.status_url_name, args=[upload.pk]),
             can_confirm=upload.status == ProductUpload.Status.PREVIEWED and self.user_has_permission("add"),
             confirm_url=reverse(self.confirm_url_name, args=[upload.pk]),
             index_url=reverse(self.index_url_name),
@@ -289,11 +305,13 @@ class ProductUploadConfirmView(PermissionCheckedMixin, View):
     def post(self, request, pk):
         upload = get_object_or_404(ProductUpload, pk=pk)
         try:
-            upload = services.confirm_product_upload(upload, user=request.user)
+            upload = services.start_product_import(upload, user=request.user)
         except ValidationError as refusal:
             messages.error(request, refusal.messages[0])
             return redirect(self.inspect_url_name, upload.pk)
-        if upload.status == ProductUpload.Status.IMPORTED:
+        if upload.in_progress:
+            messages.info(request, _(BACKGROUND_MESSAGE) % {"step": _("imported")})
+        elif upload.status == ProductUpload.Status.IMPORTED:
             messages.success(
                 request,
                 _("Imported %(created)s new and %(updated)s updated products.")
@@ -302,3 +320,18 @@ class ProductUploadConfirmView(PermissionCheckedMixin, View):
         else:
             messages.error(request, _("Nothing was imported: the file no longer matches the catalog. See the errors."))
         return redirect(self.inspect_url_name, upload.pk)
+
+
+class ProductUploadStatusView(PermissionCheckedMixin, View):
+    """The upload's state as JSON, for its page's progress bar (static/catalog/upload_progress.js polls it).
+    Whoever may open the upload's page may read this; anyone else gets 403, an unknown upload 404."""
+
+    any_permission_required = ["add", "view"]
+    model = ProductUpload
+    http_method_names = ["get"]
+
+    def get(self, request, pk):
+        upload = get_object_or_404(ProductUpload.objects.select_related("task_run"), pk=pk)
+        response = JsonResponse(selectors.upload_progress(upload))
+        response["Cache-Control"] = "no-store"
+        return response

@@ -164,9 +164,13 @@ class ProductUpload(models.Model):
     """One bulk upload of products: the file, who sent it, and what became of each row."""
 
     class Status(models.TextChoices):
+        CHECKING = "checking", "Checking (dry run)…"
         PREVIEWED = "previewed", "Previewed (dry run)"
+        IMPORTING = "importing", "Importing…"
         IMPORTED = "imported", "Imported"
         FAILED = "failed", "Failed"
+
+    IN_PROGRESS = (Status.CHECKING, Status.IMPORTING)
 
     file = models.FileField(upload_to=RandomName("uploads/products"), storage=private_storage)
     original_name = models.CharField(max_length=255)
@@ -183,9 +187,17 @@ class ProductUpload(models.Model):
     preview_rows = models.JSONField(
         default=list, blank=True, help_text="The first rows the dry run would create or update, for the preview."
     )
+    # The background job checking or importing a large file (PRODUCT_UPLOAD_INLINE_MAX_BYTES): its progress.
+    task_run = models.ForeignKey(
+        "backoffice.TaskRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self):
         return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def in_progress(self):
+        return self.status in self.IN_PROGRESS

@@ -45,8 +45,9 @@ class ProductFile:
         return iter(self.rows)
 
 
-def read_product_file(upload, name=None):
-    """Return a ProductFile (lower-cased headers, rows) from an uploaded .csv or .xlsx file."""
+def check_name_and_size(upload, name=None):
+    """The checks that need no reading: a .csv or .xlsx name and a declared size within the limit. Returns the
+    extension. (A large file passes these in the request; the background job reads and checks the rest.)"""
     name = name or getattr(upload, "name", "") or ""
     extension = PurePath(name).suffix.lower()
     if extension not in ALLOWED_EXTENSIONS:
@@ -58,6 +59,12 @@ def read_product_file(upload, name=None):
             code="file_too_large",
             params={"size": round(size / 1024 / 1024, 1), "limit": MAX_PRODUCT_FILE_BYTES // 1024 // 1024},
         )
+    return extension
+
+
+def read_product_file(upload, name=None):
+    """Return a ProductFile (lower-cased headers, rows) from an uploaded .csv or .xlsx file."""
+    extension = check_name_and_size(upload, name)
     upload.seek(0)
     raw = upload.read(MAX_PRODUCT_FILE_BYTES + 1)
     upload.seek(0)

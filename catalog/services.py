@@ -1,21 +1,28 @@
 """Write paths of the catalog: apps (with thumbnails), product prices, bulk product uploads, exports."""
 
 import io
+import logging
 from pathlib import PurePath
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, ImageOps
 
-from backoffice import exports
+from backoffice import exports, jobs
+from backoffice.alerts import alert_staff
 from backoffice.events import publish
 
 from .models import App, Product, ProductPriceChange, ProductUpload
-from .product_files import read_product_file
+from .product_files import check_name_and_size, read_product_file
 from .resources import AppResource, ProductResource, UploadLockLost, lost_a_race
+
+logger = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = (256, 256)
 MAX_STORED_ROW_ERRORS = 1000
@@ -27,6 +34,10 @@ class AppHasDownloads(ValidationError):
 
 class UploadNotConfirmable(ValidationError):
     pass
+
+
+class UploadNotQueued(ValidationError):
+    """A large file's check or import could not be handed to the background worker (broker down)."""
 
 
 # Apps
@@ -135,12 +146,13 @@ def save_product(product, *, user=None, source=ProductPriceChange.Source.MANUAL)
 # Bulk product upload
 
 
-def import_products(dataset, *, dry_run, user=None, change_reason="Bulk upload"):
+def import_products(dataset, *, dry_run, user=None, change_reason="Bulk upload", progress=None):
     """The one code path of every product import (admin preview, admin confirm, benchmark).
 
     All rows or none: the import runs in one transaction that is rolled back on any row error.
+    `progress`, if given, is called with the number of rows read so far (every PROGRESS_EVERY_ROWS rows).
     """
-    resource = ProductResource(uploaded_by=user, change_reason=change_reason)
+    resource = ProductResource(uploaded_by=user, change_reason=change_reason, progress=progress)
     result = resource.import_data(dataset, dry_run=dry_run, use_transactions=True, rollback_on_validation_errors=True)
     return result, resource
 
@@ -148,22 +160,25 @@ def import_products(dataset, *, dry_run, user=None, change_reason="Bulk upload")
 def preview_product_upload(upload_file, *, user):
     """Check the file and dry-run it: a ProductUpload holding what would happen. A bad file is refused outright."""
     dataset = read_product_file(upload_file)
-    result, resource = import_products(dataset, dry_run=True, user=user)
-    errors = row_errors(result)
-    upload = ProductUpload(
-        original_name=PurePath(upload_file.name).name[:255],
-        uploaded_by=user,
-        status=ProductUpload.Status.FAILED if errors else ProductUpload.Status.PREVIEWED,
-        row_errors=errors[:MAX_STORED_ROW_ERRORS],
-        preview_rows=resource.preview_rows,
-        **_counts(result, errors),
-    )
-    if errors:
-        upload.finished_at = timezone.now()
+    upload = ProductUpload(original_name=PurePath(upload_file.name).name[:255], uploaded_by=user)
+    _dry_run(upload, dataset, user=user)
     upload_file.seek(0)
     upload.file.save(upload_file.name, upload_file, save=False)
     upload.save()
     return upload
+
+
+def _dry_run(upload, dataset, *, user, progress=None):
+    """Fill `upload` with what importing `dataset` would do (previewed), or its errors (failed). Writes nothing."""
+    result, resource = import_products(dataset, dry_run=True, user=user, progress=progress)
+    errors = row_errors(result)
+    upload.status = ProductUpload.Status.FAILED if errors else ProductUpload.Status.PREVIEWED
+    upload.row_errors = errors[:MAX_STORED_ROW_ERRORS]
+    upload.preview_rows = resource.preview_rows
+    for name, value in _counts(result, errors).items():
+        setattr(upload, name, value)
+    if errors:
+        upload.finished_at = timezone.now()
 
 
 def confirm_product_upload(upload, *, user):
@@ -171,24 +186,227 @@ def confirm_product_upload(upload, *, user):
     with transaction.atomic():
         upload = ProductUpload.objects.select_for_update().get(pk=upload.pk)
         if upload.status != ProductUpload.Status.PREVIEWED:
-            raise UploadNotConfirmable(
-                "This upload is %(status)s and cannot be imported again. Upload the file again for a new preview.",
-                code="not_confirmable",
-                params={"status": upload.get_status_display().lower()},
-            )
-        with upload.file.open("rb") as stored:
-            dataset = read_product_file(stored, upload.original_name)
-        result, _resource = import_products(
-            dataset, dry_run=False, user=user, change_reason=f"Bulk upload #{upload.pk}: {upload.original_name}"
-        )
-        errors = row_errors(result)
-        upload.status = ProductUpload.Status.FAILED if errors else ProductUpload.Status.IMPORTED
-        upload.row_errors = errors[:MAX_STORED_ROW_ERRORS]
-        upload.finished_at = timezone.now()
-        for name, value in _counts(result, errors).items():
-            setattr(upload, name, value)
-        upload.save()
+            raise _not_confirmable(upload)
+        _import_stored_file(upload, user=user)
     return upload
+
+
+def _not_confirmable(upload):
+    return UploadNotConfirmable(
+        "This upload is %(status)s and cannot be imported again. Upload the file again for a new preview.",
+        code="not_confirmable",
+        params={"status": upload.get_status_display().lower().rstrip("…")},
+    )
+
+
+def _import_stored_file(upload, *, user, progress=None):
+    """Import the upload's stored file in the caller's transaction and record the outcome on the upload."""
+    with upload.file.open("rb") as stored:
+        dataset = read_product_file(stored, upload.original_name)
+    if progress is not None:
+        report, total = progress, len(dataset)
+        report(0, total)
+        progress = lambda done: report(done, total)  # noqa: E731
+    result, _resource = import_products(
+        dataset,
+        dry_run=False,
+        user=user,
+        change_reason=f"Bulk upload #{upload.pk}: {upload.original_name}",
+        progress=progress,
+    )
+    errors = row_errors(result)
+    upload.status = ProductUpload.Status.FAILED if errors else ProductUpload.Status.IMPORTED
+    upload.row_errors = errors[:MAX_STORED_ROW_ERRORS]
+    upload.finished_at = timezone.now()
+    for name, value in _counts(result, errors).items():
+        setattr(upload, name, value)
+    upload.save()
+
+
+# Large files: checked and imported by a background job (PRODUCT_UPLOAD_INLINE_MAX_BYTES), with progress.
+
+CHECK_TASK = "catalog.tasks.check_product_upload"
+IMPORT_TASK = "catalog.tasks.import_product_upload"
+UPLOAD_RESULT_FIELDS = [
+    "status",
+    "finished_at",
+    "total_rows",
+    "created_rows",
+    "updated_rows",
+    "unchanged_rows",
+    "error_rows",
+    "row_errors",
+    "preview_rows",
+]
+
+
+def runs_in_background(size):
+    """Whether a product file of `size` bytes is checked and imported by a background job."""
+    return size is not None and size > settings.PRODUCT_UPLOAD_INLINE_MAX_BYTES
+
+
+def start_product_upload(upload_file, *, user):
+    """The admin's upload: a small file is previewed here and now (preview_product_upload); a large one is stored
+    and checked by a background job, and the upload returned in status "checking" (its page shows the progress;
+    the uploader is notified when the preview is ready). Call outside a transaction: the worker must see the row.
+    """
+    if not runs_in_background(upload_file.size):
+        return preview_product_upload(upload_file, user=user)
+    check_name_and_size(upload_file)
+    upload = ProductUpload(
+        original_name=PurePath(upload_file.name).name[:255], uploaded_by=user, status=ProductUpload.Status.CHECKING
+    )
+    upload_file.seek(0)
+    upload.file.save(upload_file.name, upload_file, save=False)
+    upload.save()
+    try:
+        _queue(upload, CHECK_TASK, [upload.pk], user)
+    except UploadNotQueued:
+        upload.file.delete(save=False)
+        upload.delete()
+        raise
+    upload.refresh_from_db()
+    return upload
+
+
+def start_product_import(upload, *, user):
+    """The admin's confirm: a small file is imported here and now (confirm_product_upload); a large one is marked
+    "importing" and imported by a background job. Confirming twice (double click, two tabs) imports once: only
+    one request moves the upload out of "previewed"; the other is refused as not confirmable."""
+    if not runs_in_background(upload.file.size):
+        return confirm_product_upload(upload, user=user)
+    moved = ProductUpload.objects.filter(pk=upload.pk, status=ProductUpload.Status.PREVIEWED).update(
+        status=ProductUpload.Status.IMPORTING
+    )
+    upload.refresh_from_db()
+    if not moved:
+        raise _not_confirmable(upload)
+    try:
+        _queue(upload, IMPORT_TASK, [upload.pk, user.pk], user)
+    except UploadNotQueued:
+        ProductUpload.objects.filter(pk=upload.pk, status=ProductUpload.Status.IMPORTING).update(
+            status=ProductUpload.Status.PREVIEWED
+        )
+        raise
+    upload.refresh_from_db()
+    return upload
+
+
+def _queue(upload, task_name, args, user):
+    try:
+        run = jobs.queue_job(task_name=task_name, args=args, requested_by=user)
+    except jobs.JobNotQueued as exc:
+        logger.warning("product upload %s: %s", upload.pk, exc)
+        raise UploadNotQueued(
+            "The background worker could not be reached, so this large file was not started. Nothing was imported; "
+            "try again in a minute.",
+            code="not_queued",
+        ) from exc
+    ProductUpload.objects.filter(pk=upload.pk).update(task_run=run)
+
+
+def check_queued_upload(upload_id):
+    """The background check (dry run) of a large upload. An upload deleted meanwhile, or no longer "checking"
+    (a repeated delivery), is left alone. The uploader is told when the preview is ready."""
+    upload = ProductUpload.objects.select_related("uploaded_by").filter(pk=upload_id).first()
+    if upload is None or upload.status != ProductUpload.Status.CHECKING:
+        return None
+    try:
+        try:
+            with upload.file.open("rb") as stored:
+                dataset = read_product_file(stored, upload.original_name)
+        except ValidationError as refusal:
+            _file_refused(upload, refusal)
+        else:
+            total = len(dataset)
+            jobs.report_progress(0, total)
+            _dry_run(upload, dataset, user=upload.uploaded_by, progress=lambda done: jobs.report_progress(done, total))
+            jobs.report_progress(total, total)
+    except Exception as exc:
+        _stopped(upload, ProductUpload.Status.CHECKING, exc, user=upload.uploaded_by)
+        raise
+    if not _save_result(upload, ProductUpload.Status.CHECKING):
+        return None
+    _notify(upload, upload.uploaded_by)
+    return {"rows": upload.total_rows}
+
+
+def import_queued_upload(upload_id, user_id):
+    """The background import of a large upload the admin confirmed ("importing"): all rows or none, as inline.
+    The upload row stays locked while it runs, so a repeated delivery waits and then finds it imported."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    upload = None
+    try:
+        with transaction.atomic():
+            upload = ProductUpload.objects.select_for_update().filter(pk=upload_id).first()
+            if upload is None or upload.status != ProductUpload.Status.IMPORTING:
+                return None
+            _import_stored_file(upload, user=user, progress=jobs.report_progress)
+    except Exception as exc:
+        if upload is not None:
+            _stopped(upload, ProductUpload.Status.IMPORTING, exc, user=user)
+        raise
+    jobs.report_progress(upload.total_rows, upload.total_rows)
+    _notify(upload, user)
+    return {"rows": upload.created_rows + upload.updated_rows}
+
+
+def _file_refused(upload, refusal):
+    upload.status = ProductUpload.Status.FAILED
+    upload.row_errors = [{"row": None, "column": None, "message": message} for message in refusal.messages]
+    upload.finished_at = timezone.now()
+
+
+def _save_result(upload, expected_status):
+    """Write the job's outcome only if the upload still exists and is still `expected_status` (never re-create a
+    deleted upload, never overwrite another run's result). True when written."""
+    values = {name: getattr(upload, name) for name in UPLOAD_RESULT_FIELDS}
+    return bool(ProductUpload.objects.filter(pk=upload.pk, status=expected_status).update(**values))
+
+
+def _stopped(upload, expected_status, exc, *, user):
+    """The job raised: its transaction rolled back, so nothing was imported; the upload says so and why."""
+    message = (
+        f"The job stopped with an unexpected error ({type(exc).__name__}: {str(exc)[:300]}). "
+        "Nothing was imported. Upload the file again; if it happens again, tell an administrator."
+    )
+    failed = {
+        "status": ProductUpload.Status.FAILED,
+        "finished_at": timezone.now(),
+        "row_errors": [{"row": None, "column": None, "message": message}],
+    }
+    if ProductUpload.objects.filter(pk=upload.pk, status=expected_status).update(**failed):
+        upload.refresh_from_db()
+        _notify(upload, user)
+
+
+def _notify(upload, user):
+    """Tell whoever started the step (in the admin's alerts, notifications and by email) that it is done."""
+    if user is None:
+        return
+    outcomes = {
+        ProductUpload.Status.PREVIEWED: "ready to confirm",
+        ProductUpload.Status.IMPORTED: "imported",
+        ProductUpload.Status.FAILED: "failed",
+    }
+    subject = f"Product upload {upload.original_name}: {outcomes.get(upload.status, upload.status)}"
+    if upload.status == ProductUpload.Status.FAILED:
+        body = f"{len(upload.row_errors)} problem(s); nothing was imported."
+    elif upload.status == ProductUpload.Status.IMPORTED:
+        body = f"{upload.created_rows} products created, {upload.updated_rows} updated."
+    else:
+        body = f"The dry run would create {upload.created_rows} and update {upload.updated_rows} products."
+    try:
+        alert_staff(
+            kind="job_finished",
+            subject=subject,
+            body=body,
+            url=reverse("product_uploads:inspect", args=[upload.pk]),
+            groups=(),
+            users=[user],
+        )
+    except Exception:
+        logger.exception("could not notify %s about product upload %s", user.pk, upload.pk)
 
 
 def row_errors(result):

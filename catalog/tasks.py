@@ -4,6 +4,7 @@ import logging
 
 from backoffice.jobs import recorded_task
 
+from . import services
 from .feeds import FeedInvalid, import_competitor_feed
 from .models import Competitor
 
@@ -33,3 +34,17 @@ def import_competitor_price_feed(competitor_id):
     if competitor is None:
         return None
     return import_competitor_feed(competitor)
+
+
+# Large product uploads (over PRODUCT_UPLOAD_INLINE_MAX_BYTES): queued by catalog.services, one attempt each (a
+# failure is recorded on the upload, which the admin uploads again; an import is never retried behind their back).
+
+
+@recorded_task(name=services.CHECK_TASK, max_retries=0)
+def check_product_upload(upload_id):
+    return services.check_queued_upload(upload_id)
+
+
+@recorded_task(name=services.IMPORT_TASK, max_retries=0)
+def import_product_upload(upload_id, user_id):
+    return services.import_queued_upload(upload_id, user_id)

@@ -160,7 +160,11 @@ class ProductUploadViewSet(ModelViewSet):
     list_per_page = 50
 
     def get_urlpatterns(self):
-        return [*super().get_urlpatterns(), path("confirm/<int:pk>/", self.confirm_view, name="confirm")]
+        return [
+            *super().get_urlpatterns(),
+            path("confirm/<int:pk>/", self.confirm_view, name="confirm"),
+            path("status/<int:pk>/", self.status_view, name="status"),
+        ]
 
     @property
     def add_view(self):
@@ -168,11 +172,19 @@ class ProductUploadViewSet(ModelViewSet):
 
     @property
     def inspect_view(self):
-        return self.construct_view(admin_views.ProductUploadDetailView, confirm_url_name=self.get_url_name("confirm"))
+        return self.construct_view(
+            admin_views.ProductUploadDetailView,
+            confirm_url_name=self.get_url_name("confirm"),
+            status_url_name=self.get_url_name("status"),
+        )
 
     @property
     def edit_view(self):
         return self.inspect_view
+
+    @property
+    def status_view(self):
+        return self.construct_view(admin_views.ProductUploadStatusView)
 
     @property
     def confirm_view(self):

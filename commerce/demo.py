@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from catalog.models import App
+from moderation.ledger import post_entry
 from moderation.models import RewardEntry
-from moderation.services import post_entry
 
 from . import plans, purchases
 from .models import Plan, Purchase, Subscription

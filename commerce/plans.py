@@ -7,8 +7,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry
-from moderation.services import InsufficientPoints, post_entry
 
 from .errors import SubscriptionRefused
 from .models import Plan, Subscription

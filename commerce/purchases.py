@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from backoffice.events import publish
 from backoffice.services import notify_user
+from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry
-from moderation.services import InsufficientPoints, post_entry
 
 from .errors import PurchaseRefused
 from .models import Purchase

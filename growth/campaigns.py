@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from backoffice.errors import DomainError
 from backoffice.events import publish
+from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry
-from moderation.services import InsufficientPoints, post_entry
 
 from . import selectors
 from .models import Campaign, Redemption, new_voucher_code

@@ -48,15 +48,25 @@ def _key(name, value):
     return f"growth:rl:{name}:{hashlib.sha256(str(value).encode()).hexdigest()[:32]}"
 
 
+class CacheUnavailable(Exception):
+    """The cache did not answer: each limit then makes its own fail-open or fail-closed decision."""
+
+
 def _hit(key, window_seconds):
     """Count one event in the window starting at the first event; returns the count so far."""
-    if cache.add(key, 1, window_seconds):
+    added = cache.add(key, 1, window_seconds)
+    if added is None:  # django-redis (IGNORE_EXCEPTIONS) answers None, not False, when Redis is down
+        raise CacheUnavailable(key)
+    if added:
         return 1
     try:
-        return cache.incr(key)
+        count = cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, window_seconds)
         return 1
+    if count is None:
+        raise CacheUnavailable(key)
+    return count
 
 
 def allow(limit, value):

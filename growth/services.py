@@ -15,8 +15,8 @@ from django.utils import timezone
 from backoffice.delivery import queue_sms
 from backoffice.models import Notification
 from backoffice.services import notify_user
+from moderation.ledger import post_entry
 from moderation.models import RewardEntry
-from moderation.services import post_entry
 
 from . import selectors
 from .identity import InvalidPhone, canonical_email, normalise_phone

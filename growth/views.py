@@ -21,8 +21,8 @@ from backoffice.models import Delivery, Notification
 from catalog.models import Category
 from catalog.selectors import active_apps
 from moderation.models import Download, ScreenshotProof
+from moderation.proofs import ProofRefused, record_download, submit_proof
 from moderation.selectors import earning_closed_reason, proof_for_user
-from moderation.services import ProofRefused, record_download, submit_proof
 
 from . import campaigns as growth_campaigns
 from . import ratelimit, selectors, services

@@ -20,8 +20,8 @@ from backoffice.models import Notification
 from catalog.demo import app_color, screenshot_style
 from catalog.models import App
 
-from . import services
 from .models import Download, RewardEntry, ScreenshotProof
+from .proofs import approve_proof, invalidate_reward, reject_proof
 
 REVIEWER_EMAIL = "moderator@example.com"
 ADMIN_EMAIL = "admin@example.com"
@@ -142,16 +142,16 @@ def _review(rng, proofs, moderator, admin):
     for when, action, proof in events:
         app, member_id = proof.download.app, proof.download.user_id
         if action == "approve":
-            services.approve_proof(proof, moderator=moderator)
+            approve_proof(proof=proof, moderator=moderator)
             dated_entries[RewardEntry.Kind.EARN, proof.pk] = when
             dated_notices[member_id, f"Your proof for {app.name} was approved"] = when
         elif action == "reject":
-            services.reject_proof(proof, moderator=moderator, reason=rng.choice(REJECT_REASONS))
+            reject_proof(proof=proof, moderator=moderator, reason=rng.choice(REJECT_REASONS))
             dated_notices[member_id, f"Your proof for {app.name} was rejected"] = when
         else:
             dated_notices[member_id, f"Your reward for {app.name} was withdrawn"] = when
-            services.invalidate_reward(
-                proof, actor=admin, reason="Duplicate account found by the phone check.", allow_negative=True
+            invalidate_reward(
+                proof=proof, actor=admin, reason="Duplicate account found by the phone check.", allow_negative=True
             )
             dated_entries[RewardEntry.Kind.INVALIDATE, proof.pk] = when
             counts["invalidated"] += 1

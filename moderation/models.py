@@ -75,6 +75,7 @@ class ScreenshotProof(models.Model):
             models.Index(fields=["status", "submitted_at"]),
             models.Index(fields=["submitted_at"]),
             models.Index(fields=["reviewed_at"]),
+            models.Index(fields=["reviewer", "reviewed_at"], name="proof_reviewer_reviewed_at"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.db.models import Count, F, IntegerField, Min, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
@@ -63,12 +64,22 @@ def users_with_unbalanced_ledger():
 
 
 def pending_proofs(*, app_id=None, user_query="", older_than=None):
-    """Pending proofs, oldest first, with what the queue shows of each (one query)."""
+    """Pending proofs, oldest first, with just the columns the queue's table shows of each (one query)."""
     proofs = ScreenshotProof.objects.filter(
         status=ScreenshotProof.Status.PENDING,
         **queue_filters(app_id=app_id, user_query=user_query, older_than=older_than),
     )
-    return proofs.select_related("download__app", "download__user", "claimed_by").order_by("submitted_at", "pk")
+    return (
+        proofs.select_related("download__app", "download__user", "claimed_by")
+        .only(
+            "status",
+            "submitted_at",
+            "download__user__email",
+            "download__app__name",
+            "claimed_by__email",
+        )
+        .order_by("submitted_at", "pk")
+    )
 
 
 def all_proofs(*, status="", app_id=None, user_query="", older_than=None):
@@ -97,12 +108,22 @@ def queue_filters(*, app_id=None, user_query="", older_than=None):
 
 
 def queue_counts(moderator):
-    """Pending proofs, and proofs reviewed today (by anyone and by this moderator): two index-backed queries."""
+    """Pending proofs and the proofs this moderator reviewed today, exact (index-backed: the pending partial index,
+    (reviewer, reviewed_at)); and the proofs the whole team reviewed today, which reads every one of them, so viewers
+    share it for MODERATION_TEAM_COUNT_CACHE_SECONDS: a team figure may lag that long, the moderator's own never."""
     today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    done = ScreenshotProof.objects.filter(reviewed_at__gte=today).aggregate(
-        done_today=Count("pk"), done_today_by_me=Count("pk", filter=Q(reviewer=moderator))
-    )
-    return {"pending": ScreenshotProof.objects.filter(status=ScreenshotProof.Status.PENDING).count(), **done}
+    reviewed_today = ScreenshotProof.objects.filter(reviewed_at__gte=today)
+    key = f"moderation:done-today:{today.isoformat()}"
+    done_today = cache.get(key)
+    if done_today is None:
+        done_today = reviewed_today.count()
+        if settings.MODERATION_TEAM_COUNT_CACHE_SECONDS:
+            cache.set(key, done_today, settings.MODERATION_TEAM_COUNT_CACHE_SECONDS)
+    return {
+        "pending": ScreenshotProof.objects.filter(status=ScreenshotProof.Status.PENDING).count(),
+        "done_today": done_today,
+        "done_today_by_me": reviewed_today.filter(reviewer=moderator).count(),
+    }
 
 
 def queue_summary(now=None):
@@ -120,7 +141,8 @@ def proof_context(proof):
     others = list(
         ScreenshotProof.objects.filter(download__user=member)
         .exclude(pk=proof.pk)
-        .select_related("download__app", "reviewer")
+        .select_related("download__app")
+        .only("download_id", "status", "submitted_at", "reason", "download__app__name")
         .order_by("-submitted_at")[:20]
     )
     totals = member.downloads.aggregate(

@@ -2,10 +2,10 @@
 
 from backoffice.jobs import recorded_task
 
-from . import services
+from . import claims
 
 
 @recorded_task(name="moderation.tasks.expire_claims")
 def expire_claims():
     """Free moderation claims whose time ran out, so abandoned proofs return to the queue."""
-    return services.expire_claims()
+    return claims.expire_claims()

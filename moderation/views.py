@@ -1,4 +1,4 @@
-"""Staff pages of the moderation app, served inside the Wagtail admin. Thin: rules live in services/selectors."""
+"""Staff pages of the moderation app, served inside the Wagtail admin. Thin: the rules live in the services."""
 
 import itertools
 from functools import wraps
@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from wagtail import hooks
@@ -18,7 +19,7 @@ from backoffice import exports
 from backoffice.admin_denied import not_allowed
 from catalog.models import App
 
-from . import selectors, services
+from . import claims, ledger, proofs, selectors
 from .forms import BulkForm, InvalidateForm, ProofFilterForm, QueueFilterForm, ReasonForm
 from .models import ScreenshotProof
 
@@ -55,15 +56,15 @@ def _error_text(exc):
     return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
 
 
-REFUSALS = (services.ModerationRefused, services.InsufficientPoints, ValidationError)
+REFUSALS = (proofs.ModerationRefused, ledger.InsufficientPoints, ValidationError)
 
 
-@staff_only(services.MODERATE_PERM)
+@staff_only(proofs.MODERATE_PERM)
 def queue(request):
     """The oldest pending proof nobody else holds (claimed for this moderator), and the page of pending proofs."""
     filter_form = QueueFilterForm(request.GET or None)
     lookups = filter_form.lookups()
-    current = services.claim_next_proof(request.user, filters=selectors.queue_filters(**lookups))
+    current = claims.claim_next_proof(moderator=request.user, filters=selectors.queue_filters(**lookups))
     counts = selectors.queue_counts(request.user)
     paginator = Paginator(selectors.pending_proofs(**lookups), QUEUE_PAGE_SIZE)
     if not any(lookups.values()):
@@ -80,19 +81,22 @@ def queue(request):
             "context": selectors.proof_context(current) if current else None,
             "pending": pending,
             "counts": counts,
-            "claim_minutes": services.CLAIM_MINUTES,
+            "claim_minutes": claims.CLAIM_MINUTES,
             "here": request.get_full_path(),
-            "can_invalidate": request.user.has_perm(services.INVALIDATE_PERM),
+            "can_invalidate": request.user.has_perm(proofs.INVALIDATE_PERM),
+            # The pending table links each row; one prefix each instead of two URL reversals a row.
+            "proof_path": reverse("moderation_proof", args=[0]).removesuffix("0/"),
+            "user_history_path": reverse("moderation_user_history", args=[0]).removesuffix("0/"),
         },
     )
 
 
-@staff_only(services.MODERATE_PERM)
+@staff_only(proofs.MODERATE_PERM)
 @require_POST
 def approve(request, pk):
     proof = get_object_or_404(ScreenshotProof, pk=pk)
     try:
-        _, changed = services.approve_proof(proof, moderator=request.user)
+        _, changed = proofs.approve_proof(proof=proof, moderator=request.user)
     except REFUSALS as exc:
         messages.error(request, _error_text(exc))
     else:
@@ -100,7 +104,7 @@ def approve(request, pk):
     return _back_to_queue(request)
 
 
-@staff_only(services.MODERATE_PERM)
+@staff_only(proofs.MODERATE_PERM)
 @require_POST
 def reject(request, pk):
     proof = get_object_or_404(ScreenshotProof, pk=pk)
@@ -109,7 +113,7 @@ def reject(request, pk):
         messages.error(request, "Give a reason to reject (the user reads it).")
         return _back_to_queue(request)
     try:
-        _, changed = services.reject_proof(proof, moderator=request.user, reason=form.cleaned_data["reason"])
+        _, changed = proofs.reject_proof(proof=proof, moderator=request.user, reason=form.cleaned_data["reason"])
     except REFUSALS as exc:
         messages.error(request, _error_text(exc))
     else:
@@ -117,17 +121,17 @@ def reject(request, pk):
     return _back_to_queue(request)
 
 
-@staff_only(services.MODERATE_PERM)
+@staff_only(proofs.MODERATE_PERM)
 @require_POST
 def skip(request, pk):
     """Give the proof back to the queue and claim the next one."""
     proof = get_object_or_404(ScreenshotProof, pk=pk)
-    services.release_claim(proof, moderator=request.user)
-    services.claim_next_proof(request.user, exclude_ids=[proof.pk])
+    claims.release_claim(proof=proof, moderator=request.user)
+    claims.claim_next_proof(moderator=request.user, exclude_ids=[proof.pk])
     return _back_to_queue(request)
 
 
-@staff_only(services.MODERATE_PERM)
+@staff_only(proofs.MODERATE_PERM)
 @require_POST
 def bulk(request):
     form = BulkForm(request.POST)
@@ -136,10 +140,10 @@ def bulk(request):
         return _back_to_queue(request)
     ids = form.cleaned_data["proofs"]
     if form.cleaned_data["action"] == "approve":
-        done, skipped = services.bulk_approve(ids, moderator=request.user)
+        done, skipped = proofs.bulk_approve(proof_ids=ids, moderator=request.user)
         verb = "Approved"
     else:
-        done, skipped = services.bulk_reject(ids, moderator=request.user, reason=form.cleaned_data["reason"])
+        done, skipped = proofs.bulk_reject(proof_ids=ids, moderator=request.user, reason=form.cleaned_data["reason"])
         verb = "Rejected"
     messages.success(request, f"{verb} {len(done)} proof(s); {len(skipped)} left unchanged.")
     return _back_to_queue(request)
@@ -169,15 +173,15 @@ def proof_detail(request, pk):
             "history": history,
             "ledger": ledger,
             "context": selectors.proof_context(proof),
-            "can_moderate": request.user.has_perm(services.MODERATE_PERM),
-            "can_invalidate": request.user.has_perm(services.INVALIDATE_PERM),
+            "can_moderate": request.user.has_perm(proofs.MODERATE_PERM),
+            "can_invalidate": request.user.has_perm(proofs.INVALIDATE_PERM),
             "invalidate_form": InvalidateForm(),
             "here": request.get_full_path(),
         },
     )
 
 
-@staff_only(services.INVALIDATE_PERM)
+@staff_only(proofs.INVALIDATE_PERM)
 @require_POST
 def invalidate(request, pk):
     proof = get_object_or_404(ScreenshotProof, pk=pk)
@@ -186,13 +190,13 @@ def invalidate(request, pk):
         messages.error(request, "Give a reason to invalidate (it is kept in the audit report).")
         return redirect("moderation_proof", pk=pk)
     try:
-        services.invalidate_reward(
-            proof,
+        proofs.invalidate_reward(
+            proof=proof,
             actor=request.user,
             reason=form.cleaned_data["reason"],
             allow_negative=form.cleaned_data["allow_negative"],
         )
-    except services.InsufficientPoints as exc:
+    except ledger.InsufficientPoints as exc:
         messages.error(request, f"{exc} Tick “Allow a negative balance” to invalidate anyway.")
     except REFUSALS as exc:
         messages.error(request, _error_text(exc))
@@ -250,7 +254,7 @@ def app_downloads(request):
     )
 
 
-@staff_only(services.INVALIDATE_PERM)
+@staff_only(proofs.INVALIDATE_PERM)
 def invalidations(request):
     """Audit report: every reward taken back — who, when, why, how much."""
     page = Paginator(selectors.invalidations(), 100).get_page(request.GET.get("page"))

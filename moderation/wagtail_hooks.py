@@ -3,7 +3,7 @@ from laces.components import Component
 from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
-from . import selectors, services, urls
+from . import proofs, selectors, urls
 from .views import VIEW_DOWNLOADS_PERM
 
 
@@ -29,7 +29,7 @@ moderation_menu = Menu(
 
 @hooks.register("register_moderation_menu_item")
 def queue_menu_item():
-    return PermissionMenuItem("Queue", "moderation_queue", services.MODERATE_PERM, icon_name="tasks", order=100)
+    return PermissionMenuItem("Queue", "moderation_queue", proofs.MODERATE_PERM, icon_name="tasks", order=100)
 
 
 @hooks.register("register_moderation_menu_item")
@@ -49,7 +49,7 @@ def downloads_menu_item():
 @hooks.register("register_moderation_menu_item")
 def invalidations_menu_item():
     return PermissionMenuItem(
-        "Invalidations", "moderation_invalidations", services.INVALIDATE_PERM, icon_name="warning", order=300
+        "Invalidations", "moderation_invalidations", proofs.INVALIDATE_PERM, icon_name="warning", order=300
     )
 
 
@@ -76,5 +76,5 @@ class QueueHomePanel(Component):
 
 @hooks.register("construct_homepage_panels")
 def add_queue_panel(request, panels):
-    if request.user.has_perm(services.MODERATE_PERM):
+    if request.user.has_perm(proofs.MODERATE_PERM):
         panels.append(QueueHomePanel())

@@ -313,6 +313,8 @@ SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0
 DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
 # The dashboard counts today live from the raw tables; viewers within this many seconds share one count (0: off).
 REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS", "60"))
+# The moderation queue's "done today" team count (it reads every proof reviewed today) is shared this long (0: off).
+MODERATION_TEAM_COUNT_CACHE_SECONDS = int(os.environ.get("MODERATION_TEAM_COUNT_CACHE_SECONDS", "30"))
 
 # Numbers that can't be gamed (issue 12): see README "Policies".
 # A declared cart (no app priced by us) is discounted as if it were at most this much, unless a campaign says otherwise.
@@ -323,6 +325,9 @@ PROOF_MAX_REJECTED_RETRIES = int(os.environ.get("PROOF_MAX_REJECTED_RETRIES", "2
 PROOF_NEAR_DUPLICATE_DISTANCE = int(os.environ.get("PROOF_NEAR_DUPLICATE_DISTANCE", "6"))
 # How long the product upload's confirm step waits for rows another upload holds before giving up (milliseconds).
 PRODUCT_UPLOAD_LOCK_TIMEOUT_MS = int(os.environ.get("PRODUCT_UPLOAD_LOCK_TIMEOUT_MS", "30000"))
+# Product files up to this size are previewed and imported in the request; larger ones by a background job (about
+# 25,000 rows per MB, previewed in a few seconds), with a progress bar and a notification when done.
+PRODUCT_UPLOAD_INLINE_MAX_BYTES = int(os.environ.get("PRODUCT_UPLOAD_INLINE_MAX_BYTES", str(1024 * 1024)))
 
 # Phone numbers typed without a country code are read in this region (ISO code, "" = always international).
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")

@@ -91,3 +91,27 @@ def test_nothing_is_emailed_when_the_callers_transaction_rolls_back(django_captu
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         raise_alert()
     assert len(callbacks) == 1 and mail.outbox == []
+
+
+def test_an_alert_can_go_to_one_person_only(django_capture_on_commit_callbacks):
+    uploader = admin()
+    admin()  # another Admin: not told
+    StaffFactory(is_superuser=True)  # superusers too are only told of alerts to groups
+    with django_capture_on_commit_callbacks(execute=True):
+        raise_alert(kind="job_finished", subject="Your upload is done", groups=(), users=[uploader])
+
+    assert list(Notification.objects.values_list("user", flat=True)) == [uploader.pk]
+    assert [message.to for message in mail.outbox] == [[uploader.email]]
+
+
+def test_alerts_to_people_are_never_folded_into_an_earlier_one():
+    first, second = admin(), admin()
+    assert raise_alert(subject="Upload done", groups=(), users=[first]) is not None
+    assert raise_alert(subject="Upload done", groups=(), users=[second]) is not None
+    assert sorted(Notification.objects.values_list("user", flat=True)) == sorted([first.pk, second.pk])
+
+
+def test_an_inactive_person_is_not_alerted():
+    gone = StaffFactory(is_active=False)
+    raise_alert(groups=(), users=[gone])
+    assert not Notification.objects.exists()

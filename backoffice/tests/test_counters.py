@@ -18,8 +18,9 @@ from backoffice.roles import ADMINS
 from backoffice.testing.concurrency import run_in_threads, wait_until_a_session_waits_for_a_lock
 from backoffice.testing.forms import form_data
 from backoffice.tests.factories import StaffFactory, UserFactory, moderator
+from moderation.ledger import post_entry
+from moderation.proofs import approve_proof
 from moderation.selectors import users_with_unbalanced_ledger
-from moderation.services import approve_proof, post_entry
 from moderation.tests.factories import ScreenshotProofFactory
 
 User = get_user_model()
@@ -67,7 +68,7 @@ def test_a_new_user_is_inserted_with_every_field():
 
 COUNTER_MODELS = re.compile(r"(user|member|campaign|referrer|referred|actor|moderator|marketer|staff|admin)", re.I)
 SERVICE_MODULES = {
-    "moderation/services.py",  # the ledger: points_balance
+    "moderation/ledger.py",  # the ledger: points_balance
     "growth/campaigns.py",  # campaigns: uses_count, budget_spent
 }
 SKIPPED_DIRS = {".venv", "migrations", "tests", "node_modules", ".git", "static", "media", "test-artifacts"}
@@ -121,7 +122,7 @@ def approval_holding_the_row(proof, approved):
 
     def approve():
         with transaction.atomic():
-            approve_proof(proof, moderator=moderator())
+            approve_proof(proof=proof, moderator=moderator())
             approved.set()
             wait_until_a_session_waits_for_a_lock()
 

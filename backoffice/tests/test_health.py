@@ -1,12 +1,14 @@
 """/healthz and /readyz: what a load balancer and an orchestrator probe."""
 
 import socket
+import time
 
 import pytest
 from django.db import OperationalError
 from django.test import override_settings
 
 from backoffice import health
+from backoffice.testing.servers import silent_server
 
 
 def dead_port():
@@ -65,3 +67,16 @@ def test_a_check_that_never_answers_is_reported_after_the_timeout(monkeypatch, s
     monkeypatch.setitem(health.CHECKS, "database", lambda: None)
     monkeypatch.setitem(health.CHECKS, "broker", lambda: __import__("time").sleep(5))
     assert health.readiness()["broker"] == "no answer within 0.2 s"
+
+
+def test_a_database_server_that_accepts_and_never_answers_is_reported_after_the_timeout(monkeypatch, settings):
+    settings.READINESS_TIMEOUT = 1
+    monkeypatch.setitem(health.CHECKS, "cache", lambda: None)
+    monkeypatch.setitem(health.CHECKS, "broker", lambda: None)
+    with silent_server() as port:
+        postgres = {"ENGINE": "django.db.backends.postgresql", "NAME": "rewards", "HOST": "127.0.0.1", "PORT": port}
+        monkeypatch.setattr(health, "database_settings", lambda: postgres)
+        started = time.monotonic()
+        result = health.readiness()
+    assert result["database"] == "no answer within 1 s"
+    assert time.monotonic() - started < 3

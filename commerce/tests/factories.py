@@ -5,8 +5,8 @@ import factory
 
 from backoffice.tests.factories import UserFactory
 from commerce.models import Plan
+from moderation.ledger import post_entry
 from moderation.models import RewardEntry
-from moderation.services import post_entry
 
 _keys = (f"key-{n}" for n in itertools.count())
 

@@ -17,8 +17,9 @@ from commerce.tests.factories import PlanFactory, member_with
 from growth import campaigns as growth_campaigns
 from growth.models import Campaign
 from growth.tests.factories import CampaignFactory
+from moderation.ledger import post_entry
 from moderation.models import RewardEntry
-from moderation.services import approve_proof, post_entry
+from moderation.proofs import approve_proof
 from moderation.tests.factories import ScreenshotProofFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,13 +76,13 @@ def test_a_plan_multiplies_the_points_of_an_approved_proof():
     member = proof.download.user
     post_entry(user=member, amount=100, kind=RewardEntry.Kind.ADJUST, reason="seed")
     plans.subscribe(member=member, plan=PlanFactory(price=100, points_multiplier=Decimal("1.5")))
-    approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=moderator())
     assert RewardEntry.objects.get(kind=RewardEntry.Kind.EARN).amount == 150
 
 
 def test_without_a_plan_the_reward_is_the_apps():
     proof = ScreenshotProofFactory(download__app=AppFactory(points_reward=100))
-    approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=moderator())
     assert RewardEntry.objects.get(kind=RewardEntry.Kind.EARN).amount == 100
 
 
@@ -91,7 +92,7 @@ def test_an_ended_plan_gives_no_multiplier_even_before_the_expiry_job_runs():
     post_entry(user=member, amount=100, kind=RewardEntry.Kind.ADJUST, reason="seed")
     plan = PlanFactory(price=100, duration_days=1, points_multiplier=Decimal("2"))
     plans.subscribe(member=member, plan=plan, now=timezone.now() - timedelta(days=2))
-    approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=moderator())
     assert RewardEntry.objects.get(kind=RewardEntry.Kind.EARN).amount == 100
 
 

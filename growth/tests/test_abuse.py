@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from backoffice.tests.factories import PASSWORD, UserFactory
-from growth import identity
+from growth import identity, ratelimit
 from growth.models import Referral, ReferralVisit
 from growth.sms import ConsoleSMSBackend
 
@@ -127,6 +127,24 @@ def test_sms_sends_fail_closed_when_the_cache_is_down(client, settings, caplog):
     assert len(ConsoleSMSBackend.outbox) == 0
     assert "Too many codes requested" in str(list(response.wsgi_request._messages))
     assert "cache unavailable, refusing" in caplog.text
+
+
+class CacheAnsweringNone:
+    """What django-redis with IGNORE_EXCEPTIONS answers while Redis is down."""
+
+    def add(self, *args, **kwargs):
+        return None
+
+    def incr(self, *args, **kwargs):
+        return None
+
+
+def test_a_cache_answering_none_is_an_outage_not_a_first_hit(monkeypatch):
+    monkeypatch.setattr(ratelimit, "cache", CacheAnsweringNone())
+    with pytest.raises(ratelimit.CacheUnavailable):  # said, not inferred from a TypeError on None
+        ratelimit._hit("growth:rl:test", 60)
+    assert ratelimit.allow(ratelimit.SMS_PER_NUMBER, "+15550000000") is False
+    assert ratelimit.allow(ratelimit.SIGNUP_PER_IP, "198.51.100.9") is True
 
 
 # --- password reset ----------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db.models import F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,8 +20,9 @@ from growth.campaigns import RedemptionRefused, void_redemption
 from growth.models import Campaign, Redemption
 from growth.tasks import reconcile as reconcile_task
 from growth.tests.factories import CampaignFactory, redeem
+from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry, ScreenshotProof
-from moderation.services import InsufficientPoints, approve_proof, invalidate_reward, post_entry
+from moderation.proofs import approve_proof, invalidate_reward
 from moderation.tests.factories import ScreenshotProofFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +53,27 @@ def test_campaign_counters_that_do_not_match_their_redemptions_alert_the_admins(
     result = reconciliation.reconcile()
     assert [c["campaign"] for c in result["campaigns"]] == [campaign.pk]
     assert "1 campaign(s)" in Notification.objects.get(user=staff).subject
+
+
+def test_counters_built_by_additions_and_voids_match_their_redemptions_to_the_cent():
+    """SQLite keeps decimals as floats: 0.1 + 0.2 + 0.3 - 0.1 is 0.5000000000000001 there, not the 0.5 the rows sum to.
+
+    The comparison is to the cent the amounts are kept in, so that float dust is not reported as a difference (on
+    PostgreSQL the arithmetic is exact). A random interleaving of redeems and voids once failed on exactly this.
+    """
+    campaign = CampaignFactory(discount_value=Decimal("10"), points_cost=0, per_user_limit=5, budget=Decimal("100"))
+    member = UserFactory(verified=True)
+    first, _, _ = [redeem(member, campaign, cart_total=str(n), cart_reference=f"cart-{n}")[0] for n in (1, 2, 3)]
+    void_redemption(first, actor=marketer(), reason="customer changed their mind")
+    assert Campaign.objects.get(pk=campaign.pk).budget_spent == Decimal("0.50")
+    assert reconciliation.find_differences() == {"balances": [], "campaigns": []}
+
+
+def test_a_budget_one_cent_off_is_reported():
+    campaign = CampaignFactory()
+    redeem(UserFactory(verified=True), campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(budget_spent=F("budget_spent") + Decimal("0.01"))
+    assert [c["campaign"] for c in reconciliation.find_differences()["campaigns"]] == [campaign.pk]
 
 
 def test_the_reconcile_job_is_recorded():
@@ -89,9 +112,9 @@ class World:
         if operation == "earn":
             ScreenshotProofFactory(download__user=member, download__app__points_reward=abs(amount) + 1)
         elif operation == "approve" and (proof := proofs.filter(status="pending").first()):
-            approve_proof(proof, moderator=self.moderator)
+            approve_proof(proof=proof, moderator=self.moderator)
         elif operation == "invalidate" and (proof := proofs.filter(status="approved").last()):
-            invalidate_reward(proof, actor=self.admin, reason="random", allow_negative=amount % 2 == 0)
+            invalidate_reward(proof=proof, actor=self.admin, reason="random", allow_negative=amount % 2 == 0)
         elif operation == "redeem":
             redeem(member, campaign, cart_total=str(abs(amount) + 1), cart_reference=f"cart-{amount % 3}")
         elif operation == "void" and (
@@ -112,8 +135,9 @@ class World:
             stale.save()
 
 
-# derandomize: CI runs the same examples every time (a random run once found a campaign whose budget_spent
-# drifted from its redemptions; see the closing note of the stop that added this line).
+# derandomize: CI runs the same examples every time. A random run found SQLite's float dust in budget_spent (now
+# compared to the cent; see test_counters_built_by_additions_and_voids_match_their_redemptions_to_the_cent); 400
+# random examples then passed.
 @settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=steps)
 def test_balances_and_campaign_counters_add_up_after_every_step(steps):

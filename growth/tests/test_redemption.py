@@ -10,8 +10,8 @@ from catalog.tests.factories import AppFactory
 from growth.campaigns import RedemptionRefused, available_campaigns, eligible_users_preview
 from growth.models import Campaign, Redemption
 from growth.tests.factories import CampaignFactory, redeem
+from moderation.ledger import post_entry
 from moderation.models import RewardEntry
-from moderation.services import post_entry
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from catalog.tests.factories import AppFactory, CategoryFactory
 from growth.models import Referral, ReferralVisit
 from growth.sms import ConsoleSMSBackend
 from growth.tests.factories import CampaignFactory
+from moderation.ledger import post_entry
 from moderation.models import Download, RewardEntry, ScreenshotProof
-from moderation.services import post_entry
 from moderation.tests.factories import DownloadFactory, ScreenshotProofFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,9 +3,9 @@ from django.core.management import call_command
 
 from backoffice.testing.concurrency import run_in_threads
 from backoffice.tests.factories import UserFactory
+from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry
 from moderation.selectors import users_with_unbalanced_ledger
-from moderation.services import InsufficientPoints, post_entry
 from moderation.tests.factories import ScreenshotProofFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 
 from backoffice.tests.factories import admin, moderator
 from moderation.models import ScreenshotProof
-from moderation.services import ProofRefused, approve_proof, invalidate_reward, reject_proof, submit_proof
+from moderation.proofs import ProofRefused, approve_proof, invalidate_reward, reject_proof, submit_proof
 from moderation.tests.factories import DownloadFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,8 +45,8 @@ def refused_code(call):
 def test_after_an_invalidation_the_app_cannot_earn_again():
     download = DownloadFactory()
     proof = submit(download)
-    approve_proof(proof, moderator=moderator())
-    invalidate_reward(proof, actor=admin(), reason="Fake", allow_negative=True)
+    approve_proof(proof=proof, moderator=moderator())
+    invalidate_reward(proof=proof, actor=admin(), reason="Fake", allow_negative=True)
     assert refused_code(lambda: submit(download, seed=2)) == "reward_invalidated"
     assert download.proofs.count() == 1
 
@@ -54,8 +54,8 @@ def test_after_an_invalidation_the_app_cannot_earn_again():
 def test_the_app_page_stops_offering_the_upload_once_invalidated(client):
     download = DownloadFactory()
     proof = submit(download)
-    approve_proof(proof, moderator=moderator())
-    invalidate_reward(proof, actor=admin(), reason="Fake", allow_negative=True)
+    approve_proof(proof=proof, moderator=moderator())
+    invalidate_reward(proof=proof, actor=admin(), reason="Fake", allow_negative=True)
     client.force_login(download.user)
     body = client.get(reverse("app-detail", args=[download.app.slug])).content.decode()
     assert 'id="upload-proof"' not in body and "cannot earn points again" in body
@@ -63,7 +63,7 @@ def test_the_app_page_stops_offering_the_upload_once_invalidated(client):
 
 def test_an_approved_proof_earns_once():
     download = DownloadFactory()
-    approve_proof(submit(download), moderator=moderator())
+    approve_proof(proof=submit(download), moderator=moderator())
     assert refused_code(lambda: submit(download, seed=2)) == "already_earned"
 
 
@@ -71,7 +71,7 @@ def test_a_rejected_proof_may_be_retried_up_to_the_limit(settings):
     settings.PROOF_MAX_REJECTED_RETRIES = 2
     download = DownloadFactory()
     for seed in range(3):  # the first proof and two retries
-        reject_proof(submit(download, seed=seed), moderator=moderator(), reason="Unreadable")
+        reject_proof(proof=submit(download, seed=seed), moderator=moderator(), reason="Unreadable")
     assert refused_code(lambda: submit(download, seed=9)) == "retries_exhausted"
 
 
@@ -120,7 +120,7 @@ def test_different_screenshots_are_not_flagged():
 
 def test_a_member_may_resend_their_own_screenshot_after_a_rejection():
     download = DownloadFactory()
-    reject_proof(submit(download, seed=3), moderator=moderator(), reason="Blurry")
+    reject_proof(proof=submit(download, seed=3), moderator=moderator(), reason="Blurry")
     assert submit(download, seed=3).status == ScreenshotProof.Status.PENDING
 
 

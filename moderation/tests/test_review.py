@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -9,21 +10,19 @@ from django.utils import timezone
 from backoffice.models import Notification
 from backoffice.testing.concurrency import run_in_threads
 from backoffice.tests.factories import UserFactory, admin, marketer, moderator
+from moderation.claims import claim_next_proof, expire_claims, release_claim
+from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry, ScreenshotProof
-from moderation.selectors import proof_for_user
-from moderation.services import (
-    InsufficientPoints,
+from moderation.proofs import (
+    MODERATE_PERM,
     ModerationRefused,
     approve_proof,
     bulk_approve,
     bulk_reject,
-    claim_next_proof,
-    expire_claims,
     invalidate_reward,
-    post_entry,
     reject_proof,
-    release_claim,
 )
+from moderation.selectors import proof_for_user
 from moderation.tests.factories import ScreenshotProofFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +38,7 @@ def balance(proof):
 
 def test_approving_a_pending_proof_credits_the_apps_points_and_records_the_reviewer():
     proof, mod = ScreenshotProofFactory(download__app__points_reward=120), moderator()
-    _, changed = approve_proof(proof, moderator=mod)
+    _, changed = approve_proof(proof=proof, moderator=mod)
     proof.refresh_from_db()
     assert changed
     assert (proof.status, proof.reviewer, balance(proof)) == (Status.APPROVED, mod, 120)
@@ -48,8 +47,8 @@ def test_approving_a_pending_proof_credits_the_apps_points_and_records_the_revie
 
 def test_approving_twice_credits_once():
     proof, mod = ScreenshotProofFactory(download__app__points_reward=50), moderator()
-    approve_proof(proof, moderator=mod)
-    _, changed = approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=mod)
+    _, changed = approve_proof(proof=proof, moderator=moderator())
     assert not changed
     assert balance(proof) == 50
     assert RewardEntry.objects.count() == 1
@@ -58,13 +57,13 @@ def test_approving_twice_credits_once():
 def test_approving_a_rejected_proof_is_refused():
     proof = ScreenshotProofFactory(status=Status.REJECTED)
     with pytest.raises(ModerationRefused):
-        approve_proof(proof, moderator=moderator())
+        approve_proof(proof=proof, moderator=moderator())
     assert RewardEntry.objects.count() == 0
 
 
 def test_rejecting_a_pending_proof_credits_nothing_and_keeps_the_reason():
     proof = ScreenshotProofFactory()
-    reject_proof(proof, moderator=moderator(), reason="  Blurry screenshot ")
+    reject_proof(proof=proof, moderator=moderator(), reason="  Blurry screenshot ")
     proof.refresh_from_db()
     assert (proof.status, proof.reason, balance(proof)) == (Status.REJECTED, "Blurry screenshot", 0)
     assert RewardEntry.objects.count() == 0
@@ -74,16 +73,16 @@ def test_rejecting_a_pending_proof_credits_nothing_and_keeps_the_reason():
 def test_rejecting_without_a_usable_reason_is_refused(reason):
     proof = ScreenshotProofFactory()
     with pytest.raises(ValidationError):
-        reject_proof(proof, moderator=moderator(), reason=reason)
+        reject_proof(proof=proof, moderator=moderator(), reason=reason)
     proof.refresh_from_db()
     assert proof.status == Status.PENDING
 
 
 def test_rejecting_an_approved_proof_reverses_the_credit_once():
     proof, boss = ScreenshotProofFactory(download__app__points_reward=80), admin()
-    approve_proof(proof, moderator=moderator())
-    reject_proof(proof, moderator=boss, reason="duplicate account")
-    reject_proof(proof, moderator=boss, reason="duplicate account")
+    approve_proof(proof=proof, moderator=moderator())
+    reject_proof(proof=proof, moderator=boss, reason="duplicate account")
+    reject_proof(proof=proof, moderator=boss, reason="duplicate account")
     reversal = RewardEntry.objects.get(kind=RewardEntry.Kind.INVALIDATE)
     assert (reversal.amount, reversal.actor, reversal.reason) == (-80, boss, "duplicate account")
     assert balance(proof) == 0
@@ -92,9 +91,9 @@ def test_rejecting_an_approved_proof_reverses_the_credit_once():
 
 def test_a_moderator_cannot_take_back_an_approved_reward_by_rejecting_it():
     proof = ScreenshotProofFactory()
-    approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=moderator())
     with pytest.raises(PermissionDenied):
-        reject_proof(proof, moderator=moderator(), reason="changed my mind")
+        reject_proof(proof=proof, moderator=moderator(), reason="changed my mind")
     proof.refresh_from_db()
     assert proof.status == Status.APPROVED
 
@@ -103,17 +102,17 @@ def test_a_moderator_cannot_take_back_an_approved_reward_by_rejecting_it():
 def test_only_moderators_may_approve_or_reject(who):
     proof = ScreenshotProofFactory()
     with pytest.raises(PermissionDenied):
-        approve_proof(proof, moderator=who())
+        approve_proof(proof=proof, moderator=who())
     with pytest.raises(PermissionDenied):
-        reject_proof(proof, moderator=who(), reason="no")
+        reject_proof(proof=proof, moderator=who(), reason="no")
     proof.refresh_from_db()
     assert proof.status == Status.PENDING
 
 
 def test_invalidating_a_reward_posts_a_reversing_entry_with_actor_and_reason_and_deletes_nothing():
     proof, boss = ScreenshotProofFactory(download__app__points_reward=70), admin()
-    approve_proof(proof, moderator=moderator())
-    invalidate_reward(proof, actor=boss, reason="fake screenshot")
+    approve_proof(proof=proof, moderator=moderator())
+    invalidate_reward(proof=proof, actor=boss, reason="fake screenshot")
     proof.refresh_from_db()
     entries = list(RewardEntry.objects.order_by("id").values_list("kind", "amount", "actor", "reason"))
     assert entries == [("earn", 70, entries[0][2], ""), ("invalidate", -70, boss.pk, "fake screenshot")]
@@ -122,8 +121,8 @@ def test_invalidating_a_reward_posts_a_reversing_entry_with_actor_and_reason_and
 
 def test_invalidation_appears_in_the_proofs_history_with_the_admin():
     proof, boss = ScreenshotProofFactory(), admin()
-    approve_proof(proof, moderator=moderator())
-    invalidate_reward(proof, actor=boss, reason="fraud")
+    approve_proof(proof=proof, moderator=moderator())
+    invalidate_reward(proof=proof, actor=boss, reason="fraud")
     latest = proof.history.order_by("-history_date", "-history_id").first()
     assert (latest.status, latest.history_user) == (Status.INVALIDATED, boss)
     assert [h.status for h in proof.history.order_by("history_date", "history_id")] == [
@@ -135,38 +134,53 @@ def test_invalidation_appears_in_the_proofs_history_with_the_admin():
 
 def test_approval_is_in_history_with_the_moderator():
     proof, mod = ScreenshotProofFactory(), moderator()
-    approve_proof(proof, moderator=mod)
+    approve_proof(proof=proof, moderator=mod)
     assert proof.history.order_by("-history_date", "-history_id").first().history_user == mod
+
+
+# The proof with its history row, the plan multiplier, the ledger line with the balance, the notification, the email.
+APPROVAL_STATEMENTS = 5
+
+
+def test_an_approval_runs_five_statements(on_postgres, django_assert_max_num_queries):
+    proof, mod = ScreenshotProofFactory(), moderator()
+    mod.has_perm(MODERATE_PERM)  # a request loads the moderator's permissions once, before approving
+    ContentType.objects.get_for_model(ScreenshotProof)  # cached for the process's life
+    # +2: the test's own transaction turns approve_proof's BEGIN/COMMIT into SAVEPOINT/RELEASE.
+    with django_assert_max_num_queries(APPROVAL_STATEMENTS + 2):
+        _, changed = approve_proof(proof=proof, moderator=mod)
+    assert changed
+    assert proof.history.order_by("-history_id").first().status == Status.APPROVED
 
 
 def test_invalidating_twice_reverses_once():
     proof, boss = ScreenshotProofFactory(download__app__points_reward=70), admin()
-    approve_proof(proof, moderator=moderator())
-    invalidate_reward(proof, actor=boss, reason="fraud")
-    _, changed = invalidate_reward(proof, actor=boss, reason="fraud")
+    approve_proof(proof=proof, moderator=moderator())
+    invalidate_reward(proof=proof, actor=boss, reason="fraud")
+    _, changed = invalidate_reward(proof=proof, actor=boss, reason="fraud")
     assert not changed
     assert RewardEntry.objects.filter(kind=RewardEntry.Kind.INVALIDATE).count() == 1
 
 
 def test_a_moderator_trying_to_invalidate_is_refused():
     proof = ScreenshotProofFactory()
-    approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=moderator())
     with pytest.raises(PermissionDenied):
-        invalidate_reward(proof, actor=moderator(), reason="fraud")
+        invalidate_reward(proof=proof, actor=moderator(), reason="fraud")
     assert balance(proof) == proof.download.app.points_reward
 
 
 def test_invalidating_a_pending_proof_is_refused():
     with pytest.raises(ModerationRefused):
-        invalidate_reward(ScreenshotProofFactory(), actor=admin(), reason="fraud")
+        invalidate_reward(proof=ScreenshotProofFactory(), actor=admin(), reason="fraud")
 
 
 @pytest.mark.parametrize("reason", ["", "  ", None])
 def test_invalidating_without_a_reason_is_refused(reason):
     proof = ScreenshotProofFactory()
-    approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=moderator())
     with pytest.raises(ValidationError):
-        invalidate_reward(proof, actor=admin(), reason=reason)
+        invalidate_reward(proof=proof, actor=admin(), reason=reason)
     assert balance(proof) == proof.download.app.points_reward
 
 
@@ -176,28 +190,28 @@ def spend(proof, points):
 
 def test_invalidation_that_would_go_below_zero_is_refused_by_default():
     proof = ScreenshotProofFactory(download__app__points_reward=100)
-    approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=moderator())
     spend(proof, 60)
     with pytest.raises(InsufficientPoints):
-        invalidate_reward(proof, actor=admin(), reason="fraud")
+        invalidate_reward(proof=proof, actor=admin(), reason="fraud")
     proof.refresh_from_db()
     assert (proof.status, balance(proof)) == (Status.APPROVED, 40)
 
 
 def test_an_admin_may_explicitly_allow_invalidation_below_zero():
     proof = ScreenshotProofFactory(download__app__points_reward=100)
-    approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=moderator())
     spend(proof, 60)
-    invalidate_reward(proof, actor=admin(), reason="fraud", allow_negative=True)
+    invalidate_reward(proof=proof, actor=admin(), reason="fraud", allow_negative=True)
     assert balance(proof) == -60
 
 
 def test_the_user_is_notified_in_app_and_by_email_of_each_decision(django_capture_on_commit_callbacks):
     approved, rejected = ScreenshotProofFactory(), ScreenshotProofFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        approve_proof(approved, moderator=moderator())
-        reject_proof(rejected, moderator=moderator(), reason="wrong app")
-        invalidate_reward(approved, actor=admin(), reason="fraud")
+        approve_proof(proof=approved, moderator=moderator())
+        reject_proof(proof=rejected, moderator=moderator(), reason="wrong app")
+        invalidate_reward(proof=approved, actor=admin(), reason="fraud")
     subjects = [m.subject for m in mail.outbox]
     assert len(subjects) == 3
     assert "approved" in subjects[0] and "rejected" in subjects[1] and "withdrawn" in subjects[2]
@@ -208,14 +222,16 @@ def test_the_user_is_notified_in_app_and_by_email_of_each_decision(django_captur
 
 def test_a_refused_action_notifies_nobody():
     with pytest.raises(ModerationRefused):
-        approve_proof(ScreenshotProofFactory(status=Status.REJECTED), moderator=moderator())
+        approve_proof(proof=ScreenshotProofFactory(status=Status.REJECTED), moderator=moderator())
     assert Notification.objects.count() == 0
 
 
 def test_bulk_approve_credits_each_selected_pending_proof_once():
     pending = ScreenshotProofFactory.create_batch(3, download__app__points_reward=10)
     rejected = ScreenshotProofFactory(status=Status.REJECTED)
-    done, skipped = bulk_approve([p.pk for p in pending] + [rejected.pk, pending[0].pk], moderator=moderator())
+    done, skipped = bulk_approve(
+        proof_ids=[p.pk for p in pending] + [rejected.pk, pending[0].pk], moderator=moderator()
+    )
     assert sorted(done) == sorted(p.pk for p in pending)
     assert skipped == [rejected.pk]
     assert [balance(p) for p in pending] == [10, 10, 10]
@@ -224,14 +240,14 @@ def test_bulk_approve_credits_each_selected_pending_proof_once():
 def test_bulk_reject_needs_a_reason_and_rejects_the_selection():
     proofs = ScreenshotProofFactory.create_batch(2)
     with pytest.raises(ValidationError):
-        bulk_reject([p.pk for p in proofs], moderator=moderator(), reason="")
-    done, _ = bulk_reject([p.pk for p in proofs], moderator=moderator(), reason="spam")
+        bulk_reject(proof_ids=[p.pk for p in proofs], moderator=moderator(), reason="")
+    done, _ = bulk_reject(proof_ids=[p.pk for p in proofs], moderator=moderator(), reason="spam")
     assert ScreenshotProof.objects.filter(status=Status.REJECTED).count() == 2 == len(done)
 
 
 def test_bulk_actions_are_refused_to_non_moderators():
     with pytest.raises(PermissionDenied):
-        bulk_approve([ScreenshotProofFactory().pk], moderator=marketer())
+        bulk_approve(proof_ids=[ScreenshotProofFactory().pk], moderator=marketer())
 
 
 # --- claims -------------------------------------------------------------------------------------------------
@@ -241,53 +257,53 @@ def test_claiming_gives_the_oldest_pending_proof():
     older = ScreenshotProofFactory()
     ScreenshotProofFactory()
     ScreenshotProof.objects.filter(pk=older.pk).update(submitted_at=timezone.now() - timedelta(days=1))
-    assert claim_next_proof(moderator()) == older
+    assert claim_next_proof(moderator=moderator()) == older
 
 
 def test_two_moderators_are_given_different_proofs():
     first, second = ScreenshotProofFactory(), ScreenshotProofFactory()
-    assert claim_next_proof(moderator()) == first
-    assert claim_next_proof(moderator()) == second
+    assert claim_next_proof(moderator=moderator()) == first
+    assert claim_next_proof(moderator=moderator()) == second
 
 
 def test_a_moderator_keeps_their_claim_until_they_decide():
     first, _ = ScreenshotProofFactory(), ScreenshotProofFactory()
     mod = moderator()
-    assert claim_next_proof(mod) == first
-    assert claim_next_proof(mod) == first
-    approve_proof(first, moderator=mod)
-    assert claim_next_proof(mod) != first
+    assert claim_next_proof(moderator=mod) == first
+    assert claim_next_proof(moderator=mod) == first
+    approve_proof(proof=first, moderator=mod)
+    assert claim_next_proof(moderator=mod) != first
 
 
 def test_an_expired_claim_can_be_taken_by_another_moderator():
     proof = ScreenshotProofFactory()
-    claim_next_proof(moderator())
+    claim_next_proof(moderator=moderator())
     ScreenshotProof.objects.update(claimed_until=timezone.now() - timedelta(seconds=1))
-    assert claim_next_proof(moderator()) == proof
+    assert claim_next_proof(moderator=moderator()) == proof
 
 
 def test_an_empty_queue_claims_nothing():
     ScreenshotProofFactory(status=Status.APPROVED)
-    assert claim_next_proof(moderator()) is None
+    assert claim_next_proof(moderator=moderator()) is None
 
 
 def test_released_proofs_return_to_the_queue():
     proof, mod = ScreenshotProofFactory(), moderator()
-    claim_next_proof(mod)
-    assert release_claim(proof, moderator=mod) == 1
-    assert claim_next_proof(moderator()) == proof
+    claim_next_proof(moderator=mod)
+    assert release_claim(proof=proof, moderator=mod) == 1
+    assert claim_next_proof(moderator=moderator()) == proof
 
 
 def test_a_moderator_cannot_release_someone_elses_claim():
     proof = ScreenshotProofFactory()
-    claim_next_proof(moderator())
-    assert release_claim(proof, moderator=moderator()) == 0
+    claim_next_proof(moderator=moderator())
+    assert release_claim(proof=proof, moderator=moderator()) == 0
 
 
 def test_expire_claims_frees_only_claims_whose_time_ran_out():
     stale, live = ScreenshotProofFactory(), ScreenshotProofFactory()
-    claim_next_proof(moderator())
-    claim_next_proof(moderator())
+    claim_next_proof(moderator=moderator())
+    claim_next_proof(moderator=moderator())
     ScreenshotProof.objects.filter(pk=stale.pk).update(claimed_until=timezone.now() - timedelta(minutes=1))
     assert expire_claims() == 1
     live.refresh_from_db()
@@ -298,21 +314,21 @@ def test_the_expire_claims_task_runs_the_service():
     from moderation.tasks import expire_claims as task
 
     ScreenshotProofFactory()
-    claim_next_proof(moderator())
+    claim_next_proof(moderator=moderator())
     ScreenshotProof.objects.update(claimed_until=timezone.now() - timedelta(minutes=1))
     assert task.delay().get() == 1
 
 
 def test_claims_do_not_write_history_rows():
     proof = ScreenshotProofFactory()
-    claim_next_proof(moderator())
+    claim_next_proof(moderator=moderator())
     assert proof.history.count() == 1
 
 
 def test_claim_filters_by_app():
     ScreenshotProofFactory()
     wanted = ScreenshotProofFactory()
-    assert claim_next_proof(moderator(), filters={"download__app": wanted.download.app}) == wanted
+    assert claim_next_proof(moderator=moderator(), filters={"download__app": wanted.download.app}) == wanted
 
 
 # --- proof_for_user ---------------------------------------------------------------------------------------
@@ -344,7 +360,9 @@ def test_twenty_concurrent_approvals_of_one_proof_credit_once(on_postgres):
     proof = ScreenshotProofFactory(download__app__points_reward=100)
     mods = [moderator() for _ in range(20)]
 
-    _, errors = run_in_threads(20, lambda n: approve_proof(ScreenshotProof.objects.get(pk=proof.pk), moderator=mods[n]))
+    _, errors = run_in_threads(
+        20, lambda n: approve_proof(proof=ScreenshotProof.objects.get(pk=proof.pk), moderator=mods[n])
+    )
     assert errors == []
     assert balance(proof) == 100
     assert RewardEntry.objects.filter(kind=RewardEntry.Kind.EARN).count() == 1
@@ -355,8 +373,8 @@ def test_twenty_concurrent_approvals_of_one_proof_credit_once(on_postgres):
 def test_concurrent_approve_and_invalidate_end_consistent(on_postgres):
     proof, mod, boss = ScreenshotProofFactory(download__app__points_reward=40), moderator(), admin()
     actions = [
-        lambda: approve_proof(ScreenshotProof.objects.get(pk=proof.pk), moderator=mod),
-        lambda: invalidate_reward(ScreenshotProof.objects.get(pk=proof.pk), actor=boss, reason="fraud"),
+        lambda: approve_proof(proof=ScreenshotProof.objects.get(pk=proof.pk), moderator=mod),
+        lambda: invalidate_reward(proof=ScreenshotProof.objects.get(pk=proof.pk), actor=boss, reason="fraud"),
     ]
 
     _, errors = run_in_threads(2, lambda n: actions[n]())
@@ -372,7 +390,7 @@ def test_concurrent_claims_give_each_moderator_a_different_proof(on_postgres):
     ScreenshotProofFactory.create_batch(5)
     mods = [moderator() for _ in range(5)]
 
-    claimed, errors = run_in_threads(5, lambda n: claim_next_proof(mods[n]))
+    claimed, errors = run_in_threads(5, lambda n: claim_next_proof(moderator=mods[n]))
 
     assert errors == []
     assert None not in claimed
@@ -382,15 +400,15 @@ def test_concurrent_claims_give_each_moderator_a_different_proof(on_postgres):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_invalidations_and_rejections_of_an_approved_proof_reverse_once(on_postgres):
     proof = ScreenshotProofFactory(download__app__points_reward=40)
-    approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=moderator())
     admins = [admin() for _ in range(6)]
 
     def take_back(n):
         fresh = ScreenshotProof.objects.get(pk=proof.pk)
         if n % 2:
-            invalidate_reward(fresh, actor=admins[n], reason="fraud")
+            invalidate_reward(proof=fresh, actor=admins[n], reason="fraud")
         else:
-            reject_proof(fresh, moderator=admins[n], reason="fraud")
+            reject_proof(proof=fresh, moderator=admins[n], reason="fraud")
 
     _, errors = run_in_threads(6, take_back)
     proof.refresh_from_db()

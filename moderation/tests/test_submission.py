@@ -5,7 +5,7 @@ from backoffice.images import placeholder_png
 from backoffice.tests.factories import UserFactory
 from catalog.tests.factories import AppFactory
 from moderation.models import ScreenshotProof
-from moderation.services import ProofRefused, record_download, submit_proof
+from moderation.proofs import ProofRefused, record_download, submit_proof
 from moderation.tests.factories import DownloadFactory, ScreenshotProofFactory
 
 pytestmark = pytest.mark.django_db

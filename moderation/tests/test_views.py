@@ -7,7 +7,8 @@ from wagtail import hooks
 
 from backoffice.tests.factories import UserFactory, admin, marketer, moderator
 from moderation.models import RewardEntry, ScreenshotProof
-from moderation.services import approve_proof
+from moderation.proofs import approve_proof
+from moderation.selectors import queue_counts
 from moderation.tests.factories import DownloadFactory, ScreenshotProofFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +84,7 @@ def test_an_open_redirect_in_next_is_ignored(mod_client):
 
 def test_a_moderator_may_not_invalidate_403(mod_client):
     proof = ScreenshotProofFactory()
-    approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=moderator())
     response = mod_client.post(reverse("moderation_invalidate", args=[proof.pk]), {"reason": "fraud"})
     proof.refresh_from_db()
     assert response.status_code == 403
@@ -92,7 +93,7 @@ def test_a_moderator_may_not_invalidate_403(mod_client):
 
 def test_an_admin_invalidates_from_the_proof_page_and_it_shows_in_the_audit_report(client):
     proof, boss = ScreenshotProofFactory(download__app__points_reward=25), admin()
-    approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=moderator())
     client.force_login(boss)
     client.post(reverse("moderation_invalidate", args=[proof.pk]), {"reason": "fake screenshot"})
     proof.refresh_from_db()
@@ -103,7 +104,7 @@ def test_an_admin_invalidates_from_the_proof_page_and_it_shows_in_the_audit_repo
 
 def test_invalidating_without_a_reason_changes_nothing(client):
     proof = ScreenshotProofFactory()
-    approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=moderator())
     client.force_login(admin())
     client.post(reverse("moderation_invalidate", args=[proof.pk]), {"reason": ""})
     proof.refresh_from_db()
@@ -112,8 +113,8 @@ def test_invalidating_without_a_reason_changes_nothing(client):
 
 def test_invalidation_below_zero_needs_the_explicit_tick(client):
     proof = ScreenshotProofFactory(download__app__points_reward=25)
-    approve_proof(proof, moderator=moderator())
-    from moderation.services import post_entry
+    approve_proof(proof=proof, moderator=moderator())
+    from moderation.ledger import post_entry
 
     post_entry(user=proof.download.user, amount=-20, kind=RewardEntry.Kind.ADJUST, reason="spent")
     client.force_login(admin())
@@ -185,9 +186,18 @@ def test_an_invalid_filter_is_ignored_not_an_error(mod_client):
 
 def test_the_queue_counts_pending_and_done_today(mod_client):
     ScreenshotProofFactory.create_batch(2)
-    approve_proof(ScreenshotProofFactory(), moderator=moderator())
+    approve_proof(proof=ScreenshotProofFactory(), moderator=moderator())
     counts = mod_client.get(QUEUE).context["counts"]
     assert (counts["pending"], counts["done_today"], counts["done_today_by_me"]) == (2, 1, 0)
+
+
+def test_the_team_count_is_shared_briefly_while_the_moderators_own_is_exact(settings):
+    settings.MODERATION_TEAM_COUNT_CACHE_SECONDS = 30
+    me = moderator()
+    assert queue_counts(me)["done_today"] == 0
+    approve_proof(proof=ScreenshotProofFactory(), moderator=me)
+    counts = queue_counts(me)
+    assert (counts["done_today"], counts["done_today_by_me"]) == (0, 1)
 
 
 def test_skip_gives_the_next_proof(mod_client):
@@ -199,7 +209,7 @@ def test_skip_gives_the_next_proof(mod_client):
 
 def test_user_history_lists_downloads_proofs_ledger_and_hooked_sections(mod_client):
     proof = ScreenshotProofFactory(download__app__name="Maps")
-    approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=moderator())
 
     def referrals(user):
         return {"title": "Referrals", "columns": ["Referred"], "rows": [["friend@example.test"]]}
@@ -233,7 +243,7 @@ def test_downloads_by_app_for_an_unknown_app_is_404(mod_client):
 
 def test_proof_detail_shows_history(mod_client):
     proof = ScreenshotProofFactory()
-    approve_proof(proof, moderator=moderator())
+    approve_proof(proof=proof, moderator=moderator())
     body = mod_client.get(reverse("moderation_proof", args=[proof.pk])).content.decode()
     assert "Approved" in body
 
@@ -245,7 +255,7 @@ def test_get_on_an_action_url_is_refused(mod_client):
 
 def test_all_proofs_filters_by_status_in_few_queries(mod_client, django_assert_max_num_queries):
     approved = ScreenshotProofFactory()
-    approve_proof(approved, moderator=moderator())
+    approve_proof(proof=approved, moderator=moderator())
     ScreenshotProofFactory.create_batch(5)
     with django_assert_max_num_queries(20):
         response = mod_client.get(reverse("moderation_proofs"), {"status": "approved"})

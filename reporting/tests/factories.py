@@ -15,8 +15,8 @@ from catalog.models import App
 from catalog.tests.factories import AppFactory
 from growth.models import Redemption, Referral, ReferralVisit
 from growth.tests.factories import CampaignFactory
+from moderation.ledger import post_entry
 from moderation.models import Download, RewardEntry, ScreenshotProof
-from moderation.services import post_entry
 from moderation.tests.factories import ScreenshotProofFactory
 
 

@@ -1,14 +1,12 @@
-"""Write paths of the moderation app. `post_entry` is the only way points change."""
+"""Screenshot proofs: a member submits one, a moderator approves or rejects it, an admin may invalidate its reward."""
 
-from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 from wagtail import hooks
 
@@ -16,67 +14,12 @@ from backoffice.errors import DomainError
 from backoffice.events import publish
 from backoffice.services import notify_user
 from backoffice.uploads import validate_image
+from catalog.models import App
 
 from . import selectors
+from .ledger import InsufficientPoints, entry_for, post_entry
 from .models import Download, RewardEntry, ScreenshotProof
 from .proof_images import clean_proof_image, hash_distance
-
-
-class InsufficientPoints(DomainError):
-    """The entry would take the user's balance below zero."""
-
-    def __init__(self, balance, amount):
-        self.balance, self.amount = balance, amount
-        super().__init__(
-            "insufficient_points",
-            f"The balance is {balance} points; {-amount} cannot be taken.",
-            {"balance": balance, "amount": amount},
-        )
-
-
-def post_entry(*, user, amount, kind, source=None, actor=None, reason="", allow_negative=False):
-    """Append one ledger entry and move the user's balance by the same amount, atomically.
-
-    The user row is locked for the length of the transaction, so concurrent entries for one user
-    serialize. For every kind but `adjust`, (kind, source) is unique: posting the same credit twice
-    returns the existing entry instead of crediting again. Returns (entry, created).
-
-    A balance never goes below zero unless the caller says `allow_negative` (an explicit admin decision).
-    """
-    if amount == 0:
-        raise ValueError("A ledger entry must move the balance.")
-    User = get_user_model()
-    source_type = ContentType.objects.get_for_model(source) if source is not None else None
-    source_id = source.pk if source is not None else None
-    with transaction.atomic():
-        locked = User.objects.select_for_update().only("id", "points_balance").get(pk=user.pk)
-        if source is not None and kind != RewardEntry.Kind.ADJUST:
-            existing = RewardEntry.objects.filter(kind=kind, source_type=source_type, source_id=source_id).first()
-            if existing is not None:
-                return existing, False
-        balance = locked.points_balance + amount
-        if balance < 0 and not allow_negative:
-            raise InsufficientPoints(locked.points_balance, amount)
-        try:
-            with transaction.atomic():
-                entry = RewardEntry.objects.create(
-                    user_id=locked.pk,
-                    amount=amount,
-                    kind=kind,
-                    source_type=source_type,
-                    source_id=source_id,
-                    actor=actor,
-                    reason=reason,
-                    balance_after=balance,
-                )
-        except IntegrityError:
-            existing = RewardEntry.objects.filter(kind=kind, source_type=source_type, source_id=source_id).first()
-            if existing is None:
-                raise
-            return existing, False
-        User.objects.filter(pk=locked.pk).update(points_balance=balance)
-    user.points_balance = balance
-    return entry, True
 
 
 class ProofRefused(DomainError):
@@ -86,11 +29,18 @@ class ProofRefused(DomainError):
         super().__init__(code, message, details)
 
 
+class DownloadMark(NamedTuple):
+    """The member's download of the app, and whether this call recorded it."""
+
+    download: Download
+    created: bool
+
+
 def record_download(*, user, app):
-    """Mark that `user` installed `app`; marking it again returns the existing download. Returns (download, created)."""
+    """Mark that `user` installed `app`; marking it again returns the existing download. Returns a DownloadMark."""
     if not app.active:
         raise ProofRefused("This app is no longer available.")
-    return Download.objects.get_or_create(user=user, app=app)
+    return DownloadMark(*Download.objects.get_or_create(user=user, app=app))
 
 
 def submit_proof(*, user, app, image):
@@ -144,7 +94,6 @@ def _near_duplicate(phash, candidates):
 
 # --- Moderation -------------------------------------------------------------------------------------------------
 
-CLAIM_MINUTES = 10
 REASON_MAX_LENGTH = 1000
 MODERATE_PERM = "moderation.moderate_screenshotproof"
 INVALIDATE_PERM = "moderation.invalidate_reward"
@@ -154,7 +103,21 @@ class ModerationRefused(Exception):
     """A moderation action that does not apply to the proof as it stands (e.g. approving a rejected proof)."""
 
 
-def _require_perm(actor, perm):
+class Decision(NamedTuple):
+    """A moderation action's outcome: the proof as it now stands, and whether this call changed it."""
+
+    proof: ScreenshotProof
+    changed: bool
+
+
+class BulkOutcome(NamedTuple):
+    """Ids of the proofs a bulk action changed, and of those it left as they were."""
+
+    done: list
+    skipped: list
+
+
+def require_perm(actor, perm):
     if actor is None or not actor.is_active or not actor.has_perm(perm):
         raise PermissionDenied(f"{actor} may not do this ({perm}).")
 
@@ -168,10 +131,21 @@ def _clean_reason(reason):
     return reason
 
 
+STATUS_FIELDS = ("status", "reason", "reviewer", "reviewed_at", "claimed_by", "claimed_until")
+
+
 def _locked(proof):
+    """The proof row locked, with just what a decision needs beside it: the member's id and email, the app's name
+    and reward. Every column of the proof itself is read, because its history row copies them all."""
     return (
         ScreenshotProof.objects.select_for_update(of=("self",))
         .select_related("download__app", "download__user")
+        .only(
+            *(field.name for field in ScreenshotProof._meta.concrete_fields),
+            "download__user__email",
+            "download__app__name",
+            "download__app__points_reward",
+        )
         .get(pk=proof.pk)
     )
 
@@ -186,7 +160,7 @@ def _save_status(proof, *, actor, status, reason, review=True):
     proof.claimed_by = None
     proof.claimed_until = None
     proof._history_user = actor
-    proof.save()
+    proof.save(update_fields=STATUS_FIELDS)
 
 
 def _sync(target, source):
@@ -195,16 +169,10 @@ def _sync(target, source):
     return target
 
 
-def _earn_entry(proof):
-    return RewardEntry.objects.filter(
-        kind=RewardEntry.Kind.EARN, source_type=ContentType.objects.get_for_model(ScreenshotProof), source_id=proof.pk
-    ).first()
-
-
 REWARD_MULTIPLIER_HOOK = "moderation_reward_multiplier"
 
 
-def reward_for(member, app):
+def reward_for(*, member, app):
     """The points an approved proof of `app` earns `member`: the app's reward times the best multiplier.
 
     Apps to the left (commerce's plans) answer the Wagtail hook `moderation_reward_multiplier` with
@@ -215,26 +183,77 @@ def reward_for(member, app):
     return max(1, int((app.points_reward * best).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
 
 
-def approve_proof(proof, *, moderator):
-    """Approve a pending proof and credit the app's points once. Returns (proof, changed).
+def _approve_in_one_statement(proof, moderator):
+    """PostgreSQL: approve a pending proof, write its history row (rule 5) and read what the approval needs beside
+    it, in one statement. The UPDATE locks the proof row as SELECT FOR UPDATE would, so of two moderators the second
+    waits, then finds it no longer pending. Returns the approved proof with its download's user (id, email) and app
+    (id, name, reward) attached, or None when the proof is not pending.
+    """
+    quote = connection.ops.quote_name
+    history = ScreenshotProof.history.model
+    tracked = [field.column for field in ScreenshotProof._meta.concrete_fields]
+    columns = ", ".join(quote(column) for column in tracked)
+    sql = f"""
+        WITH approved AS (
+            UPDATE {quote(ScreenshotProof._meta.db_table)} AS p
+            SET status = %(approved)s, reason = '', reviewer_id = %(moderator)s, reviewed_at = %(now)s,
+                claimed_by_id = NULL, claimed_until = NULL
+            FROM {quote(Download._meta.db_table)} d, {quote(App._meta.db_table)} a,
+                {quote(get_user_model()._meta.db_table)} u
+            WHERE p.id = %(pk)s AND p.status = %(pending)s AND d.id = p.download_id AND a.id = d.app_id
+                AND u.id = d.user_id
+            RETURNING {", ".join(f"p.{quote(column)}" for column in tracked)}, d.user_id, u.email, d.app_id, a.name,
+                a.points_reward
+        ), history AS (
+            INSERT INTO {quote(history._meta.db_table)}
+                ({columns}, history_date, history_change_reason, history_type, history_user_id)
+            SELECT {columns}, %(now)s, NULL, '~', %(moderator)s FROM approved
+        )
+        SELECT * FROM approved
+    """
+    params = {
+        "pk": proof.pk,
+        "moderator": moderator.pk,
+        "now": timezone.now(),
+        "approved": ScreenshotProof.Status.APPROVED,
+        "pending": ScreenshotProof.Status.PENDING,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    *values, user_id, email, app_id, app_name, points_reward = row
+    db = connection.alias
+    approved = ScreenshotProof.from_db(db, [field.attname for field in ScreenshotProof._meta.concrete_fields], values)
+    approved.download = Download.from_db(db, ["id", "user_id", "app_id"], [approved.download_id, user_id, app_id])
+    approved.download.user = get_user_model().from_db(db, ["id", "email"], [user_id, email])
+    approved.download.app = App.from_db(db, ["id", "name", "points_reward"], [app_id, app_name, points_reward])
+    return approved
+
+
+def approve_proof(*, proof, moderator):
+    """Approve a pending proof and credit the app's points once. Returns a Decision.
 
     The proof row is locked first, so of two moderators approving at once the second sees it approved
     and changes nothing; the earn entry is also unique per proof in the ledger (belt and braces).
     Approving an approved proof is a no-op; approving a rejected or invalidated one is refused.
     """
-    _require_perm(moderator, MODERATE_PERM)
+    require_perm(moderator, MODERATE_PERM)
     with transaction.atomic():
-        locked = _locked(proof)
-        if locked.status == ScreenshotProof.Status.APPROVED:
-            return _sync(proof, locked), False
-        if locked.status != ScreenshotProof.Status.PENDING:
-            raise ModerationRefused(
-                f"This proof is {locked.get_status_display().lower()}; only pending proofs can be approved."
-            )
+        locked = _approve_in_one_statement(proof, moderator) if connection.vendor == "postgresql" else None
+        if locked is None:  # not pending (PostgreSQL), or another database
+            locked = _locked(proof)
+            if locked.status == ScreenshotProof.Status.APPROVED:
+                return Decision(_sync(proof, locked), False)
+            if locked.status != ScreenshotProof.Status.PENDING:
+                raise ModerationRefused(
+                    f"This proof is {locked.get_status_display().lower()}; only pending proofs can be approved."
+                )
+            _save_status(locked, actor=moderator, status=ScreenshotProof.Status.APPROVED, reason="")
         app, member = locked.download.app, locked.download.user
-        points = reward_for(member, app)
+        points = reward_for(member=member, app=app)
         post_entry(user=member, amount=points, kind=RewardEntry.Kind.EARN, source=locked, actor=moderator)
-        _save_status(locked, actor=moderator, status=ScreenshotProof.Status.APPROVED, reason="")
         notify_user(
             member,
             f"Your proof for {app.name} was approved",
@@ -244,11 +263,11 @@ def approve_proof(proof, *, moderator):
             "proof.approved",
             {"id": locked.pk, "user_id": member.pk, "app_id": app.pk, "points": points, "reviewer_id": moderator.pk},
         )
-    return _sync(proof, locked), True
+    return Decision(_sync(proof, locked), True)
 
 
 def _reverse_reward(locked, *, actor, reason, allow_negative):
-    earn = _earn_entry(locked)
+    earn = entry_for(kind=RewardEntry.Kind.EARN, source=locked)
     if earn is None:
         return None
     entry, _ = post_entry(
@@ -263,44 +282,44 @@ def _reverse_reward(locked, *, actor, reason, allow_negative):
     return entry
 
 
-def reject_proof(proof, *, moderator, reason, allow_negative=False):
-    """Reject a proof with a reason the user will read. Returns (proof, changed).
+def reject_proof(*, proof, moderator, reason, allow_negative=False):
+    """Reject a proof with a reason the user will read. Returns a Decision.
 
     Rejecting a pending proof credits nothing. Rejecting an approved proof takes its points back with one
     reversing entry, which needs the invalidate permission (taking points away is an admin's call).
     Rejecting a rejected proof is a no-op.
     """
-    _require_perm(moderator, MODERATE_PERM)
+    require_perm(moderator, MODERATE_PERM)
     reason = _clean_reason(reason)
     with transaction.atomic():
         locked = _locked(proof)
         if locked.status == ScreenshotProof.Status.REJECTED:
-            return _sync(proof, locked), False
+            return Decision(_sync(proof, locked), False)
         if locked.status == ScreenshotProof.Status.INVALIDATED:
             raise ModerationRefused("This proof's reward was already invalidated.")
         if locked.status == ScreenshotProof.Status.APPROVED:
-            _require_perm(moderator, INVALIDATE_PERM)
+            require_perm(moderator, INVALIDATE_PERM)
             _reverse_reward(locked, actor=moderator, reason=reason, allow_negative=allow_negative)
         app, member = locked.download.app, locked.download.user
         _save_status(locked, actor=moderator, status=ScreenshotProof.Status.REJECTED, reason=reason)
         notify_user(member, f"Your proof for {app.name} was rejected", f"Reason: {reason}")
-    return _sync(proof, locked), True
+    return Decision(_sync(proof, locked), True)
 
 
-def invalidate_reward(proof, *, actor, reason, allow_negative=False):
+def invalidate_reward(*, proof, actor, reason, allow_negative=False):
     """Take back an approved proof's reward (admins only): one reversing ledger entry with actor and reason.
 
     Nothing is deleted: the earn entry stays, the reversing `invalidate` entry sits beside it, the proof is
     marked invalidated and the change is in its history. If the user already spent the points, the
     invalidation is refused (InsufficientPoints) unless the admin explicitly allows a negative balance.
-    Invalidating an invalidated proof is a no-op. Returns (proof, changed).
+    Invalidating an invalidated proof is a no-op. Returns a Decision.
     """
-    _require_perm(actor, INVALIDATE_PERM)
+    require_perm(actor, INVALIDATE_PERM)
     reason = _clean_reason(reason)
     with transaction.atomic():
         locked = _locked(proof)
         if locked.status == ScreenshotProof.Status.INVALIDATED:
-            return _sync(proof, locked), False
+            return Decision(_sync(proof, locked), False)
         if locked.status != ScreenshotProof.Status.APPROVED:
             raise ModerationRefused("Only an approved proof's reward can be invalidated.")
         entry = _reverse_reward(locked, actor=actor, reason=reason, allow_negative=allow_negative)
@@ -312,81 +331,29 @@ def invalidate_reward(proof, *, actor, reason, allow_negative=False):
             f"Your reward for {app.name} was withdrawn",
             f"{points} points were taken back. Reason: {reason}",
         )
-    return _sync(proof, locked), True
+    return Decision(_sync(proof, locked), True)
 
 
 def _bulk(action, proof_ids, **kwargs):
     """Apply `action` to each proof in its own transaction; one refused proof doesn't undo the others."""
-    done, skipped = [], []
+    outcome = BulkOutcome(done=[], skipped=[])
     for proof in ScreenshotProof.objects.filter(pk__in=list(proof_ids)).order_by("submitted_at", "pk"):
         try:
-            _, changed = action(proof, **kwargs)
+            changed = action(proof=proof, **kwargs).changed
         except (ModerationRefused, InsufficientPoints):
             changed = False
-        (done if changed else skipped).append(proof.pk)
-    return done, skipped
+        (outcome.done if changed else outcome.skipped).append(proof.pk)
+    return outcome
 
 
-def bulk_approve(proof_ids, *, moderator):
-    """Approve a selection of proofs. Returns (ids approved, ids left as they were)."""
-    _require_perm(moderator, MODERATE_PERM)
+def bulk_approve(*, proof_ids, moderator):
+    """Approve a selection of proofs. Returns a BulkOutcome."""
+    require_perm(moderator, MODERATE_PERM)
     return _bulk(approve_proof, proof_ids, moderator=moderator)
 
 
-def bulk_reject(proof_ids, *, moderator, reason):
-    """Reject a selection of proofs with one reason. Returns (ids rejected, ids left as they were)."""
-    _require_perm(moderator, MODERATE_PERM)
+def bulk_reject(*, proof_ids, moderator, reason):
+    """Reject a selection of proofs with one reason. Returns a BulkOutcome."""
+    require_perm(moderator, MODERATE_PERM)
     reason = _clean_reason(reason)
     return _bulk(reject_proof, proof_ids, moderator=moderator, reason=reason)
-
-
-# --- Claims: two moderators are never shown the same proof --------------------------------------------------
-
-
-def _claimable(moderator, now):
-    return ScreenshotProof.objects.filter(status=ScreenshotProof.Status.PENDING).filter(
-        Q(claimed_by__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=moderator)
-    )
-
-
-def claim_next_proof(moderator, *, filters=None, exclude_ids=(), minutes=CLAIM_MINUTES):
-    """Claim the oldest pending proof nobody else holds, for `minutes`; the moderator's live claim comes first.
-
-    `filters` is a dict of queryset lookups (app, user, age) from the queue's filter form. On PostgreSQL
-    the candidate row is locked with SKIP LOCKED, so two moderators claiming at once get different proofs.
-    Returns the proof, or None when the queue is empty.
-    """
-    _require_perm(moderator, MODERATE_PERM)
-    now = timezone.now()
-    candidates = (
-        _claimable(moderator, now)
-        .filter(**(filters or {}))
-        .exclude(pk__in=list(exclude_ids))
-        .select_related("download__app", "download__user")
-    )
-    with transaction.atomic():
-        held = candidates.filter(claimed_by=moderator, claimed_until__gte=now).order_by("submitted_at", "pk").first()
-        if held is not None:
-            return held
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        proof = candidates.order_by("submitted_at", "pk").first()
-        if proof is None:
-            return None
-        until = now + timedelta(minutes=minutes)
-        claimed = _claimable(moderator, now).filter(pk=proof.pk).update(claimed_by=moderator, claimed_until=until)
-        if not claimed:
-            return None
-        proof.claimed_by, proof.claimed_until = moderator, until
-        return proof
-
-
-def release_claim(proof, *, moderator):
-    """Give a claimed proof back to the queue (e.g. the moderator skips it)."""
-    return ScreenshotProof.objects.filter(pk=proof.pk, claimed_by=moderator).update(claimed_by=None, claimed_until=None)
-
-
-def expire_claims(now=None):
-    """Free claims whose time ran out; run periodically (task moderation.tasks.expire_claims). Returns how many."""
-    now = now or timezone.now()
-    return ScreenshotProof.objects.filter(claimed_until__lt=now).update(claimed_by=None, claimed_until=None)
