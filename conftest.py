@@ -36,10 +36,12 @@ def fresh_cache():
     another's, whatever order the workers run them in."""
     from django.core.cache import caches
 
+    from backoffice.cache import forget_local_cache
     from growth.sms import ConsoleSMSBackend
 
     for cache in caches.all(initialized_only=True):
         cache.clear()
+    forget_local_cache()  # each process's copy of cached pages and versions (backoffice/cache.py)
     ConsoleSMSBackend.outbox.clear()  # SMS sent by an earlier test in this worker are not this test's
 
 

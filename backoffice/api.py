@@ -2,7 +2,8 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -53,6 +54,35 @@ ERROR_STATUS = {
     "reason_too_long": 400,
 }
 DOMAIN_ERROR_DEFAULT_STATUS = 422
+
+# The one error shape, as the OpenAPI schema documents it for every endpoint's error responses.
+ERROR = inline_serializer(
+    "Error",
+    {
+        "error": inline_serializer(
+            "ErrorBody",
+            {"code": serializers.CharField(), "message": serializers.CharField(), "details": serializers.JSONField()},
+        )
+    },
+)
+
+
+def keyed_responses(serializer, *error_statuses):
+    """The documented answers of a request done once per Idempotency-Key: 201 the first time, 200 on a replay
+    (the first result again), and the given error statuses in the one error shape."""
+    return {
+        201: serializer,
+        200: OpenApiResponse(serializer, description="Replay of an earlier request with this key."),
+        **dict.fromkeys(error_statuses, ERROR),
+    }
+
+
+def keyed_response(data, *, created):
+    """The answer to a request done once per Idempotency-Key: 201 when this request did the work, 200 on a replay;
+    `Idempotent-Replayed` says which."""
+    response = Response(data, status=201 if created else 200)
+    response["Idempotent-Replayed"] = "false" if created else "true"
+    return response
 
 
 def domain_error_response(error):

@@ -284,3 +284,15 @@ def retry_delivery(delivery):
     if updated:
         after_commit(functools.partial(enqueue, delivery.pk))
     return bool(updated)
+
+
+def prune_deliveries(now=None):
+    """Delete sent and failed deliveries older than DELIVERY_RETENTION_DAYS; returns how many.
+
+    Those still queued, sending or waiting for a retry are kept whatever their age: deleting one would lose it.
+    """
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.DELIVERY_RETENTION_DAYS)
+    deleted, _ = Delivery.objects.filter(
+        status__in=(Delivery.Status.SENT, Delivery.Status.FAILED), created_at__lt=cutoff
+    ).delete()
+    return deleted

@@ -5,9 +5,11 @@ with `=`, `+`, `-`, `@`, a tab or a carriage return is run as a formula by Excel
 (`=HYPERLINK(...)`, `=cmd|...`). Such a cell is written with a leading apostrophe, which spreadsheets show
 as plain text (OWASP's advice). Plain numbers ("-5", "+3.2") are left alone: they are not formulas.
 
-Every writer goes through `escape_cell`: `csv_writer` for hand-written CSV, `escape_dataset` for
-django-import-export/tablib datasets, and Wagtail's listing exports (`list_export`, CSV and XLSX) through
-`install_wagtail_export_escaping`, called once from `BackofficeConfig.ready`.
+Every writer goes through `escape_cell`. There are two ways to export, one for each kind of table:
+- an admin listing (a model's rows, filters applied) is exported by Wagtail itself: the viewset's `list_export`
+  (`export_headings`, `export_filename`), CSV and XLSX, escaped by `install_wagtail_export_escaping`, called once
+  from `BackofficeConfig.ready`. A new listing export is one `list_export` line: no view of its own.
+- a report that is not a model listing (downloads by app, the business reports) writes its CSV with `csv_writer`.
 """
 
 import csv
@@ -42,17 +44,6 @@ class _EscapingWriter:
 def csv_writer(stream, **kwargs):
     """`csv.writer(stream)` whose every cell goes through `escape_cell`."""
     return _EscapingWriter(csv.writer(stream, **kwargs))
-
-
-def escape_dataset(dataset):
-    """Escape every cell of a tablib Dataset in place (headers included) and return it."""
-    rows = [escape_row(row) for row in dataset]
-    headers = escape_row(dataset.headers) if dataset.headers else dataset.headers
-    dataset.wipe()
-    dataset.headers = headers
-    for row in rows:
-        dataset.append(row)
-    return dataset
 
 
 def install_wagtail_export_escaping():

@@ -17,6 +17,9 @@ def _crud(app_label, *models, actions=("add", "change", "delete", "view")):
     return [f"{app_label}.{action}_{model}" for model in models for action in actions]
 
 
+# The home page's reviews, FAQ and footer: Marketers write them, Admins may too, Moderators never.
+LANDING_CONTENT = [*_crud("landing", "review", "faqentry"), "landing.change_footer", "landing.view_footer"]
+
 ROLE_PERMISSIONS = {
     MODERATORS: [
         ADMIN_ACCESS,
@@ -67,6 +70,7 @@ ROLE_PERMISSIONS = {
         *_crud("integrations", "webhookendpoint"),
         "integrations.view_webhookdelivery",
         "integrations.replay_webhookdelivery",
+        *LANDING_CONTENT,
     ],
     MARKETERS: [
         ADMIN_ACCESS,
@@ -78,6 +82,7 @@ ROLE_PERMISSIONS = {
         *_crud("commerce", "plan"),
         "commerce.view_subscription",
         "commerce.view_purchase",
+        *LANDING_CONTENT,
     ],
 }
 

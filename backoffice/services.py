@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.mail import send_mail
+from django.utils import timezone
 
 from . import delivery
 from .models import Notification
@@ -19,3 +20,10 @@ def notify_user(user, subject, body=""):
     if user.email:
         send_mail(subject, body or subject, settings.DEFAULT_FROM_EMAIL, [user.email], fail_silently=True)
     return notification
+
+
+def mark_notifications_read(*, user, notification_ids):
+    """The member has seen these notifications (only their own are touched). Returns how many were unread."""
+    return Notification.objects.filter(user=user, pk__in=notification_ids, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

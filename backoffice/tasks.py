@@ -1,4 +1,4 @@
-"""Background tasks of the project package: sending deliveries, the retry sweep, pruning old job runs."""
+"""Background tasks of the project package: sending deliveries, the retry sweep, pruning old job runs and deliveries."""
 
 import datetime
 import logging
@@ -36,3 +36,9 @@ def prune_task_runs():
     cutoff = timezone.now() - datetime.timedelta(days=settings.TASK_RUN_RETENTION_DAYS)
     deleted, _ = TaskRun.objects.filter(started_at__lt=cutoff).delete()
     return deleted
+
+
+@recorded_task(name="backoffice.tasks.prune_deliveries")
+def prune_deliveries():
+    """Delete sent and failed deliveries older than DELIVERY_RETENTION_DAYS; returns how many."""
+    return delivery.prune_deliveries()

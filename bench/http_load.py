@@ -6,7 +6,12 @@ and a trivial view that runs through the same middleware as every page. Goals (i
   - p99 < 50 ms at 8 connections;
   - 50 connections: no 5xx.
 
-    .venv/bin/python bench/http_load.py [--scale 0.2] [--connections 8] [--workers 2]
+    .venv/bin/python bench/http_load.py [--scale 0.2] [--connections 8] [--workers 2] [--asgi] [--port 18601]
+
+--asgi serves as the Procfile does (gunicorn with uvicorn workers); the default is gunicorn's sync workers (WSGI).
+DB_POOL_MAX_SIZE=0 in the environment measures Django's persistent connections instead of the psycopg pool.
+The run prints the machine's load average before and after: on a shared machine the trivial view's own p99 can
+exceed the goal, which then no page can meet; the bench says so ("machine limit") beside the verdict.
 
 (Named http_load.py, not http.py: bench/ is the scripts' import path, and a bench/http.py would shadow the
 standard library's `http` package for every benchmark.)
@@ -169,6 +174,8 @@ def main():
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full 10 s per page")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--asgi", action="store_true", help="uvicorn workers, as the Procfile's web")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_HTTP_PORT", "0")), help="0: any free")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     args = parser.parse_args()
@@ -185,11 +192,12 @@ def main():
     script = workdir / "count5xx.lua"
     script.write_text(COUNT_5XX)
     static_path = collect_static(environ, str(workdir / "static"))
-    port = free_port()
+    port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
+    application = ["backoffice.asgi:application", "-k", "uvicorn.workers.UvicornWorker"] if args.asgi else []
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "backoffice.wsgi:application", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", str(args.workers), "--log-level", "warning"],
+        [str(Path(sys.executable).with_name("gunicorn")), *(application or ["backoffice.wsgi:application"])]
+        + ["--bind", f"127.0.0.1:{port}", "--workers", str(args.workers), "--log-level", "warning"],
         cwd=ROOT,
         env={**environ, "DJANGO_SETTINGS_MODULE": "_http_site", "BENCH_STATIC_ROOT": str(workdir / "static")},
     )
@@ -201,13 +209,21 @@ def main():
             ("trivial view (baseline)", "/bench/trivial/", None, False),
             ("home /", "/", None, True),
             ("apps /apps/", "/apps/", None, True),
+            ("leaderboard /leaderboard/", "/leaderboard/", None, True),
             ("API /api/apps/", "/api/apps/", None, True),
             ("API /api/campaigns/available/", "/api/campaigns/available/?cart_total=40", cookie, True),
         ]
+        kind = "uvicorn (ASGI, as the Procfile)" if args.asgi else "sync (WSGI)"
+        print(f"HTTP benchmark: gunicorn {args.workers} {kind} workers, production settings, PostgreSQL + Redis, wrk")
+        database = settings.DATABASES["default"]
+        pool = database["OPTIONS"].get("pool")
         print(
-            f"HTTP benchmark: gunicorn {args.workers} workers, production settings, PostgreSQL + Redis, wrk on loopback"
+            f"database connections: psycopg pool per worker, max_size={pool['max_size']}"
+            if pool
+            else f"database connections: CONN_MAX_AGE={database['CONN_MAX_AGE']} (no pool)"
         )
-        print(f"database connections: CONN_MAX_AGE={settings.DATABASES['default'].get('CONN_MAX_AGE')}")
+        load_before = os.getloadavg()[0]
+        print(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before the run (shared: figures noisy)")
         print(f"goal: every page >= {RATE_GOAL:.0%} of the trivial view's req/s and p99 < {P99_GOAL_MS:.0f} ms at")
         print(f"      {args.connections} connections; no 5xx at {STRESS_CONNECTIONS} connections ({seconds} s per run)")
         print(f"{'page':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x trivial':>10} {'5xx@50':>7}  verdict")
@@ -221,6 +237,10 @@ def main():
             row.update(name=name, stress_5xx=stress["server_errors"], stress_socket_errors=stress["socket_errors"])
             rows.append(row)
         trivial = rows[1]["rps"]
+        # The machine's floor: a page costs at least what the trivial view costs, so when the trivial view's own p99
+        # is over the goal, no page can meet it here (the load of other processes, not the page, sets it).
+        floor_p99 = rows[1]["p99_ms"]
+        machine_limited = floor_p99 >= P99_GOAL_MS
         for row, (_name, _path, _cookie, is_goal) in zip(rows, targets, strict=True):
             row["x_trivial"] = row["rps"] / trivial
             problems = []
@@ -231,7 +251,8 @@ def main():
             if is_goal and row["x_trivial"] < RATE_GOAL:
                 problems.append(f"rate {row['x_trivial']:.0%} < {RATE_GOAL:.0%}")
             if is_goal and row["p99_ms"] >= P99_GOAL_MS:
-                problems.append(f"p99 {row['p99_ms']:.0f} >= {P99_GOAL_MS:.0f} ms")
+                limit = f" (machine limit: trivial view p99 {floor_p99:.0f} ms)" if machine_limited else ""
+                problems.append(f"p99 {row['p99_ms']:.0f} >= {P99_GOAL_MS:.0f} ms{limit}")
             verdict = "MISSED: " + ", ".join(problems) if problems else ("ok" if is_goal else "baseline")
             if problems:
                 missed.append(row["name"])
@@ -239,8 +260,18 @@ def main():
                 f"{row['name']:34} {row['rps']:8.0f} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f} "
                 f"{row['x_trivial']:10.2f} {row['stress_5xx']:7d}  {verdict}"
             )
+        load_after = os.getloadavg()[0]
+        print(f"machine: load average {load_after:.1f} after the run")
+        if machine_limited:
+            print(
+                f"machine limit: the trivial view itself has p99 {floor_p99:.0f} ms >= {P99_GOAL_MS:.0f} ms at "
+                f"{args.connections} connections on {os.cpu_count()} shared cores "
+                f"(load {load_before:.1f}-{load_after:.1f})"
+            )
         print(f"goals missed: {len(missed)} of {len(targets) - 2} pages" if missed else "all goals met")
-        print("BENCH_RESULT " + json.dumps({"benchmark": "http", "pages": rows, "missed": missed}))
+        result = {"benchmark": "http", "asgi": args.asgi, "pool": bool(pool), "pages": rows, "missed": missed}
+        result.update(machine_limited=machine_limited, load_before=load_before, load_after=load_after)
+        print("BENCH_RESULT " + json.dumps(result))
         return 1 if missed else 0
     finally:
         server.terminate()

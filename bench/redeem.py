@@ -1,29 +1,245 @@
-"""Benchmark: concurrent campaign redemption on PostgreSQL.
+"""Benchmark: concurrent campaign redemption on PostgreSQL, clients as processes (like gunicorn workers).
 
-32 clients (threads, one DB connection each) redeem a campaign with 1,000 uses through
-growth.campaigns.redeem_campaign, with 25% more would-be redeemers than uses, so the campaign runs out
-under contention. Prints redemptions/s and the oversell count (must be 0), beside the rate of a bare
-single-row `UPDATE counter SET n = n + 1` by the same number of clients on the same database in the
-same run (the ceiling for anything that serializes on one row).
+For 1, 8, 32 and 64 client processes, each run redeems a fresh campaign with 1,000 uses (`--scale`) by 25 % more
+members than uses, so the campaign runs out under contention, through:
 
-    .venv/bin/python bench/redeem.py [--scale 0.1] [--clients 32]
+- `growth.campaigns.redeem_campaign` (the service: member row locked, the campaign counters moved last by one
+  conditional UPDATE, so the hot campaign row is locked only from that UPDATE to the COMMIT);
+- the select_for_update() implementation written below (same rules and writes, but the campaign row is locked
+  first, for the whole transaction: the textbook way);
+- a bare single-row `UPDATE counter SET n = n + 1` in autocommit by as many processes (the ceiling for anything
+  that serializes on one row).
+
+Everything runs twice: against the local database, and through a loopback proxy adding ~1 ms per round trip
+(client to server), where how long the hot row stays locked decides throughput. Prints the curves side by side,
+the oversell (must be 0 for both implementations), the goals, and exits non-zero when one is missed.
+
+Goals (issue #16), at 32 clients: the service >= 2x the select_for_update() implementation and >= 25 % of the
+single-row UPDATE rate; its curve rising, not collapsing, from 1 to 8 to 32 to 64 clients (each step at least
+`NOT_COLLAPSING` of the previous, and 8 clients above 1); oversell 0.
+
+    .venv/bin/python bench/redeem.py [--scale 0.1] [--clients 1,8,32,64] [--proxy-port 18100]
 """
 
 import argparse
+import asyncio
 import json
+import multiprocessing
 import os
-import queue
+import socket
 import sys
-import threading
 import time
 
 from _common import prepare_django
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_growth"
+CLIENTS = (1, 8, 32, 64)
+GOAL_CLIENTS = 32
+GOAL_VS_LOCKING = 2.0  # the service's rate at least this many times the select_for_update() implementation's
+GOAL_VS_UPDATE = 0.25  # and at least this fraction of the bare single-row UPDATE rate
+NOT_COLLAPSING = 0.9  # each step of the curve keeps at least this fraction of the previous step's rate
+PROXY_DELAY_S = 0.001
+
+
+# --- the loopback proxy ---------------------------------------------------------------------------------------
+
+
+def run_proxy(listen_port, target_port, delay, ready):
+    """Forward TCP to the database, delaying every client-to-server chunk by `delay` (order kept)."""
+
+    async def pipe(reader, writer, hold):
+        loop = asyncio.get_running_loop()
+        try:
+            while data := await reader.read(65536):
+                if hold:
+                    release = loop.time() + hold
+                    await asyncio.sleep(max(0.0, release - loop.time()))
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def serve(client_reader, client_writer):
+        try:
+            server_reader, server_writer = await asyncio.open_connection("127.0.0.1", target_port)
+        except OSError:
+            client_writer.close()
+            return
+        client_writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        server_writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        await asyncio.gather(pipe(client_reader, server_writer, delay), pipe(server_reader, client_writer, 0))
+
+    async def main():
+        server = await asyncio.start_server(serve, "127.0.0.1", listen_port, backlog=256)
+        ready.set()
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def start_proxy(listen_port, target_port):
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    process = context.Process(target=run_proxy, args=(listen_port, target_port, PROXY_DELAY_S, ready), daemon=True)
+    process.start()
+    if not ready.wait(10):
+        raise RuntimeError(f"the loopback proxy did not start on port {listen_port}")
+    return process
+
+
+# --- the two implementations -----------------------------------------------------------------------------------
+
+
+def redeem_with_select_for_update(*, user, campaign, idempotency_key, expected_points_cost, cart_total, cart_reference):
+    """The same rules and writes as the service, written the textbook way: the campaign row is locked FIRST
+    (select_for_update) and held for the whole transaction, so every redemption of it queues behind the slowest."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.db.models import F
+    from django.utils import timezone
+
+    from growth import campaigns as service
+    from growth import selectors
+    from growth.models import Campaign, Redemption, new_voucher_code
+
+    cart = service.cart_for(cart_total=cart_total, cart_reference=cart_reference)
+    with transaction.atomic():
+        locked_user = get_user_model().objects.select_for_update().get(pk=user.pk)
+        current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        previous = Redemption.objects.filter(user=locked_user, idempotency_key=idempotency_key).first()
+        if previous is not None:
+            return previous, False
+        if expected_points_cost != current.points_cost:
+            raise service.RedemptionRefused("points_cost_changed", "The cost changed.")
+        refused = service.refusal(
+            current,
+            now=timezone.now(),
+            user=locked_user,
+            cart=cart,
+            used_by_user=service.live_redemptions(campaign=current, user=locked_user).count(),
+            allows_app=selectors.campaign_allows_app(current, None),
+        )
+        if refused is not None:
+            raise refused
+        on_cart = list(service.live_redemptions(user=locked_user, cart_reference=cart.reference))
+        discount = service._discount_within_cart(current, on_cart, cart)
+        redemption = Redemption.objects.create(
+            campaign=current,
+            user=locked_user,
+            idempotency_key=idempotency_key,
+            cart_reference=cart.reference,
+            cart_total=cart.total,
+            discount_amount=discount,
+            points_cost=current.points_cost,
+            voucher_code=new_voucher_code(),
+        )
+        Campaign.objects.filter(pk=current.pk).update(
+            uses_count=F("uses_count") + 1, budget_spent=F("budget_spent") + discount
+        )
+    return redemption, True
+
+
+def redeem_with_service(**kwargs):
+    from growth.campaigns import redeem_campaign
+
+    return redeem_campaign(**kwargs)
+
+
+IMPLEMENTATIONS = {"service": redeem_with_service, "select_for_update": redeem_with_select_for_update}
+
+
+# --- processes -------------------------------------------------------------------------------------------------
+
+
+def point_at(port):
+    """In a forked child: drop the parent's connection, connect through `port` (the proxy) or directly."""
+    from django.db import connection
+
+    connection.close()
+    if port:
+        connection.settings_dict["HOST"], connection.settings_dict["PORT"] = "127.0.0.1", str(port)
+
+
+def redeemer(implementation, campaign_id, user_ids, port, next_index, ready, go, results):
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from growth.campaigns import RedemptionRefused
+    from growth.models import Campaign
+
+    point_at(port)
+    redeem = IMPLEMENTATIONS[implementation]
+    campaign, User = Campaign(pk=campaign_id), get_user_model()
+    counts = {"ok": 0, "refused": 0, "error": 0, "first_error": ""}
+    connection.ensure_connection()
+    ready.release()
+    go.wait()
+    while (index := claim(next_index)) < len(user_ids):
+        try:
+            redeem(
+                user=User(pk=user_ids[index]),
+                campaign=campaign,
+                cart_total="40.00",
+                cart_reference="bench",
+                expected_points_cost=0,
+                idempotency_key="bench",
+            )
+            counts["ok"] += 1
+        except RedemptionRefused:
+            counts["refused"] += 1
+        except Exception as error:  # counted and reported: any error is a finding
+            counts["error"] += 1
+            counts["first_error"] = counts["first_error"] or repr(error)[:200]
+    counts["finished"] = time.perf_counter()
+    connection.close()
+    results.put(counts)
+
+
+def claim(next_index):
+    with next_index.get_lock():
+        index = next_index.value
+        next_index.value += 1
+    return index
+
+
+def updater(url, total, next_index, ready, go, results):
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        ready.release()
+        go.wait()
+        while claim(next_index) < total:
+            conn.execute("UPDATE bench_counter SET n = n + 1 WHERE id = 1")
+    results.put({"finished": time.perf_counter()})
+
+
+def run_processes(count, target, args):
+    """Start `count` processes; once every one is connected, release them together. Returns the time from the
+    release to the last one's finish (perf_counter is the same monotonic clock in every process), and their counts."""
+    context = multiprocessing.get_context("fork")
+    results, next_index = context.Queue(), context.Value("i", 0)
+    ready, go = context.Semaphore(0), context.Event()
+    processes = [context.Process(target=target, args=(*args, next_index, ready, go, results)) for _ in range(count)]
+    for process in processes:
+        process.start()
+    for _ in processes:
+        ready.acquire()
+    started = time.perf_counter()
+    go.set()
+    collected = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    return max(c["finished"] for c in collected) - started, collected
+
+
+# --- one run ---------------------------------------------------------------------------------------------------
 
 
 def create_members(cursor, count, prefix):
-    """INSERT ... SELECT generate_series: members with phones, no ORM row by row."""
+    """INSERT ... SELECT generate_series: verified members, no ORM row by row."""
     cursor.execute(
         """
         INSERT INTO backoffice_user (password, is_superuser, first_name, last_name, is_staff, is_active,
@@ -38,30 +254,16 @@ def create_members(cursor, count, prefix):
     return [row[0] for row in cursor.fetchall()]
 
 
-def run_threads(clients, work):
-    barrier = threading.Barrier(clients + 1)
-    threads = [threading.Thread(target=work, args=(barrier,)) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - started
-
-
-def bench_redeem(uses, clients):
+def bench_redeem(implementation, uses, clients, port):
     from datetime import timedelta
     from decimal import Decimal
 
-    from django.contrib.auth import get_user_model
     from django.db import connection
     from django.utils import timezone
 
-    from growth.campaigns import RedemptionRefused, redeem_campaign
     from growth.models import Campaign, Redemption
 
-    prefix = f"r{int(time.time())}x"
+    prefix = f"r{time.time_ns()}x"
     with connection.cursor() as cursor:
         user_ids = create_members(cursor, int(uses * 1.25), prefix)
     now = timezone.now()
@@ -74,124 +276,183 @@ def bench_redeem(uses, clients):
         max_uses=uses,
         per_user_limit=1,
     )
-    users = get_user_model().objects.in_bulk(user_ids)
-    todo = queue.SimpleQueue()
-    for user_id in user_ids:
-        todo.put(users[user_id])
-    outcomes = {"ok": 0, "refused": 0, "error": 0}
-    lock = threading.Lock()
-
-    def work(barrier):
-        from django.db import connection as thread_connection
-
-        thread_connection.ensure_connection()
-        barrier.wait()
-        try:
-            while True:
-                try:
-                    user = todo.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    redeem_campaign(
-                        user=user,
-                        campaign=campaign,
-                        cart_total="40.00",
-                        cart_reference="bench",
-                        expected_points_cost=0,
-                        idempotency_key="bench",
-                    )
-                    outcome = "ok"
-                except RedemptionRefused:
-                    outcome = "refused"
-                except Exception:  # counted and reported: any error is a finding
-                    outcome = "error"
-                with lock:
-                    outcomes[outcome] += 1
-        finally:
-            thread_connection.close()
-
-    elapsed = run_threads(clients, work)
+    connection.close()
+    elapsed, counts = run_processes(clients, redeemer, (implementation, campaign.pk, user_ids, port))
     campaign.refresh_from_db()
     redeemed = Redemption.objects.filter(campaign=campaign).count()
+    errors = sum(c["error"] for c in counts)
     return {
-        "uses": uses,
         "attempts": len(user_ids),
         "seconds": elapsed,
         "redeemed": redeemed,
-        "refused": outcomes["refused"],
-        "errors": outcomes["error"],
+        "refused": sum(c["refused"] for c in counts),
+        "errors": errors,
+        "first_error": next((c["first_error"] for c in counts if c["first_error"]), ""),
         "oversell": max(0, redeemed - uses) + max(0, campaign.uses_count - uses),
         "counter_matches_rows": campaign.uses_count == redeemed,
+        "rate": len(user_ids) / elapsed,
     }
 
 
 def bench_single_row_update(url, clients, total):
-    """The same number of clients hammering one row with autocommit UPDATEs: the serialization ceiling."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS bench_counter (id int PRIMARY KEY, n bigint NOT NULL)")
         conn.execute("INSERT INTO bench_counter VALUES (1, 0) ON CONFLICT (id) DO UPDATE SET n = 0")
-    remaining = iter(range(total))
-    lock = threading.Lock()
+    elapsed, _ = run_processes(clients, updater, (url, total))
+    return {"seconds": elapsed, "rate": total / elapsed}
 
-    def work(barrier):
-        with psycopg.connect(url, autocommit=True) as conn:
-            barrier.wait()
-            while True:
-                with lock:
-                    if next(remaining, None) is None:
-                        return
-                conn.execute("UPDATE bench_counter SET n = n + 1 WHERE id = 1")
 
-    elapsed = run_threads(clients, work)
-    return {"updates": total, "seconds": elapsed}
+def libpq_url(database_url, port=None):
+    url = database_url.replace("postgres://", "postgresql://", 1)
+    if port:
+        server, name = url.rsplit("/", 1)
+        url = f"{server.rsplit(':', 1)[0]}:{port}/{name}" if server.count(":") > 1 else f"{server}:{port}/{name}"
+    return url
+
+
+def curve(database_url, uses, client_counts, port):
+    rows = []
+    for clients in client_counts:
+        row = {"clients": clients}
+        for implementation in IMPLEMENTATIONS:
+            row[implementation] = bench_redeem(implementation, uses, clients, port)
+        row["update"] = bench_single_row_update(libpq_url(database_url, port), clients, int(uses * 1.25))
+        rows.append(row)
+        print(
+            f"  {clients:>3} clients   service {row['service']['rate']:7.0f}/s   "
+            f"select_for_update {row['select_for_update']['rate']:7.0f}/s   "
+            f"single-row UPDATE {row['update']['rate']:7.0f}/s   "
+            f"oversell {row['service']['oversell']}/{row['select_for_update']['oversell']}   "
+            f"errors {row['service']['errors']}/{row['select_for_update']['errors']}",
+            flush=True,
+        )
+    return rows
+
+
+def judge(rows, label):
+    """The goals for one curve: a list of (goal, met, figure) lines."""
+    by_clients = {row["clients"]: row for row in rows}
+    service = [row["service"]["rate"] for row in rows]
+    checks = []
+    if GOAL_CLIENTS in by_clients:
+        at = by_clients[GOAL_CLIENTS]
+        vs_locking = at["service"]["rate"] / at["select_for_update"]["rate"]
+        vs_update = at["service"]["rate"] / at["update"]["rate"]
+        checks.append(
+            (
+                f"{label}: service >= {GOAL_VS_LOCKING:g}x select_for_update at {GOAL_CLIENTS} clients",
+                vs_locking >= GOAL_VS_LOCKING,
+                f"{vs_locking:.2f}x",
+            )
+        )
+        checks.append(
+            (
+                f"{label}: service >= {GOAL_VS_UPDATE:.0%} of single-row UPDATE at {GOAL_CLIENTS} clients",
+                vs_update >= GOAL_VS_UPDATE,
+                f"{vs_update:.1%}",
+            )
+        )
+    steps = [later / earlier for earlier, later in zip(service, service[1:], strict=False)]
+    rising = len(service) < 2 or (service[1] > service[0] and all(step >= NOT_COLLAPSING for step in steps))
+    checks.append(
+        (
+            f"{label}: curve rising, not collapsing (each step >= {NOT_COLLAPSING:.0%})",
+            rising,
+            " -> ".join(f"{rate:.0f}" for rate in service),
+        )
+    )
+    oversell = sum(row[i]["oversell"] for row in rows for i in IMPLEMENTATIONS)
+    errors = sum(row[i]["errors"] for row in rows for i in IMPLEMENTATIONS)
+    matches = all(row[i]["counter_matches_rows"] for row in rows for i in IMPLEMENTATIONS)
+    checks.append(
+        (
+            f"{label}: oversell 0, counters = rows, no errors",
+            oversell == 0 and errors == 0 and matches,
+            f"oversell {oversell}, errors {errors}",
+        )
+    )
+    return checks
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full size (1,000 uses)")
-    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full size (1,000 uses per run)")
+    parser.add_argument("--clients", default=",".join(map(str, CLIENTS)), help="client counts of the curve")
+    parser.add_argument("--proxy-port", type=int, default=int(os.environ.get("BENCH_PROXY_PORT", "18100")))
+    parser.add_argument("--no-proxy", action="store_true", help="skip the run through the ~1 ms proxy")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     args = parser.parse_args()
     uses = max(int(1000 * args.scale), 20)
+    client_counts = [int(c) for c in args.clients.split(",")]
 
-    prepare_django(args.database_url)
+    prepare_django(args.database_url, LOG_LEVEL="ERROR", AVAILABLE_CAMPAIGNS_CACHE_SECONDS="0")
     from django.conf import settings
+    from django.db import connection
+    from wagtail import hooks
 
-    settings.CONN_MAX_AGE = 0
-    redeem = bench_redeem(uses, args.clients)
-    update = bench_single_row_update(args.database_url, args.clients, redeem["attempts"])
+    settings.CONN_MAX_AGE = None
+    hooks.get_hooks("backoffice_event")  # load every app's hooks once, before forking, not inside the timing
+    connection.close()
+    db_port = int(connection.settings_dict.get("PORT") or 5432)
 
-    redeem_rate = redeem["redeemed"] / redeem["seconds"]
-    attempt_rate = redeem["attempts"] / redeem["seconds"]
-    update_rate = update["updates"] / update["seconds"]
-    print(f"clients                     {args.clients}")
-    print(f"campaign max uses           {uses}")
-    print(f"redeem attempts             {redeem['attempts']} in {redeem['seconds']:.2f} s")
-    print(f"redemptions                 {redeem['redeemed']}  ({redeem_rate:.0f}/s; attempts {attempt_rate:.0f}/s)")
-    print(f"refused (no uses left)      {redeem['refused']}   errors {redeem['errors']}")
-    print(f"OVERSELL                    {redeem['oversell']}  (must be 0)")
-    print(f"single-row UPDATE           {update['updates']} in {update['seconds']:.2f} s  ({update_rate:.0f}/s)")
-    print(f"redeem attempts / UPDATE    {attempt_rate / update_rate:.2f}x")
-    result = {
+    print(
+        f"campaign max uses {uses}, {int(uses * 1.25)} members try each run; clients are processes; "
+        f"{os.cpu_count()} cores (machine shared: figures are noisy)"
+    )
+    print("local database:", flush=True)
+    results = {"local": curve(args.database_url, uses, client_counts, None)}
+    if not args.no_proxy:
+        proxy = start_proxy(args.proxy_port, db_port)
+        try:
+            print(f"through a loopback proxy adding {PROXY_DELAY_S * 1000:g} ms per round trip:", flush=True)
+            results["proxy"] = curve(args.database_url, uses, client_counts, args.proxy_port)
+        finally:
+            proxy.terminate()
+            proxy.join()
+
+    checks = [check for label, rows in results.items() for check in judge(rows, label)]
+    print("goals (issue #16):")
+    for goal, met, figure in checks:
+        print(f"  [{'met' if met else 'MISSED'}] {goal}: {figure}")
+    local = results["local"]
+    one_client_update = local[0]["update"]["rate"] if local and local[0]["clients"] == 1 else None
+    print(
+        f"limits on this machine ({os.cpu_count()} cores shared by every client process, PostgreSQL and other "
+        f"sessions): the service peaks at {max(r['service']['rate'] for r in local):.0f}/s locally."
+    )
+    if one_client_update:
+        print(
+            f"  one client's autocommit UPDATE takes {1000 / one_client_update:.1f} ms (mostly the WAL flush); "
+            f"a row locked until its commit is flushed caps every design that moves ONE campaign row per use at about "
+            f"{one_client_update:.0f}/s times what group commit batches."
+        )
+    print(
+        "  past that cap: pre-split the campaign's uses into N counter rows claimed with FOR UPDATE SKIP LOCKED "
+        "(commits of different rows flush together); below it, the Python per request (Django ORM, history) decides."
+    )
+    for rows in results.values():
+        for row in rows:
+            for implementation in IMPLEMENTATIONS:
+                if row[implementation]["first_error"]:
+                    print(
+                        f"first error ({implementation}, {row['clients']} clients): "
+                        f"{row[implementation]['first_error']}"
+                    )
+    summary = {
         "bench": "redeem",
         "scale": args.scale,
-        "clients": args.clients,
         "max_uses": uses,
-        "attempts": redeem["attempts"],
-        "redemptions": redeem["redeemed"],
-        "redemptions_per_s": round(redeem_rate, 1),
-        "attempts_per_s": round(attempt_rate, 1),
-        "oversell": redeem["oversell"],
-        "errors": redeem["errors"],
-        "counter_matches_rows": redeem["counter_matches_rows"],
-        "single_row_updates_per_s": round(update_rate, 1),
-        "attempts_vs_update_ratio": round(attempt_rate / update_rate, 3),
+        "goals_met": all(met for _, met, _ in checks),
     }
-    print("BENCH_RESULT " + json.dumps(result))
-    return 0 if redeem["oversell"] == 0 and redeem["errors"] == 0 else 1
+    for label, rows in results.items():
+        for row in rows:
+            for name, key in (("service", "service"), ("select_for_update", "select_for_update"), ("update", "update")):
+                summary[f"{label}_{name}_{row['clients']}_per_s"] = round(row[key]["rate"], 1)
+        summary[f"{label}_oversell"] = sum(row[i]["oversell"] for row in rows for i in IMPLEMENTATIONS)
+    print("BENCH_RESULT " + json.dumps(summary))
+    return 0 if summary["goals_met"] else 1
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.text import capfirst
@@ -15,11 +15,12 @@ from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
-from wagtail.admin.widgets.button import HeaderButton
 from wagtail.log_actions import log
 
+from backoffice.history import ObjectHistoryView
+
 from . import selectors, services
-from .models import Product, ProductUpload
+from .models import ProductUpload
 from .product_files import MAX_PRODUCT_FILE_BYTES
 
 # Apps
@@ -85,58 +86,31 @@ class AppDeleteView(generic.DeleteView):
         return redirect(self.edit_url_name, self.object.pk)
 
 
+def _by_slug(related):
+    """An export cell for a related category or store: its slug, as the upload format names it."""
+    return related.slug if related is not None else ""
+
+
 class CatalogIndexView(generic.IndexView):
-    """A listing with its related rows fetched in the same query, and a link to each object's change history."""
+    """A listing with its related rows fetched in the same query and a History link on each row; its CSV/XLSX
+    export is Wagtail's (`list_export`), with related rows written by slug as uploads read them."""
 
     select_related = ()
-    changes_url_name = None
+    history_url_name = None
+    custom_field_preprocess = {
+        field: {"csv": _by_slug, "xlsx": _by_slug} for field in ("store", "category", "subcategory")
+    }
 
     def get_base_queryset(self):
         return super().get_base_queryset().select_related(*self.select_related)
 
     def get_list_more_buttons(self, instance):
         buttons = super().get_list_more_buttons(instance)
-        if self.changes_url_name:
+        if self.history_url_name:
             buttons.append(
-                MenuItem(
-                    _("Change history"), url=reverse(self.changes_url_name, args=[instance.pk]), icon_name="history"
-                )
+                MenuItem(_("History"), url=reverse(self.history_url_name, args=[instance.pk]), icon_name="history")
             )
         return buttons
-
-
-class ExportingIndexView(CatalogIndexView):
-    export_url_name = None
-
-    @property
-    def header_more_buttons(self):
-        buttons = list(super().header_more_buttons)
-        if self.export_url_name:
-            for file_format in services.EXPORT_FORMATS:
-                buttons.append(
-                    HeaderButton(
-                        _("Export %(format)s") % {"format": file_format.upper()},
-                        url=reverse(self.export_url_name, args=[file_format]),
-                        icon_name="download",
-                    )
-                )
-        return buttons
-
-
-class ExportView(PermissionCheckedMixin, TemplateView):
-    """The whole table in the upload format (CSV or XLSX)."""
-
-    permission_required = "view"
-    model = None
-    exporter = None
-
-    def get(self, request, file_format):
-        if file_format not in services.EXPORT_FORMATS:
-            raise Http404("Unknown export format.")
-        content = self.exporter(file_format)
-        response = HttpResponse(content, content_type=services.EXPORT_FORMATS[file_format])
-        response["Content-Disposition"] = f'attachment; filename="{self.model._meta.model_name}s.{file_format}"'
-        return response
 
 
 class BreadcrumbsMixin:
@@ -150,40 +124,14 @@ class BreadcrumbsMixin:
         ]
 
 
-class ChangeHistoryView(BreadcrumbsMixin, PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateView):
-    """django-simple-history records of one object: who changed what, when, field by field."""
+class ProductHistoryView(ObjectHistoryView):
+    """A product's History page, with its price changes (manual edits and uploads) below the field changes."""
 
-    any_permission_required = ["add", "change", "delete", "view"]
-    template_name = "catalog/admin/change_history.html"
-    model = None
-    index_url_name = None
-    edit_url_name = None
-    header_icon = "history"
-    page_title = _("Change history")
-    limit = 100
-
-    def get_page_subtitle(self):
-        return str(self.object)
-
-    def get(self, request, pk):
-        self.object = get_object_or_404(self.model, pk=pk)
-        return super().get(request, pk=pk)
+    template_name = "catalog/admin/product_history.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        records = list(self.object.history.select_related("history_user")[: self.limit + 1])
-        rows = []
-        for newer, older in zip(records, [*records[1:], None], strict=False):  # no history: no rows
-            changes = newer.diff_against(older).changes if older is not None else []
-            rows.append({"record": newer, "changes": changes})
-        context.update(
-            object=self.object,
-            rows=rows[: self.limit],
-            truncated=len(records) > self.limit,
-            index_url=reverse(self.index_url_name),
-            edit_url=reverse(self.edit_url_name, args=[self.object.pk]),
-        )
-        if isinstance(self.object, Product):
+        if not self.results_only:
             context["price_changes"] = self.object.price_changes.all()[:50]
         return context
 

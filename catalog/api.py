@@ -6,8 +6,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from backoffice.cache import cached_versioned
 
 from . import selectors
+from .apps import CATALOG_CACHE_GROUP
 from .serializers import AppSerializer
 
 CATEGORY_PARAMETER = OpenApiParameter(
@@ -54,6 +58,17 @@ class AppViewSet(viewsets.ReadOnlyModelViewSet):
             return super().get_object()
         except Http404:
             raise NotFound(f"No active app with slug '{self.kwargs['slug'][:100]}'.") from None
+
+    def list(self, request, *args, **kwargs):
+        """The page's data is shared by everyone (anonymous or not) until the catalog changes; throttling, content
+        negotiation and rendering still run per request. Bad input raises before anything is cached."""
+        query = request.query_params
+        parts = (request.scheme, request.get_host(), query.get("category"), query.get("page"))
+
+        def build():
+            return super(AppViewSet, self).list(request, *args, **kwargs).data
+
+        return Response(cached_versioned("api-apps", [CATALOG_CACHE_GROUP], parts, build))
 
     def get_queryset(self):
         queryset = selectors.active_apps()

@@ -1,4 +1,4 @@
-"""Reading an uploaded product file (CSV or XLSX) into a tablib Dataset, refusing anything doubtful up front.
+"""Reading an uploaded product file (CSV or XLSX) into its rows, refusing anything doubtful up front.
 
 Every refusal is a ValidationError with a message an admin can act on; nothing touches the database.
 """
@@ -29,6 +29,22 @@ BINARY_SIGNATURES = {
 }
 
 
+class ProductFile:
+    """A product file's lower-cased headers and its rows (lists of cells), in file order.
+
+    Iterating gives the rows. Not a tablib Dataset: building one checks and wraps every row (0.6 s for 100k
+    rows), and the import reads each row once."""
+
+    def __init__(self, headers, rows):
+        self.headers, self.rows = headers, rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
 def check_name_and_size(upload, name=None):
     """The checks that need no reading: a .csv or .xlsx name and a declared size within the limit. Returns the
     extension. (A large file passes these in the request; the background job reads and checks the rest.)"""
@@ -47,7 +63,7 @@ def check_name_and_size(upload, name=None):
 
 
 def read_product_file(upload, name=None):
-    """Return a Dataset with lower-cased headers from an uploaded .csv or .xlsx file."""
+    """Return a ProductFile (lower-cased headers, rows) from an uploaded .csv or .xlsx file."""
     extension = check_name_and_size(upload, name)
     upload.seek(0)
     raw = upload.read(MAX_PRODUCT_FILE_BYTES + 1)
@@ -67,7 +83,7 @@ def read_product_file(upload, name=None):
     _check_headers(headers)
     if not rows:
         raise ValidationError("The file has a header row but no products.", code="no_rows")
-    return tablib.Dataset(*rows, headers=headers)
+    return ProductFile(headers, rows)
 
 
 def _check_shape(columns, rows):
@@ -103,11 +119,13 @@ def _read_csv(raw):
             code="wrong_encoding",
             params={"byte": f"{raw[exc.start]:02x}", "position": exc.start},
         ) from exc
+    max_columns, max_lines = settings.PRODUCT_FILE_MAX_COLUMNS, settings.PRODUCT_FILE_MAX_ROWS + 1
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
         records = []
         for record in reader:
-            _check_shape(len(record), reader.line_num)
+            if len(record) > max_columns or reader.line_num > max_lines:
+                _check_shape(len(record), reader.line_num)
             if "".join(record).strip():
                 records.append(record)
     except csv.Error as exc:

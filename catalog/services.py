@@ -1,4 +1,4 @@
-"""Write paths of the catalog: apps (with thumbnails), product prices, bulk product uploads, exports."""
+"""Write paths of the catalog: apps (with thumbnails), product prices, bulk product uploads."""
 
 import io
 import logging
@@ -14,13 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, ImageOps
 
-from backoffice import exports, jobs
+from backoffice import jobs
 from backoffice.alerts import alert_staff
 from backoffice.events import publish
 
-from .models import App, Product, ProductPriceChange, ProductUpload
+from .models import Product, ProductPriceChange, ProductUpload
 from .product_files import check_name_and_size, read_product_file
-from .resources import AppResource, ProductResource, UploadLockLost, lost_a_race
+from .resources import ProductResource, UploadLockLost, lost_a_race
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +43,6 @@ class UploadNotQueued(ValidationError):
 # Apps
 
 
-def create_app(*, created_by=None, **fields):
-    app = App(**fields)
-    return save_app(app, user=created_by)
-
-
-def update_app(app, *, user=None, **fields):
-    for name, value in fields.items():
-        setattr(app, name, value)
-    return save_app(app, user=user)
-
-
 def save_app(app, *, user=None):
     """Validate and save an app, keeping its thumbnail in step with its image and recording who did it."""
     app.full_clean()
@@ -69,14 +58,6 @@ def save_app(app, *, user=None):
     app.save()
     if created:
         publish("app.created", {"id": app.pk, "slug": app.slug, "name": app.name, "credit_price": app.credit_price})
-    return app
-
-
-def deactivate_app(app, *, user=None):
-    if app.active:
-        app.active = False
-        app._history_user = user
-        app.save(update_fields=["active"])
     return app
 
 
@@ -446,29 +427,3 @@ def _counts(result, errors):
         "unchanged_rows": totals.get("skip", 0),
         "error_rows": len({error["row"] for error in errors if error["row"] is not None}),
     }
-
-
-# Export
-
-
-EXPORT_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def export_products(file_format="csv", queryset=None):
-    """Products in the upload format (store slug, sku, ...), so an export can be edited and uploaded back."""
-    if queryset is not None:
-        queryset = queryset.select_related("store")
-    return _export(ProductResource(), file_format, queryset)
-
-
-def export_apps(file_format="csv", queryset=None):
-    if queryset is not None:
-        queryset = queryset.select_related("category", "subcategory")
-    return _export(AppResource(), file_format, queryset)
-
-
-def _export(resource, file_format, queryset):
-    if file_format not in EXPORT_FORMATS:
-        raise ValueError(f"Unknown export format {file_format!r}")
-    dataset = resource.export(queryset if queryset is not None else resource.get_queryset())
-    return exports.escape_dataset(dataset).export(file_format)

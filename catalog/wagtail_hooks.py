@@ -7,52 +7,40 @@ from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
-from . import admin_views, selectors, services
+from backoffice.history import ObjectHistoryView
+
+from . import admin_views, selectors
 from .models import App, Category, Competitor, Product, ProductUpload, Store
+from .product_files import PRODUCT_COLUMNS
 
 
 class ThumbnailColumn(Column):
     cell_template_name = "catalog/admin/thumbnail_cell.html"
 
 
-class ChangeHistoryMixin:
-    """Adds a per-object view of its django-simple-history records, linked from each listing row."""
+class CatalogViewSet(ModelViewSet):
+    """Apps and products: listing with History links and Wagtail's CSV/XLSX export, the one history page."""
 
-    def get_urlpatterns(self):
-        return [*super().get_urlpatterns(), path("changes/<int:pk>/", self.changes_view, name="changes")]
-
-    def get_index_view_kwargs(self, **kwargs):
-        return super().get_index_view_kwargs(changes_url_name=self.get_url_name("changes"), **kwargs)
-
-    @property
-    def changes_view(self):
-        return self.construct_view(admin_views.ChangeHistoryView)
-
-
-class ExportMixin:
-    exporter = None
-
-    def get_urlpatterns(self):
-        return [*super().get_urlpatterns(), path("export/<str:file_format>/", self.export_view, name="export")]
+    index_view_class = admin_views.CatalogIndexView
+    history_view_class = ObjectHistoryView
+    copy_view_enabled = False
+    list_per_page = 50
 
     def get_index_view_kwargs(self, **kwargs):
-        return super().get_index_view_kwargs(export_url_name=self.get_url_name("export"), **kwargs)
-
-    @property
-    def export_view(self):
-        return self.construct_view(admin_views.ExportView, exporter=type(self).exporter)
+        return super().get_index_view_kwargs(history_url_name=self.get_url_name("history"), **kwargs)
 
 
-class AppViewSet(ChangeHistoryMixin, ExportMixin, ModelViewSet):
+class AppViewSet(CatalogViewSet):
     model = App
     icon = "pick"
     menu_order = 100
-    index_view_class = admin_views.ExportingIndexView
     add_view_class = admin_views.AppCreateView
     edit_view_class = admin_views.AppEditView
     delete_view_class = admin_views.AppDeleteView
-    copy_view_enabled = False
-    exporter = staticmethod(services.export_apps)
+    # The export is the listing (filters applied) in the columns an app is described by, categories by slug.
+    list_export = ["name", "slug", "category", "subcategory", "points_reward", "credit_price", "active", "created_at"]
+    export_headings = {field: field for field in list_export}
+    export_filename = "apps"
     panels = [
         FieldPanel("name"),
         FieldPanel("slug"),
@@ -104,15 +92,17 @@ class StoreViewSet(ModelViewSet):
     search_fields = ["name", "slug"]
 
 
-class ProductViewSet(ChangeHistoryMixin, ExportMixin, ModelViewSet):
+class ProductViewSet(CatalogViewSet):
     model = Product
     icon = "tag"
     menu_order = 400
-    index_view_class = admin_views.ExportingIndexView
     add_view_class = admin_views.ProductCreateView
     edit_view_class = admin_views.ProductEditView
-    copy_view_enabled = False
-    exporter = staticmethod(services.export_products)
+    history_view_class = admin_views.ProductHistoryView
+    # The export is the listing (filters applied) in the upload format, so it can be edited and uploaded back.
+    list_export = list(PRODUCT_COLUMNS)
+    export_headings = {field: field for field in list_export}
+    export_filename = "products"
     form_fields = ["store", "sku", "name", "price", "stock", "active"]
     list_display = ["sku", "name", "store", "price", "stock", "active", DateColumn("updated_at", label="Updated")]
     list_filter = ["store", "active"]

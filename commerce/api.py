@@ -1,16 +1,16 @@
-"""Member API: buy an app with credits, once per Idempotency-Key."""
+"""Member API: buy an app with credits (optionally discounted by a campaign), once per Idempotency-Key."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
+from backoffice.api import keyed_response, keyed_responses
+from backoffice.api_input import idempotency_key, idempotency_key_parameter
 from catalog.models import App
-from growth.api import ERROR, IDEMPOTENCY_HEADER
+from growth.models import Campaign
 
 from . import purchases
 from .models import Purchase
@@ -18,16 +18,28 @@ from .models import Purchase
 
 class PurchaseRequestSerializer(serializers.Serializer):
     expected_price = serializers.IntegerField(
-        min_value=0, required=False, help_text="The price the member was shown; refused if it changed."
+        min_value=0,
+        required=False,
+        help_text="The price the member was shown (after the campaign's discount); refused if it changed.",
+    )
+    campaign = serializers.PrimaryKeyRelatedField(
+        queryset=Campaign.objects.all(), required=False, allow_null=True, help_text="A campaign to discount the app."
+    )
+    expected_points_cost = serializers.IntegerField(
+        min_value=0, required=False, default=0, help_text="The campaign's points cost the member was shown."
     )
 
 
 class PurchaseSerializer(serializers.ModelSerializer):
     app = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    campaign = serializers.IntegerField(source="redemption.campaign_id", read_only=True, allow_null=True)
+    discount = serializers.DecimalField(
+        source="redemption.discount_amount", max_digits=12, decimal_places=2, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Purchase
-        fields = ["id", "app", "price_paid", "created_at", "refunded_at", "idempotency_key"]
+        fields = ["id", "app", "price_paid", "campaign", "discount", "created_at", "refunded_at", "idempotency_key"]
 
 
 class PurchaseView(APIView):
@@ -38,28 +50,13 @@ class PurchaseView(APIView):
     @extend_schema(
         request=PurchaseRequestSerializer,
         parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_HEADER,
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                required=True,
-                description="1 to 64 characters; the same request with the same key returns the first purchase.",
-            )
+            idempotency_key_parameter("the same request with the same key returns the first purchase."),
         ],
-        responses={
-            201: PurchaseSerializer,
-            200: OpenApiResponse(PurchaseSerializer, description="Replay of an earlier request with this key."),
-            400: ERROR,
-            403: ERROR,
-            404: ERROR,
-            409: ERROR,
-            422: ERROR,
-            429: ERROR,
-        },
+        responses=keyed_responses(PurchaseSerializer, 400, 403, 404, 409, 422, 429),
         summary="Buy an app with credits, once per Idempotency-Key",
     )
     def post(self, request, slug):
-        key = request.headers.get(IDEMPOTENCY_HEADER, "")
+        key = idempotency_key(request)
         app = get_object_or_404(App, slug=slug)
         body = PurchaseRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -68,9 +65,7 @@ class PurchaseView(APIView):
             app=app,
             idempotency_key=key,
             expected_price=body.validated_data.get("expected_price"),
+            campaign=body.validated_data.get("campaign"),
+            expected_points_cost=body.validated_data["expected_points_cost"],
         )
-        response = Response(
-            PurchaseSerializer(purchase).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
-        response["Idempotent-Replayed"] = "false" if created else "true"
-        return response
+        return keyed_response(PurchaseSerializer(purchase).data, created=created)

@@ -10,15 +10,28 @@ from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 
 from catalog.models import App
+from growth.models import Redemption
 from moderation.models import RewardEntry
 
 
 class Purchase(models.Model):
-    """A member's purchase of an app, paid with one `purchase` ledger entry; a refund is one `refund` entry."""
+    """A member's purchase of an app, paid with one `purchase` ledger entry; a refund is one `refund` entry.
+
+    With a campaign, `price_paid` is the app's credit price less the redemption's (whole-credit) discount.
+    """
 
     member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases")
     app = models.ForeignKey(App, on_delete=models.PROTECT, related_name="purchases")
     price_paid = models.PositiveIntegerField(help_text="Credits (points) taken from the member's balance.")
+    redemption = models.OneToOneField(
+        Redemption,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        help_text="The campaign discount taken off the app's price (its cart is this purchase).",
+    )
     idempotency_key = models.CharField(max_length=64)
     request_hash = models.CharField(max_length=64, editable=False, help_text="What the keyed request asked for.")
     entry = models.OneToOneField(

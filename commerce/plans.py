@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from growth.campaigns import member_eligibility_changed
 from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry
 
@@ -61,6 +62,7 @@ def subscribe(*, member, plan, now=None):
         except InsufficientPoints as exc:
             raise SubscriptionRefused("insufficient_points", str(exc)) from exc
         subscription.save(update_fields=["entry"])
+        member_eligibility_changed(locked.pk)  # member-only campaigns open to them
     member.points_balance = locked.points_balance
     return subscription
 

@@ -9,6 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog.selectors import active_apps
+from growth import campaigns
+from growth.campaigns import RedemptionRefused
+from growth.models import Campaign
 
 from . import plans, purchases, selectors
 from .errors import PurchaseRefused, SubscriptionRefused
@@ -17,7 +20,8 @@ from .models import Plan
 
 @login_required
 def confirm_purchase(request, slug):
-    """The confirmation page: the price and the balance after, and one button that buys."""
+    """The confirmation page: the price and the balance after, one button that buys, and one per campaign the
+    member may apply (each with the price after its discount)."""
     app = get_object_or_404(active_apps(), slug=slug)
     owned = selectors.owned_purchase(request.user, app)
     if owned is not None:
@@ -28,6 +32,10 @@ def confirm_purchase(request, slug):
         "balance": request.user.points_balance,
         "balance_after": request.user.points_balance - app.credit_price,
         "idempotency_key": uuid.uuid4().hex,
+        "offers": [
+            {"offer": offer, "balance_after": request.user.points_balance - offer.price - offer.campaign.points_cost}
+            for offer in campaigns.purchase_offers(request.user, app)
+        ],
     }
     return render(request, "commerce/confirm_purchase.html", context)
 
@@ -38,6 +46,9 @@ def buy(request, slug):
     app = get_object_or_404(active_apps(), slug=slug)
     try:
         expected_price = int(request.POST.get("expected_price", ""))
+        campaign_id = request.POST.get("campaign", "")
+        campaign = get_object_or_404(Campaign, pk=int(campaign_id)) if campaign_id else None
+        expected_points_cost = int(request.POST.get("expected_points_cost", "0"))
     except ValueError:
         messages.error(request, "The purchase form was incomplete; please confirm again.")
         return redirect("buy-app", slug=slug)
@@ -47,12 +58,15 @@ def buy(request, slug):
             app=app,
             idempotency_key=request.POST.get("idempotency_key", ""),
             expected_price=expected_price,
+            campaign=campaign,
+            expected_points_cost=expected_points_cost,
         )
-    except PurchaseRefused as refused:
+    except (PurchaseRefused, RedemptionRefused) as refused:
         messages.error(request, refused.message)
-        return redirect("app-detail", slug=slug)
+        return redirect("buy-app" if campaign else "app-detail", slug=slug)
     if created:
-        messages.success(request, f"You bought {app.name} for {purchase.price_paid} credits.")
+        discounted = f" with {campaign.name}" if purchase.redemption_id else ""
+        messages.success(request, f"You bought {app.name} for {purchase.price_paid} credits{discounted}.")
     return redirect("my-apps")
 
 

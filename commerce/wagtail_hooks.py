@@ -9,6 +9,7 @@ from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic.models import IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from backoffice.history import ObjectHistoryView
 from catalog.models import App
 
 from . import admin_views, plans, purchases, selectors
@@ -44,6 +45,7 @@ class PurchaseViewSet(ModelViewSet):
     """Read-only listing: purchases are made by members and refunded through the refund form."""
 
     model = Purchase
+    history_view_class = ObjectHistoryView  # Wagtail's History, with the simple-history field changes
     index_view_class = PurchaseIndexView
     inspect_view_class = PurchaseInspectView
     icon = "pick"
@@ -73,6 +75,7 @@ class PurchaseViewSet(ModelViewSet):
 
 class PlanViewSet(ModelViewSet):
     model = Plan
+    history_view_class = ObjectHistoryView  # Wagtail's History, with the simple-history field changes
     icon = "list-ul"
     menu_label = "Plans"
     menu_order = 340

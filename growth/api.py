@@ -4,31 +4,20 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backoffice.api_input import StrictPrimaryKeyRelatedField
+from backoffice.api import ERROR, keyed_response, keyed_responses
+from backoffice.api_input import StrictPrimaryKeyRelatedField, idempotency_key, idempotency_key_parameter
 from backoffice.throttling import ScopedRateThrottle, UserRateThrottle
 from catalog.selectors import active_apps
 
 from . import campaigns
 from .models import Campaign, Redemption
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-ERROR = inline_serializer(
-    "Error",
-    {
-        "error": inline_serializer(
-            "ErrorBody",
-            {"code": serializers.CharField(), "message": serializers.CharField(), "details": serializers.JSONField()},
-        )
-    },
-)
 
 
 class CartQuerySerializer(serializers.Serializer):
@@ -126,31 +115,13 @@ class RedeemView(APIView):
     @extend_schema(
         request=RedeemRequestSerializer,
         parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_HEADER,
-                OpenApiTypes.STR,
-                OpenApiParameter.HEADER,
-                required=True,
-                description="1 to 64 characters; repeating a request with the same key returns the first result.",
-            )
+            idempotency_key_parameter("repeating a request with the same key returns the first result."),
         ],
-        responses={
-            201: RedemptionSerializer,
-            200: OpenApiResponse(RedemptionSerializer, description="Replay of an earlier request with this key."),
-            400: ERROR,
-            404: ERROR,
-            409: ERROR,
-            422: ERROR,
-            429: ERROR,
-        },
+        responses=keyed_responses(RedemptionSerializer, 400, 404, 409, 422, 429),
         summary="Redeem a campaign, once per Idempotency-Key",
     )
     def post(self, request, pk):
-        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-        if not key or len(key) > 64:
-            raise campaigns.RedemptionRefused(
-                "idempotency_key_required", "Send an Idempotency-Key header of 1 to 64 characters."
-            )
+        key = idempotency_key(request)
         campaign = Campaign.objects.filter(pk=pk).first()
         if campaign is None:
             raise NotFound("There is no campaign with this id.")
@@ -165,11 +136,7 @@ class RedeemView(APIView):
             expected_points_cost=body.validated_data["expected_points_cost"],
             idempotency_key=key,
         )
-        response = Response(
-            RedemptionSerializer(redemption).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
-        response["Idempotent-Replayed"] = "false" if created else "true"
-        return response
+        return keyed_response(RedemptionSerializer(redemption).data, created=created)
 
 
 class CampaignPermissions(DjangoModelPermissions):

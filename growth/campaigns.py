@@ -12,17 +12,23 @@ Policies (README "Policies"):
   ledger entry), the void is in the redemption's history.
 """
 
+import time
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.db.models.signals import m2m_changed
 from django.utils import timezone
 
 from backoffice.errors import DomainError
 from backoffice.events import publish
+from backoffice.idempotency import clean_idempotency_key
 from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry
 
@@ -30,6 +36,9 @@ from . import selectors
 from .models import Campaign, Redemption, new_voucher_code
 
 CENT = Decimal("0.01")
+CREDIT = Decimal(1)  # an app purchase is paid in whole credits, so its discount is whole credits too
+# Carts (and redemption keys) of app purchases: only commerce's purchase path names them (redeem_for_purchase).
+PURCHASE_CART_PREFIX = "purchase:"
 VOID_PERM = "growth.void_redemption"
 REASON_MAX_LENGTH = 1000
 
@@ -110,6 +119,7 @@ def create_campaign(campaign, *, actor):
     campaign.created_by = actor
     campaign._history_user = actor
     campaign.save()
+    campaigns_changed()
     return campaign
 
 
@@ -121,6 +131,7 @@ def update_campaign(campaign, *, actor):
         validate_campaign(campaign, **used)
         campaign._history_user = actor
         campaign.save()
+        campaigns_changed()
     campaign.uses_count, campaign.budget_spent = used["uses_count"], used["budget_spent"]
     return campaign
 
@@ -129,6 +140,7 @@ def deactivate_campaign(campaign, *, actor):
     campaign.active = False
     campaign._history_user = actor
     campaign.save(update_fields=["active"])
+    campaigns_changed()
     return campaign
 
 
@@ -142,6 +154,7 @@ def delete_campaign(campaign, *, actor):
             )
         locked._history_user = actor
         locked.delete()
+        campaigns_changed()
 
 
 # --- eligibility: ONE function for the available list, the redeem path and the admin preview ----------------
@@ -154,16 +167,22 @@ class Cart:
     total: Decimal
     reference: str
     app: object = None
+    unit: Decimal = CENT  # the smallest discount step: CENT, or CREDIT for an app purchase
 
 
-def discount_for(campaign, cart_total):
-    """The discount `campaign` gives a cart of `cart_total`: a declared cart counts at most `max_cart_total`."""
+def discount_for(campaign, cart_total, unit=CENT):
+    """The discount `campaign` gives a cart of `cart_total`: a declared cart counts at most `max_cart_total`.
+
+    With `unit=CREDIT` (an app purchase, paid in whole credits) the discount is rounded down to whole credits.
+    """
     cart_total = Decimal(cart_total)
     base = min(cart_total, campaign.max_cart_total) if campaign.max_cart_total is not None else cart_total
     if campaign.discount_kind == Campaign.DiscountKind.PERCENT:
         amount = (base * campaign.discount_value / 100).quantize(CENT, rounding=ROUND_HALF_UP)
     else:
         amount = campaign.discount_value
+    if unit != CENT:
+        amount = amount.quantize(unit, rounding=ROUND_DOWN)
     return max(min(amount, cart_total), Decimal(0)).quantize(CENT)
 
 
@@ -188,7 +207,7 @@ def refusal(campaign, *, now, user=None, cart=None, used_by_user=0, allows_app=T
     if campaign.max_uses is not None and campaign.uses_count >= campaign.max_uses:
         return RedemptionRefused("campaign_exhausted", "This campaign has no uses left.")
     left = remaining_budget(campaign)
-    if left is not None and (left <= 0 or (cart is not None and discount_for(campaign, cart.total) > left)):
+    if left is not None and (left <= 0 or (cart is not None and discount_for(campaign, cart.total, cart.unit) > left)):
         return RedemptionRefused("budget_exhausted", "This campaign's budget is spent.")
     if cart is not None:
         if cart.total < campaign.min_cart_total:
@@ -213,8 +232,80 @@ def live_redemptions(**filters):
     return Redemption.objects.filter(voided_at__isnull=True, **filters)
 
 
+# --- the available list, cached per member and cart --------------------------------------------------------
+#
+# Key: the campaigns' generation, the member's generation, and the member facts eligibility reads from their own row
+# (balance, phone verified), then the cart. A write bumps a generation after it commits (a reader racing the write
+# caches the old answer under the old generation, which nobody reads again): any campaign's settings or links, and a
+# redemption or void of a limited campaign, bump the campaigns' one; a member's redemption, void or plan change bumps
+# theirs. Time (a campaign starting, a new user growing old) is bounded by the TTL; ended campaigns are dropped on
+# read. Redis down: every read is a miss and the list is computed (fail open, backoffice.cache).
+
+CAMPAIGNS_GENERATION_KEY = "growth:available:gen"
+
+
+def _member_generation_key(user_id):
+    return f"growth:available:gen:member:{user_id}"
+
+
+def _bump(key):
+    """A new generation. A missing key starts from the clock, so an evicted counter never reuses an old number."""
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.add(key, time.time_ns(), None)
+
+
+def campaigns_changed():
+    """Every member's cached available list is stale from the commit of the current transaction on."""
+    transaction.on_commit(lambda: _bump(CAMPAIGNS_GENERATION_KEY))
+
+
+def member_eligibility_changed(user_id):
+    """One member's cached available lists are stale from the commit on (a redemption, a void, a plan)."""
+    transaction.on_commit(lambda: _bump(_member_generation_key(user_id)))
+
+
+def _campaign_links_changed(sender, action, **kwargs):
+    if action in {"post_add", "post_remove", "post_clear"}:
+        campaigns_changed()
+
+
+m2m_changed.connect(_campaign_links_changed, sender=Campaign.eligible_apps.through)
+m2m_changed.connect(_campaign_links_changed, sender=Campaign.eligible_categories.through)
+
+
 def available_campaigns(user, cart_total, app=None):
-    """Campaigns `user` can redeem now for a cart of `cart_total` (for `app`, if given), soonest ending first."""
+    """Campaigns `user` can redeem now for a cart of `cart_total` (for `app`, if given), soonest ending first.
+
+    Cached per member and cart (AVAILABLE_CAMPAIGNS_CACHE_SECONDS); the redeem path re-checks every rule anyway.
+    """
+    seconds = settings.AVAILABLE_CAMPAIGNS_CACHE_SECONDS
+    if not seconds:
+        return available_campaigns_uncached(user, cart_total, app)
+    member_key = _member_generation_key(user.pk)
+    generations = cache.get_many([CAMPAIGNS_GENERATION_KEY, member_key])
+    key = ":".join(
+        [
+            "growth:available",
+            str(generations.get(CAMPAIGNS_GENERATION_KEY, 0)),
+            str(generations.get(member_key, 0)),
+            str(user.pk),
+            str(user.points_balance),
+            "v" if user.phone_verified else "u",
+            str(Decimal(cart_total).quantize(CENT)),
+            str(getattr(app, "pk", "-")),
+        ]
+    )
+    cached = cache.get(key)
+    now = timezone.now()
+    if cached is None:
+        cached = available_campaigns_uncached(user, cart_total, app)
+        cache.set(key, cached, seconds)
+    return [campaign for campaign in cached if now < campaign.ends_at]
+
+
+def available_campaigns_uncached(user, cart_total, app=None):
     now = timezone.now()
     cart = Cart(total=Decimal(cart_total), reference="", app=app)
     candidates = (
@@ -233,6 +324,30 @@ def available_campaigns(user, cart_total, app=None):
         )
         is None
     ]
+
+
+@dataclass(frozen=True)
+class PurchaseOffer:
+    """A campaign the member may apply to buying an app: its whole-credit discount and the price left to pay."""
+
+    campaign: Campaign
+    discount: int
+    price: int
+
+
+def purchase_offers(user, app):
+    """The member's campaigns for buying `app` (the cart is its credit price), biggest discount first.
+
+    A campaign whose discount rounds down to zero credits is not offered: it would spend a use and give nothing.
+    """
+    if not app.credit_price:
+        return []
+    offers = []
+    for campaign in available_campaigns(user, app.credit_price, app):
+        discount = int(discount_for(campaign, app.credit_price, CREDIT))
+        if discount > 0:
+            offers.append(PurchaseOffer(campaign, discount, app.credit_price - discount))
+    return sorted(offers, key=lambda offer: (offer.price, offer.campaign.ends_at, offer.campaign.pk))
 
 
 def eligible_users_preview(campaign, sample_size=10):
@@ -291,6 +406,8 @@ def cart_for(*, cart_total=None, app=None, cart_reference=""):
         raise RedemptionRefused("cart_reference_required", "Say which cart (purchase or order reference) this is for.")
     if len(reference) > 64:
         raise RedemptionRefused("invalid", "A cart reference has at most 64 characters.")
+    if reference.startswith(PURCHASE_CART_PREFIX):
+        raise RedemptionRefused("invalid", "A discount on an app purchase is chosen when buying the app.")
     return Cart(total=total, reference=reference, app=app)
 
 
@@ -305,9 +422,31 @@ def redeem_campaign(
     PostgreSQL re-checks the WHERE after waiting for the row lock, so it never oversells and never charges a price
     changed meanwhile. The same key with the same request returns the first redemption; with another, it's refused.
     """
-    if not idempotency_key or len(idempotency_key) > 64:
-        raise RedemptionRefused("idempotency_key_invalid", "An Idempotency-Key of 1 to 64 characters is required.")
+    idempotency_key = clean_idempotency_key(idempotency_key, refusal=RedemptionRefused)
+    if idempotency_key.startswith(PURCHASE_CART_PREFIX):  # reserved for the redemptions of app purchases
+        raise RedemptionRefused(
+            "idempotency_key_invalid", f"Idempotency-Keys starting {PURCHASE_CART_PREFIX!r} are reserved."
+        )
     cart = cart_for(cart_total=cart_total, app=app, cart_reference=cart_reference)
+    return _redeem(user, campaign, idempotency_key, expected_points_cost, cart)
+
+
+def redeem_for_purchase(*, user, campaign, app, purchase_reference, expected_points_cost):
+    """Redeem `campaign` on the purchase of `app` named `purchase_reference` (commerce's buy path, in its
+    transaction, member row locked). The cart is the app's credit price; the discount is whole credits.
+
+    Same rules as `redeem_campaign` (stacking, budget, limits, verified phone, cost shown). Returns the redemption.
+    """
+    if not app.credit_price:
+        raise RedemptionRefused("invalid", "This app is free: there is nothing to discount.")
+    reference = PURCHASE_CART_PREFIX + str(purchase_reference)
+    cart = Cart(total=Decimal(app.credit_price).quantize(CENT), reference=reference, app=app, unit=CREDIT)
+    redemption, _ = _redeem(user, campaign, reference, expected_points_cost, cart)
+    return redemption
+
+
+def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
+    app = cart.app
     try:
         expected_points_cost = int(expected_points_cost)
     except (TypeError, ValueError):
@@ -315,7 +454,14 @@ def redeem_campaign(
     User = get_user_model()
     with transaction.atomic():
         locked_user = User.objects.select_for_update().get(pk=user.pk)
-        previous = Redemption.objects.filter(user=locked_user, idempotency_key=idempotency_key).first()
+        # One read for the member's redemption under this key and the live ones on this cart (the stacking rule).
+        mine = list(
+            Redemption.objects.filter(
+                Q(idempotency_key=idempotency_key) | Q(cart_reference=cart.reference, voided_at__isnull=True),
+                user=locked_user,
+            ).select_related("campaign")
+        )
+        previous = next((r for r in mine if r.idempotency_key == idempotency_key), None)
         if previous is not None:
             same = (previous.campaign_id, previous.cart_total, previous.app_id, previous.cart_reference) == (
                 campaign.pk,
@@ -328,7 +474,8 @@ def redeem_campaign(
                     "idempotency_key_reused", "This Idempotency-Key was already used for another request."
                 )
             return previous, False
-        current = Campaign.objects.get(pk=campaign.pk)
+        # One read for the campaign, the member's live uses of it and whether the cart's app is eligible.
+        current = _campaign_for_redeem(campaign.pk, locked_user, app)
         if expected_points_cost != current.points_cost:
             raise _cost_changed(current)
         now = timezone.now()
@@ -337,12 +484,13 @@ def redeem_campaign(
             now=now,
             user=locked_user,
             cart=cart,
-            used_by_user=live_redemptions(campaign=current, user=locked_user).count(),
-            allows_app=selectors.campaign_allows_app(current, app),
+            used_by_user=current.used_by_user,
+            allows_app=current.allows_app,
         )
         if refused is not None:
             raise refused
-        discount = _discount_within_cart(current, locked_user, cart)
+        on_cart = [r for r in mine if r.cart_reference == cart.reference and r.voided_at is None]
+        discount = _discount_within_cart(current, on_cart, cart)
         redemption = Redemption.objects.create(
             campaign=current,
             user=locked_user,
@@ -394,13 +542,36 @@ def redeem_campaign(
                 "points_cost": current.points_cost,
             },
         )
+        _redemptions_changed(current, locked_user.pk)
     user.points_balance = locked_user.points_balance
     return redemption, True
 
 
-def _discount_within_cart(campaign, user, cart):
-    """The campaign's discount, refused or reduced so that the cart's total discount never exceeds the cart."""
-    on_cart = list(live_redemptions(user=user, cart_reference=cart.reference).select_related("campaign"))
+def _redemptions_changed(campaign, user_id):
+    """A use of a limited campaign may end it for everybody; any use changes what its member may still redeem."""
+    member_eligibility_changed(user_id)
+    if campaign.max_uses is not None or campaign.budget is not None:
+        campaigns_changed()
+
+
+def _campaign_for_redeem(campaign_id, user, app):
+    """The campaign with `used_by_user` (the member's live redemptions of it) and `allows_app`, in one query."""
+    used = (
+        live_redemptions(campaign=OuterRef("pk"), user=user)
+        .order_by()
+        .values("campaign")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Campaign.objects.annotate(
+        used_by_user=Coalesce(Subquery(used, output_field=IntegerField()), 0),
+        allows_app=ExpressionWrapper(selectors.campaigns_allowing_app(app), output_field=BooleanField()),
+    ).get(pk=campaign_id)
+
+
+def _discount_within_cart(campaign, on_cart, cart):
+    """The campaign's discount, refused or reduced so that the cart's total discount (`on_cart`: the live
+    redemptions on it) never exceeds the cart."""
     already = sum((r.discount_amount for r in on_cart), Decimal(0))
     if on_cart:
         if any(r.cart_total != cart.total for r in on_cart):
@@ -411,7 +582,7 @@ def _discount_within_cart(campaign, user, cart):
             raise RedemptionRefused(
                 "not_stackable", "This cart already has a discount that does not combine with this one."
             )
-    discount = min(discount_for(campaign, cart.total), cart.total - already)
+    discount = min(discount_for(campaign, cart.total, cart.unit), cart.total - already)
     if discount <= 0:
         raise RedemptionRefused("cart_fully_discounted", "This cart is already discounted to zero.")
     return discount
@@ -449,10 +620,28 @@ def _why_not_moved(shown):
 def void_redemption(redemption, *, actor, reason):
     """Undo a redemption: the use, the budget and the points come back; the redemption stays, marked voided.
 
-    Locks in the redeem path's order (member, then campaign counters last), so a void and a redemption never deadlock.
+    A discount that paid part of an app purchase is voided by refunding that purchase (`void_for_refund`).
     """
     if actor is None or not actor.is_active or not actor.has_perm(VOID_PERM):
         raise PermissionDenied(f"{actor} may not void redemptions.")
+    if redemption.cart_reference.startswith(PURCHASE_CART_PREFIX):
+        raise RedemptionRefused(
+            "applied_to_purchase", "This discount paid part of an app purchase: refund the purchase instead."
+        )
+    return _void(redemption, actor=actor, reason=reason)
+
+
+def void_for_refund(redemption, *, actor, reason):
+    """Void the discount of an app purchase being refunded (commerce's refund path, which checked the actor may
+    refund, in its transaction). An already voided one is left as it is."""
+    if redemption.voided:
+        return redemption
+    return _void(redemption, actor=actor, reason=reason)
+
+
+def _void(redemption, *, actor, reason):
+    """Locks in the redeem path's order (member, then campaign counters last), so a void and a redemption never
+    deadlock."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "A reason is required."})
@@ -480,5 +669,7 @@ def void_redemption(redemption, *, actor, reason):
         Campaign.objects.filter(pk=locked.campaign_id).update(
             uses_count=F("uses_count") - 1, budget_spent=F("budget_spent") - locked.discount_amount
         )
+        member_eligibility_changed(locked.user_id)
+        campaigns_changed()
     redemption.voided_at, redemption.voided_by, redemption.void_reason = locked.voided_at, actor, reason
     return redemption

@@ -17,7 +17,7 @@ from backoffice.demo import moment
 from moderation.models import RewardEntry
 
 from . import campaigns as campaigns_service
-from . import services
+from . import referrals
 from .models import Campaign, Redemption, Referral, ReferralVisit, ReferrerScore
 
 REFERRERS = 20
@@ -104,7 +104,7 @@ def _referrals(rng, members):
 
     credited = {}
     for link in sorted(links, key=_credit_time):
-        if services.credit_referral(link):
+        if referrals.credit_referral(referral=link):
             credited[link.pk] = _credit_time(link)
     _date_credits(credited)
     return len(links), len(credited)

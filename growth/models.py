@@ -182,14 +182,8 @@ class ReferrerScore(models.Model):
     last_credited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [
-            models.Index(
-                models.F("credited_referrals").desc(),
-                models.F("last_credited_at").asc(),
-                "user",
-                name="referrer_score_rank",
-            )
-        ]
+        # The leaderboard's order, read by keyset seeks (growth.selectors): every page is an index range scan.
+        indexes = [models.Index(models.F("credited_referrals").desc(), "user", name="referrer_score_keyset")]
 
     def __str__(self):
         return f"{self.user_id}: {self.credited_referrals}"
@@ -209,7 +203,7 @@ class PhoneDevice(ThrottlingMixin, SideChannelDevice):
     sends_in_window = models.PositiveIntegerField(default=0)
 
     def get_throttle_factor(self):
-        return getattr(settings, "OTP_PHONE_THROTTLE_FACTOR", 1)
+        return settings.OTP_PHONE_THROTTLE_FACTOR
 
     def __str__(self):
         return f"phone {self.phone} of {self.user_id}"

@@ -13,6 +13,7 @@ The log-in limit is not here: it lives in the database (backoffice.login_policy)
 import dataclasses
 import hashlib
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -28,20 +29,20 @@ PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 @dataclasses.dataclass(frozen=True)
 class Limit:
     name: str
-    setting: str  # the setting holding "N/period"
+    read_rate: Callable[[], str]  # reads the setting holding "N/period" (at each call, so tests can override it)
     fail_open: bool
 
     def rate(self):
-        count, _, period = getattr(settings, self.setting).partition("/")
+        count, _, period = self.read_rate().partition("/")
         return int(count), PERIODS[period.strip().rstrip("s")]
 
 
-SIGNUP_PER_IP = Limit("signup-ip", "SIGNUP_RATE_PER_IP", fail_open=True)
-SMS_PER_IP = Limit("sms-ip", "SMS_RATE_PER_IP", fail_open=False)
-SMS_PER_NUMBER = Limit("sms-number", "SMS_RATE_PER_NUMBER", fail_open=False)
-PASSWORD_RESET_PER_IP = Limit("reset-ip", "PASSWORD_RESET_RATE_PER_IP", fail_open=True)
-PASSWORD_RESET_PER_EMAIL = Limit("reset-email", "PASSWORD_RESET_RATE_PER_EMAIL", fail_open=True)
-OTP_CHECKS_PER_IP = Limit("otp-check-ip", "OTP_CHECK_RATE_PER_IP", fail_open=True)
+SIGNUP_PER_IP = Limit("signup-ip", lambda: settings.SIGNUP_RATE_PER_IP, fail_open=True)
+SMS_PER_IP = Limit("sms-ip", lambda: settings.SMS_RATE_PER_IP, fail_open=False)
+SMS_PER_NUMBER = Limit("sms-number", lambda: settings.SMS_RATE_PER_NUMBER, fail_open=False)
+PASSWORD_RESET_PER_IP = Limit("reset-ip", lambda: settings.PASSWORD_RESET_RATE_PER_IP, fail_open=True)
+PASSWORD_RESET_PER_EMAIL = Limit("reset-email", lambda: settings.PASSWORD_RESET_RATE_PER_EMAIL, fail_open=True)
+OTP_CHECKS_PER_IP = Limit("otp-check-ip", lambda: settings.OTP_CHECK_RATE_PER_IP, fail_open=True)
 
 
 def _key(name, value):

@@ -2,13 +2,13 @@
 
 from backoffice.jobs import recorded_task
 
-from . import reconciliation, services
+from . import reconciliation, referrals
 
 
 @recorded_task(name="growth.tasks.credit_waiting_referrals")
 def credit_waiting_referrals():
-    """Pay referral credits that failed when the phone was verified (see services.credit_waiting_referrals)."""
-    return services.credit_waiting_referrals()
+    """Pay referral credits that failed when the phone was verified (see referrals.credit_waiting_referrals)."""
+    return referrals.credit_waiting_referrals()
 
 
 @recorded_task(name="growth.tasks.reconcile")

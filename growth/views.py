@@ -17,7 +17,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail import hooks
 
+from backoffice.cache import cached_anonymous_page, cached_versioned
 from backoffice.models import Delivery, Notification
+from backoffice.services import mark_notifications_read
 from catalog.models import Category
 from catalog.selectors import active_apps
 from moderation.models import Download, ScreenshotProof
@@ -25,18 +27,18 @@ from moderation.proofs import ProofRefused, record_download, submit_proof
 from moderation.selectors import earning_closed_reason, proof_for_user
 
 from . import campaigns as growth_campaigns
-from . import ratelimit, selectors, services
+from . import errors, otp, ratelimit, referrals, registration, selectors
 from .forms import CartForm, OTPForm, ProofForm, SignupForm
 from .identity import canonical_email
 from .models import Campaign, Referral
 
 REFERRAL_SESSION_KEY = "referral_code"
 REFERRAL_CODE = re.compile(r"[A-Za-z0-9_-]{1,16}")  # what backoffice.models.new_referral_code makes
-LEADERBOARD_MAX_PAGE = 500  # the top 10,000; deeper OFFSETs cost seconds at a million members; own rank covers the rest
 
 
 APP_PAGE_SECTIONS_HOOK = "growth_app_page_sections"
 HOME_SECTIONS_HOOK = "growth_home_sections"
+HOME_FOOTER_HOOK = "growth_home_footer"  # fn(request) -> the home page's <footer> HTML or None
 
 
 def _hook_sections(hook_name, *args):
@@ -44,11 +46,18 @@ def _hook_sections(hook_name, *args):
     return [html for fn in hooks.get_hooks(hook_name) if (html := fn(*args))]
 
 
+@cached_anonymous_page("catalog", "plans", "landing")
 def home(request):
+    """Anonymous visitors share one cached page; members share the cached app list (the rest is theirs)."""
+    apps = cached_versioned("home-apps", ["catalog"], (), lambda: list(active_apps()[:12]))
     return render(
         request,
         "growth/home.html",
-        {"apps": active_apps()[:12], "sections": _hook_sections(HOME_SECTIONS_HOOK, request)},
+        {
+            "apps": apps,
+            "sections": _hook_sections(HOME_SECTIONS_HOOK, request),
+            "footer_sections": _hook_sections(HOME_FOOTER_HOOK, request),
+        },
     )
 
 
@@ -74,9 +83,9 @@ def referral_link(request, code):
     if not REFERRAL_CODE.fullmatch(code):
         referrer = None
     elif ratelimit.first_visit_today(code, ratelimit.client_ip(request)):
-        referrer = services.record_referral_visit(code)
+        referrer = referrals.record_referral_visit(code=code)
     else:
-        referrer = services.find_referrer(code)
+        referrer = referrals.find_referrer(code=code)
     if referrer is not None:
         request.session[REFERRAL_SESSION_KEY] = code
     else:
@@ -95,21 +104,21 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user = services.sign_up(
+            user = registration.sign_up_member(
                 email=data["email"],
                 password=data["password1"],
                 phone=data["phone"],
                 referral_code=data["referral_code"],
                 display_name=data["display_name"],
             )
-        except services.SignupRefused as refused:
+        except errors.SignupRefused as refused:
             form.add_error(refused.field if refused.field in form.fields else None, str(refused))
         except ValidationError as error:
             form.add_error("password1", error)
         else:
             if data["referral_code"] and request.session.get(REFERRAL_SESSION_KEY) != data["referral_code"]:
                 # A code typed in, not a link followed: still a visit, or the funnel shows more sign-ups than visits.
-                services.record_referral_visit(data["referral_code"])
+                referrals.record_referral_visit(code=data["referral_code"])
             request.session.pop(REFERRAL_SESSION_KEY, None)
             login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
             _send_code(request, user)
@@ -125,8 +134,8 @@ def _send_code(request, user):
         messages.error(request, "Too many codes requested. Try again later.")
         return False
     try:
-        delivery = services.send_verification_code(user)
-    except services.OTPRefused as refused:
+        delivery = otp.send_verification_code(user=user)
+    except errors.OTPRefused as refused:
         messages.error(request, str(refused))
         return False
     delivery.refresh_from_db(fields=["status"])
@@ -159,27 +168,35 @@ def verify_phone(request):
             status = 429
         elif form.is_valid():
             try:
-                services.verify_phone(request.user, form.cleaned_data["code"])
-            except services.OTPRefused as refused:
+                otp.verify_phone(user=request.user, code=form.cleaned_data["code"])
+            except errors.OTPRefused as refused:
                 form.add_error("code", str(refused))
             else:
                 messages.success(request, "Your phone number is verified. You can now earn points.")
                 return redirect("apps")
         if form.errors and status == 200:
             status = 400
-    return render(request, "growth/verify_phone.html", {"form": form, "hide_verify_banner": True}, status=status)
+    return render(
+        request,
+        "growth/verify_phone.html",
+        {"form": form, "hide_verify_banner": True, "code_life": otp.code_life_text()},
+        status=status,
+    )
 
 
 # --- apps and proofs ------------------------------------------------------------------------------------
 
 
+@cached_anonymous_page("catalog", params=("category", "page"))
 def app_list(request):
     apps = active_apps()
     category = request.GET.get("category", "")
     if category:
         apps = apps.filter(Q(category__slug=category) | Q(subcategory__slug=category))
     page = Paginator(apps, 24).get_page(request.GET.get("page"))
-    categories = Category.objects.filter(parent__isnull=True).order_by("name")
+    categories = cached_versioned(
+        "top-categories", ["catalog"], (), lambda: list(Category.objects.filter(parent__isnull=True).order_by("name"))
+    )
     return render(request, "growth/app_list.html", {"page": page, "categories": categories, "category": category})
 
 
@@ -278,14 +295,18 @@ def my_referrals(request):
     )
 
 
+@cached_anonymous_page("leaderboard", params=("cursor",))
 def leaderboard(request):
+    """Pages follow signed keyset cursors (?cursor=); a cursor we did not sign gets the top of the board and a 400."""
+    status, invalid = 200, False
     try:
-        page_number = min(max(int(request.GET.get("page", 1)), 1), LEADERBOARD_MAX_PAGE)
-    except ValueError:
-        page_number = 1
-    board = selectors.leaderboard_page(page_number)
+        board = selectors.leaderboard_page(request.GET.get("cursor") or None)
+    except selectors.InvalidLeaderboardCursor:
+        board, status, invalid = selectors.leaderboard_page(), 400, True
     own = selectors.own_rank(request.user) if request.user.is_authenticated else None
-    return render(request, "growth/leaderboard.html", {"board": board, "own": own})
+    return render(
+        request, "growth/leaderboard.html", {"board": board, "own": own, "invalid_cursor": invalid}, status=status
+    )
 
 
 @login_required
@@ -293,7 +314,7 @@ def notifications(request):
     items = Notification.objects.filter(user=request.user).order_by("-created_at")
     page = Paginator(items, 25).get_page(request.GET.get("page"))
     response = render(request, "growth/notifications.html", {"page": page})
-    services.mark_notifications_read(request.user, [n.pk for n in page.object_list if n.read_at is None])
+    mark_notifications_read(user=request.user, notification_ids=[n.pk for n in page.object_list if n.read_at is None])
     return response
 
 

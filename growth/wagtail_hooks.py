@@ -10,6 +10,8 @@ from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic.models import CreateView, DeleteView, EditView, IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from backoffice.history import ObjectHistoryView
+
 from . import campaigns, selectors
 from .admin_forms import CampaignForm
 from .models import Campaign, Redemption, Referral
@@ -66,6 +68,7 @@ class CampaignDeleteView(DeleteView):
 
 class CampaignViewSet(ModelViewSet):
     model = Campaign
+    history_view_class = ObjectHistoryView  # Wagtail's History, with the simple-history field changes
     icon = "tag"
     menu_label = "Campaigns"
     menu_order = 300
@@ -139,10 +142,28 @@ class ReferralViewSet(ModelViewSet):
     list_export = ["referrer", "referred", "created_at", "credited_at"]
 
 
+# What staff see of a redemption (its page) and export (the listing, without who voided it).
+REDEMPTION_FIELDS = [
+    "campaign",
+    "user",
+    "app",
+    "cart_reference",
+    "cart_total",
+    "discount_amount",
+    "points_cost",
+    "voucher_code",
+    "created_at",
+    "voided_at",
+    "voided_by",
+    "void_reason",
+]
+
+
 class RedemptionViewSet(ModelViewSet):
     """Read-only for marketers and admins: redemptions are made only by members through the service."""
 
     model = Redemption
+    history_view_class = ObjectHistoryView  # Wagtail's History, with the simple-history field changes
     index_view_class = RedemptionIndexView
     inspect_view_class = RedemptionInspectView
     icon = "form"
@@ -163,33 +184,8 @@ class RedemptionViewSet(ModelViewSet):
     list_filter = ["campaign", "created_at", "voided_at"]
     search_fields = ["user__email", "campaign__name", "voucher_code", "cart_reference"]
     form_fields = []
-    inspect_view_fields = [
-        "campaign",
-        "user",
-        "app",
-        "cart_reference",
-        "cart_total",
-        "discount_amount",
-        "points_cost",
-        "voucher_code",
-        "created_at",
-        "voided_at",
-        "voided_by",
-        "void_reason",
-    ]
-    list_export = [
-        "campaign",
-        "user",
-        "app",
-        "cart_reference",
-        "cart_total",
-        "discount_amount",
-        "points_cost",
-        "voucher_code",
-        "created_at",
-        "voided_at",
-        "void_reason",
-    ]
+    inspect_view_fields = REDEMPTION_FIELDS
+    list_export = [field for field in REDEMPTION_FIELDS if field != "voided_by"]
 
     def get_urlpatterns(self):
         return [*super().get_urlpatterns(), path("void/<int:pk>/", void_redemption_view, name="void")]

@@ -56,15 +56,23 @@ class DailyStat(models.Model):
         return f"Figures for {self.date}"
 
 
-class DailyAppStat(models.Model):
-    """Per-app figures of one day, for the top-apps tables; only apps with activity that day get a row."""
+class AppFigures(models.Model):
+    """The figures of one app over a period: what DailyAppStat and WeeklyAppStat both count."""
 
-    date = models.DateField()
     app = models.ForeignKey("catalog.App", on_delete=models.CASCADE, related_name="+")
     downloads = models.PositiveIntegerField(default=0)
     proofs_approved = models.PositiveIntegerField(default=0)
     purchases = models.PositiveIntegerField(default=0)
     credits = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DailyAppStat(AppFigures):
+    """Per-app figures of one day, for the top-apps tables; only apps with activity that day get a row."""
+
+    date = models.DateField()
 
     class Meta:
         ordering = ["date", "app"]
@@ -76,7 +84,7 @@ class DailyAppStat(models.Model):
         return f"{self.app_id} on {self.date}"
 
 
-class WeeklyAppStat(models.Model):
+class WeeklyAppStat(AppFigures):
     """The sum of an app's DailyAppStat rows over one Monday-to-Sunday week (only the days rolled up so far).
 
     Rewritten from the daily rows whenever a day of the week is rolled up, so ranking apps over a long range
@@ -84,11 +92,6 @@ class WeeklyAppStat(models.Model):
     """
 
     week_start = models.DateField()
-    app = models.ForeignKey("catalog.App", on_delete=models.CASCADE, related_name="+")
-    downloads = models.PositiveIntegerField(default=0)
-    proofs_approved = models.PositiveIntegerField(default=0)
-    purchases = models.PositiveIntegerField(default=0)
-    credits = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["week_start", "app"]

@@ -60,6 +60,7 @@ def load(out):
         for point in points[store.pk]
         for product in products[store.pk]
     )
+    orders.sync_product_stock(product.pk for store in stores for product in products[store.pk])
     for store in stores:
         MarketplaceAccount.objects.get_or_create(store=store)
     _orders(rng, stores, points, products, now)

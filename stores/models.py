@@ -312,9 +312,12 @@ class RepricingDecision(models.Model):
         CompetitorListing,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.SET_NULL,  # done by Django's delete, so it holds without a database constraint
         related_name="+",
         help_text="The competitor offer the new price follows (none: no usable offer).",
+        # A record of what the run saw. A database constraint would be checked at commit by locking one listing
+        # row per decision: 100,000 scattered rows of the largest table, half a full run's commit.
+        db_constraint=False,
     )
     suspicious_offers = models.PositiveIntegerField(default=0)
     at_floor = models.BooleanField(default=False)

@@ -4,15 +4,20 @@ Stock at a sales point is `quantity` on hand and `reserved` by open orders. A ne
 (refused with `insufficient_stock` when the point lacks them); shipping takes them off the shelf; cancelling
 an open order releases its reservation; a return puts the items back. Each change locks the order row and
 moves stock with a conditional UPDATE, so concurrent orders can never oversell a point.
+
+`Product.stock` is derived: for a product stocked at sales points it is the sum of their `quantity` (on hand,
+reservations included), rewritten in the same transaction as every change of a point's quantity. Each such
+change locks the product rows first (in id order), so the sum is read after every earlier change committed.
 """
 
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from backoffice.errors import DomainError
+from catalog.models import Product
 
 from .models import Order, OrderItem, ProductStock
 
@@ -30,6 +35,32 @@ ALLOWED_TRANSITIONS = {
 
 class OrderRefused(DomainError):
     pass
+
+
+def _lock_products(product_ids):
+    """Lock the products whose on-hand stock is about to change, in id order (one order: no deadlocks)."""
+    list(Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk").values_list("pk", flat=True))
+
+
+def _derive_product_stock(product_ids):
+    """Product.stock := the sum of its sales points' quantities, for products stocked at any point."""
+    total = (
+        ProductStock.objects.filter(product=OuterRef("pk"))
+        .order_by()
+        .values("product")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    stocked = ProductStock.objects.filter(product_id__in=product_ids).values("product_id")
+    Product.objects.filter(pk__in=stocked).update(stock=Subquery(total))
+
+
+def sync_product_stock(product_ids):
+    """Make Product.stock equal the sum of its per-point stock (after rows were written in bulk, e.g. demo data)."""
+    product_ids = sorted(set(product_ids))
+    with transaction.atomic():
+        _lock_products(product_ids)
+        _derive_product_stock(product_ids)
 
 
 def _reserve(point, product_id, quantity, now):
@@ -89,7 +120,10 @@ def create_order(*, store, code, sales_point, items, client=None, placed_at=None
 
 def _move_stock(order, *, quantity_delta_sign, reserved_delta_sign, now):
     """Apply each item to its stock row: quantity += sign*n, reserved += sign*n (conditional, never negative)."""
-    for item in sorted(order.items.all(), key=lambda item: item.product_id):
+    items = sorted(order.items.all(), key=lambda item: item.product_id)
+    if quantity_delta_sign:
+        _lock_products([item.product_id for item in items])
+    for item in items:
         n = item.quantity
         rows = ProductStock.objects.filter(sales_point_id=order.sales_point_id, product_id=item.product_id)
         if reserved_delta_sign < 0:
@@ -105,6 +139,8 @@ def _move_stock(order, *, quantity_delta_sign, reserved_delta_sign, now):
             ProductStock.objects.create(sales_point_id=order.sales_point_id, product_id=item.product_id, quantity=n)
         elif not updated:
             raise OrderRefused("stock_mismatch", f"The stock of product {item.product_id} no longer covers this order.")
+    if quantity_delta_sign:
+        _derive_product_stock([item.product_id for item in items])
 
 
 def change_status(order, new_status, *, actor=None):
@@ -137,6 +173,7 @@ def set_stock(sales_point, product, quantity, *, actor=None):
     if int(quantity) < 0:
         raise OrderRefused("invalid_quantity", "Stock cannot be negative.")
     with transaction.atomic():
+        _lock_products([product.pk])
         stock, _ = ProductStock.objects.select_for_update().get_or_create(sales_point=sales_point, product=product)
         if quantity < stock.reserved:
             raise OrderRefused(
@@ -145,4 +182,5 @@ def set_stock(sales_point, product, quantity, *, actor=None):
         stock.quantity = quantity
         stock._history_user = actor
         stock.save(update_fields=["quantity", "updated_at"])
+        _derive_product_stock([product.pk])
     return stock

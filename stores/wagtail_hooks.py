@@ -20,6 +20,7 @@ from wagtail.admin.views.generic import chooser as chooser_views
 from wagtail.admin.viewsets.chooser import ChooserViewSet
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
+from backoffice.history import ObjectHistoryView
 from catalog.models import Product
 
 from . import admin_views, alerts
@@ -77,6 +78,7 @@ product_chooser = ProductChooserViewSet("stores_product_chooser")
 
 class StoresViewSet(ModelViewSet):
     copy_view_enabled = False
+    history_view_class = ObjectHistoryView  # Wagtail's History, with the simple-history field changes
     search_backend_name = None  # plain ORM search over search_fields
     list_per_page = 50
 

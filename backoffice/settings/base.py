@@ -35,11 +35,13 @@ INSTALLED_APPS = [
     "growth",
     "commerce",
     "stores",
+    "landing",
     "reporting",
     "integrations",
     # Wagtail admin
     "backoffice.apps.WagtailUsersConfig",  # wagtail.users with the privilege policy
     "wagtail.snippets",
+    "wagtail.contrib.settings",
     "wagtail.images",
     "wagtail.documents",
     "wagtail.search",
@@ -108,8 +110,8 @@ TEMPLATES = [
     },
 ]
 
-# Seconds a process keeps its database connection between requests/tasks (0: a new connection each time, ~4 ms
-# here). Each gunicorn worker and each Celery worker process holds at most one, checked before reuse.
+# Without the pool (DB_POOL_MAX_SIZE=0, below): seconds a process keeps its database connection between
+# requests/tasks (0: a new connection each time, ~4 ms here), checked before reuse. One per process and thread.
 DB_CONN_MAX_AGE = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
 DATABASES = {
     "default": dj_database_url.config(
@@ -122,6 +124,22 @@ DATABASES = {
 DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = DB_CONNECT_TIMEOUT
+# PostgreSQL connections per process from psycopg 3's pool (Django's OPTIONS["pool"]) when above 0: the web runs
+# under ASGI, where Django's persistent connections belong to a thread and must be off (Django's docs); the pool
+# checks a connection out per request or task and takes it back. Size per process (README, Production): the
+# pool's max_size; 0 uses DB_CONN_MAX_AGE instead. Tests use neither (test.py).
+DB_POOL_MAX_SIZE = int(os.environ.get("DB_POOL_MAX_SIZE", "4"))
+DB_POOL_MIN_SIZE = int(os.environ.get("DB_POOL_MIN_SIZE", "1"))  # connections each process opens and keeps
+DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT", "5"))  # seconds a request waits for a free connection
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE > 0:
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": DB_POOL_TIMEOUT,
+        "max_lifetime": 3600,  # seconds: connections are renewed, so PostgreSQL-side memory growth is bounded
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django returns them per request
+    # CONN_HEALTH_CHECKS (on) makes Django give the pool ConnectionPool.check_connection: checked at each checkout.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for each other instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -298,6 +316,9 @@ DELIVERY_SWEEP_BATCH = 500  # deliveries queued again per run of the retry sweep
 
 # Job runs (TaskRun rows) older than this are deleted by the scheduled backoffice.tasks.prune_task_runs.
 TASK_RUN_RETENTION_DAYS = int(os.environ.get("TASK_RUN_RETENTION_DAYS", "30"))
+# Sent and failed deliveries older than this are deleted by the scheduled backoffice.tasks.prune_deliveries
+# (their message bodies hold codes and personal data; the ones still waiting are never deleted).
+DELIVERY_RETENTION_DAYS = int(os.environ.get("DELIVERY_RETENTION_DAYS", "90"))
 
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 # A staff alert with the same kind and subject as one raised this recently only counts a repeat (no new email).
@@ -313,6 +334,15 @@ SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0
 DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
 # The dashboard counts today live from the raw tables; viewers within this many seconds share one count (0: off).
 REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS", "60"))
+# Public pages (home, apps, leaderboard) and the public API lists are cached for anonymous visitors this long;
+# a write to what they show also invalidates them at once (versioned keys, backoffice/cache.py).
+PUBLIC_PAGE_CACHE_SECONDS = int(os.environ.get("PUBLIC_PAGE_CACHE_SECONDS", "60"))
+# Each process keeps its last read of those versions, and the pages themselves, this long in memory: a cached page
+# then costs no round trip to Redis; another process's write shows within this time (0: ask Redis every time).
+PUBLIC_CACHE_LOCAL_SECONDS = float(os.environ.get("PUBLIC_CACHE_LOCAL_SECONDS", "1"))
+# Leaderboard pages and own ranks are cached this long (a referral credit also invalidates them at once); a page
+# cursor older than this, or minted before the last credit, has its rank recounted instead of trusted.
+LEADERBOARD_CACHE_SECONDS = int(os.environ.get("LEADERBOARD_CACHE_SECONDS", "300"))
 # The moderation queue's "done today" team count (it reads every proof reviewed today) is shared this long (0: off).
 MODERATION_TEAM_COUNT_CACHE_SECONDS = int(os.environ.get("MODERATION_TEAM_COUNT_CACHE_SECONDS", "30"))
 # Which active webhook endpoints subscribe to each event is cached this long (dropped at once on any endpoint change).
@@ -323,6 +353,8 @@ PLAN_MULTIPLIER_CACHE_SECONDS = int(os.environ.get("PLAN_MULTIPLIER_CACHE_SECOND
 # Numbers that can't be gamed (issue 12): see README "Policies".
 # A declared cart (no app priced by us) is discounted as if it were at most this much, unless a campaign says otherwise.
 CAMPAIGN_DEFAULT_MAX_CART_TOTAL = os.environ.get("CAMPAIGN_DEFAULT_MAX_CART_TOTAL", "100.00")
+# A member's available campaigns per cart are cached this long (seconds; 0: off); writes invalidate them at once.
+AVAILABLE_CAMPAIGNS_CACHE_SECONDS = int(os.environ.get("AVAILABLE_CAMPAIGNS_CACHE_SECONDS", "60"))
 # A member whose proof for an app was rejected may send a new one this many times; approved/invalidated closes the app.
 PROOF_MAX_REJECTED_RETRIES = int(os.environ.get("PROOF_MAX_REJECTED_RETRIES", "2"))
 # Perceptual-hash (pHash, 64 bits) distance at or below which two proofs are flagged as near duplicates.
@@ -335,6 +367,16 @@ PRODUCT_UPLOAD_INLINE_MAX_BYTES = int(os.environ.get("PRODUCT_UPLOAD_INLINE_MAX_
 
 # Phone numbers typed without a country code are read in this region (ISO code, "" = always international).
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
+
+# Phone verification (growth/otp.py) and referrals (growth/referrals.py).
+OTP_VALID_SECONDS = int(os.environ.get("OTP_VALID_SECONDS", "300"))  # life of a texted code
+OTP_MAX_ATTEMPTS = int(os.environ.get("OTP_MAX_ATTEMPTS", "5"))  # wrong codes before the code is burned
+OTP_RESEND_INTERVAL_SECONDS = int(os.environ.get("OTP_RESEND_INTERVAL_SECONDS", "60"))  # pause between two sends
+OTP_MAX_SENDS_PER_HOUR = int(os.environ.get("OTP_MAX_SENDS_PER_HOUR", "5"))  # codes texted to one member an hour
+# Back-off after a wrong code: factor * 2**(failures - 1) seconds (django-otp ThrottlingMixin; 0 turns it off).
+OTP_PHONE_THROTTLE_FACTOR = int(os.environ.get("OTP_PHONE_THROTTLE_FACTOR", "1"))
+# Points the referrer gets, once, when the referred member (and the referrer) verified a phone.
+REFERRAL_BONUS_POINTS = int(os.environ.get("REFERRAL_BONUS_POINTS", "50"))
 
 # Rate limits of the public site (growth/ratelimit.py), "N/second|minute|hour|day". Cache down: SMS sends
 # are refused (they cost money); the others are allowed with a warning (README "Security").
@@ -363,7 +405,8 @@ OUTBOUND_MAX_REDIRECTS = 5  # redirects followed, each re-checked
 # backoffice.net.client_ip believes that many entries from the right. 0: use REMOTE_ADDR only.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
-# Exports: django-import-export escapes formulas too (backoffice/exports.py escapes every other export).
+# Exports: django-import-export escapes formulas too, should a resource ever be exported (backoffice/exports.py
+# escapes every export the product writes).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 # Store operations (stores app)
@@ -371,10 +414,15 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 REPRICING_STALE_OFFER_HOURS = int(os.environ.get("REPRICING_STALE_OFFER_HOURS", "48"))
 # A competitor price below this fraction of ours is flagged as suspicious (a typo, a bait) and never followed.
 REPRICING_SUSPICIOUS_FRACTION = Decimal(os.environ.get("REPRICING_SUSPICIOUS_FRACTION", "0.5"))
+# PostgreSQL work_mem for a repricing run's transaction: its per-product aggregate stays in memory (no spill).
+REPRICING_WORK_MEM = os.environ.get("REPRICING_WORK_MEM", "64MB")
 # Store price lists with at most this many products are cached whole; larger ones are streamed each time.
 PRICE_LIST_CACHE_MAX_PRODUCTS = int(os.environ.get("PRICE_LIST_CACHE_MAX_PRODUCTS", "20000"))
 # How long a cached price list lives (its key also changes with every price or stock change).
 PRICE_LIST_CACHE_SECONDS = int(os.environ.get("PRICE_LIST_CACHE_SECONDS", "3600"))
+
+# Landing page (landing app): how many published reviews the home page shows, newest first.
+LANDING_HOME_REVIEWS = int(os.environ.get("LANDING_HOME_REVIEWS", "6"))
 
 # Staff alerts: the live stream polls for new alerts this often, and each stream ends after this long
 # (the browser's EventSource reconnects at once, resuming after the last alert it saw).

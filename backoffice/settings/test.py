@@ -8,6 +8,7 @@ from .base import media_storages
 # Threads in the concurrency tests each open a connection: close them at once, as before (the production
 # smoke test runs the persistent connections of the real processes).
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405  (no pool either: a connection per test thread)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="rewards-test-media-"))  # noqa: F405
 PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="rewards-test-private-media-"))  # noqa: F405

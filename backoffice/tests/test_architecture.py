@@ -85,3 +85,34 @@ def test_no_print_calls_or_bare_excepts_in_app_code(app):
             if isinstance(node, ast.ExceptHandler) and node.type is None:
                 offences.append(f"{path.relative_to(ROOT)}:{node.lineno} bare except")
     assert offences == []
+
+
+def settings_reads_with_getattr(tree):
+    """`getattr(settings, ...)` calls: a tunable read with a fallback instead of declared once in settings/base.py."""
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "getattr"
+            and node.args
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == "settings"
+        ):
+            yield node.lineno
+
+
+@pytest.mark.parametrize("app", PRESENT)
+def test_settings_are_read_as_attributes_not_with_getattr(app):
+    # Every tunable is declared once in backoffice/settings/base.py with its default and a comment, and read as
+    # settings.X: a getattr(settings, "X", default) hides a second default nobody can find.
+    offences = [
+        f"{path.relative_to(ROOT)}:{line} getattr(settings, ...)"
+        for path in python_files(app)
+        for line in settings_reads_with_getattr(parse(path))
+    ]
+    assert offences == []
+
+
+def test_the_getattr_settings_rule_sees_a_read_with_a_default():
+    tree = ast.parse('from django.conf import settings\nX = getattr(settings, "X", 5)\nY = settings.Y\n')
+    assert list(settings_reads_with_getattr(tree)) == [2]

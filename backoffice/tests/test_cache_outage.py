@@ -77,6 +77,13 @@ def test_the_leaderboard_is_served_uncached(client, broken_cache):
     assert seconds < QUICKLY
 
 
+@pytest.mark.parametrize("path", ["/", "/apps/", "/leaderboard/", "/api/apps/"])
+def test_public_pages_answer_anonymous_visitors_uncached(client, broken_cache, path):
+    response, seconds = timed(lambda: client.get(path))
+    assert response.status_code == 200
+    assert seconds < QUICKLY
+
+
 def test_a_member_logs_in(client, broken_cache):
     member = UserFactory()
     response, seconds = timed(lambda: client.post("/accounts/login/", {"username": member.email, "password": PASSWORD}))

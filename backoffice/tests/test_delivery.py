@@ -222,3 +222,21 @@ def test_a_notification_and_its_email_take_one_statement_on_postgresql(django_as
     with transaction.atomic(), django_assert_num_queries(1):  # as in an approval: the send waits for the commit
         notify_user(user, "Approved", "10 points")
     assert Notification.objects.filter(user=user).count() == 1 and Delivery.objects.count() == 1
+
+
+def test_old_sent_and_failed_deliveries_are_pruned_and_waiting_ones_kept(settings):
+    settings.DELIVERY_RETENTION_DAYS = 90
+    old = timezone.now() - datetime.timedelta(days=91)
+    for status in (Status.SENT, Status.FAILED, Status.RETRYING, Status.QUEUED, Status.SENDING):
+        Delivery.objects.filter(pk=Delivery.objects.create(channel="sms", to="+1555", status=status).pk).update(
+            created_at=old
+        )
+    Delivery.objects.create(channel="sms", to="+1555", status=Status.SENT)  # recent
+    assert tasks.prune_deliveries.delay().get() == 2
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["queued", "retrying", "sending", "sent"]
+
+
+def test_deliveries_are_pruned_on_a_schedule():
+    from django_celery_beat.models import PeriodicTask
+
+    assert PeriodicTask.objects.get(task="backoffice.tasks.prune_deliveries").enabled

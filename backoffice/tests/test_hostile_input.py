@@ -70,12 +70,12 @@ def test_an_app_id_as_a_whole_number_still_works_in_the_query(member_client):
     assert member_client.get("/api/campaigns/available/", {"cart_total": "10", "app": str(app.pk)}).status_code == 200
 
 
-def test_the_change_history_of_a_product_without_history_is_an_empty_page():
+def test_the_history_page_of_a_product_without_field_history_answers():
     client = Client(raise_request_exception=False)
     client.force_login(admin())
     product = ProductFactory()
     Product.history.filter(id=product.pk).delete()
-    response = client.get(f"/admin/products/changes/{product.pk}/")
+    response = client.get(f"/admin/products/history/{product.pk}/")
     assert response.status_code == 200
 
 

@@ -17,6 +17,7 @@ from catalog.tests.factories import AppFactory, CategoryFactory, ProductFactory
 from commerce.models import Purchase
 from growth.tests.factories import CampaignFactory
 from integrations.clients import create_client
+from landing.models import FaqEntry, Footer, Review
 from moderation.tests.factories import ScreenshotProofFactory
 
 ANON, MEMBER, MODERATOR, MARKETER, ADMIN = "anonymous", "member", "moderator", "marketer", "admin"
@@ -25,6 +26,7 @@ NOBODY = frozenset()
 EVERYONE = frozenset(ROLES)
 SIGNED_IN = frozenset({MEMBER, MODERATOR, MARKETER, ADMIN})
 STAFF = frozenset({MODERATOR, MARKETER, ADMIN})
+LANDING_EDITORS = frozenset({MARKETER, ADMIN})
 STAFF_ROLE = {MODERATOR: MODERATORS, MARKETER: MARKETERS, ADMIN: ADMINS}
 
 
@@ -126,6 +128,22 @@ RULES = [
     own(r"^admin/subscriptions/", {MARKETER, ADMIN}, "/admin/subscriptions/"),
     own(r"^admin/plans/(new|edit|delete|copy)/", {MARKETER}, "/admin/plans/new/"),
     own(r"^admin/plans/", {MARKETER, ADMIN}, "/admin/plans/"),
+    # Back-office: landing content (marketers write it, admins may too; moderators never)
+    own(r"^admin/snippets/landing/review/edit/", {MARKETER, ADMIN}, "/admin/snippets/landing/review/edit/{review.pk}/"),
+    own(r"^admin/snippets/landing/review/add/", {MARKETER, ADMIN}, "/admin/snippets/landing/review/add/"),
+    own(
+        r"^admin/snippets/landing/review/history/",
+        {MARKETER, ADMIN},
+        "/admin/snippets/landing/review/history/{review.pk}/",
+    ),
+    own(
+        r"^admin/snippets/landing/faqentry/edit/", {MARKETER, ADMIN}, "/admin/snippets/landing/faqentry/edit/{faq.pk}/"
+    ),
+    own(r"^admin/snippets/landing/faqentry/reorder/", NOBODY, None, "POST only (tested in landing)"),
+    own(r"^admin/snippets/landing/faqentry/", {MARKETER, ADMIN}, "/admin/snippets/landing/faqentry/"),
+    own(r"^admin/snippets/landing/", {MARKETER, ADMIN}, "/admin/snippets/landing/review/"),
+    own(r"^admin/settings/<slug:app_name>/<slug:model_name>/$", NOBODY, None, "redirects to the setting's edit page"),
+    own(r"^admin/settings/", {MARKETER, ADMIN}, "/admin/settings/landing/footer/{footer.pk}/"),
     # Back-office: integrations (admins manage data API clients)
     own(r"^admin/integrations/clients/<int:pk>/revoke/$", {ADMIN}, "/admin/integrations/clients/{client.pk}/revoke/"),
     own(r"^admin/integration_clients/(edit|delete|copy)/", NOBODY, "/admin/integration_clients/edit/{client.pk}/"),
@@ -209,6 +227,9 @@ def objects(db):
         "proof": ScreenshotProofFactory(),
         "member": UserFactory(verified=True),
         "campaign": CampaignFactory(),
+        "review": Review.objects.create(name="Anna", text="Great", rating=5),
+        "faq": FaqEntry.objects.create(question="How?", answer="Like this.", sort_order=1),
+        "footer": Footer.load(),
         "periodic_task": PeriodicTask.objects.order_by("pk").first()
         or PeriodicTask.objects.create(
             name="matrix",

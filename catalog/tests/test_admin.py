@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from backoffice.images import placeholder_png
 from backoffice.tests.factories import PASSWORD, UserFactory, admin, marketer, moderator
+from catalog import services
 from catalog.models import App, Product, ProductPriceChange, ProductUpload
 from catalog.tests.factories import AppFactory, CategoryFactory, ProductFactory, StoreFactory
 
@@ -162,15 +163,16 @@ def test_posting_delete_of_an_app_with_downloads_keeps_it(admin_client):
     assert App.objects.filter(pk=app.pk).exists()
 
 
-def test_change_history_shows_who_changed_which_field(client):
+def test_the_history_page_shows_the_admin_log_and_who_changed_which_field(client):
     staff = admin()
     client.force_login(staff)
     app = AppFactory(points_reward=50)
     client.post(reverse("apps:edit", args=[app.pk]), app_form(app.category, slug=app.slug, points_reward=80))
 
-    response = client.get(reverse("apps:changes", args=[app.pk]))
+    response = client.get(reverse("apps:history", args=[app.pk]))
 
     content = response.content.decode()
+    assert "Edited" in content  # Wagtail's log of admin actions
     assert "points_reward" in content
     assert "50 → 80" in content
     assert staff.email in content or str(staff) in content
@@ -186,17 +188,45 @@ def test_other_roles_cannot_manage_apps(client, make_user):
     assert App.objects.filter(pk=app.pk).exists()
 
 
-def test_apps_export_as_csv(admin_client):
-    AppFactory(name="Block Drop")
+def exported(response):
+    return b"".join(response.streaming_content) if response.streaming else response.content
 
-    response = admin_client.get(reverse("apps:export", args=["csv"]))
+
+def test_apps_export_as_csv_with_categories_by_slug(admin_client):
+    app = AppFactory(name="Block Drop")
+
+    response = admin_client.get(reverse("apps:index"), {"export": "csv"})
 
     assert response["Content-Type"] == "text/csv"
-    assert b"Block Drop" in response.content
+    lines = exported(response).decode().splitlines()
+    assert lines[0] == "name,slug,category,subcategory,points_reward,credit_price,active,created_at"
+    assert lines[1].startswith(f"Block Drop,block-drop,{app.category.slug},,")
 
 
-def test_export_in_an_unknown_format_is_refused(admin_client):
-    assert admin_client.get(reverse("products:export", args=["exe"])).status_code == 404
+def test_app_export_as_xlsx_is_a_workbook(admin_client):
+    AppFactory(name="Block Drop")
+
+    assert exported(admin_client.get(reverse("apps:index"), {"export": "xlsx"}))[:2] == b"PK"
+
+
+def test_the_app_export_follows_the_listing_filter(admin_client):
+    AppFactory(name="Shown", active=True)
+    AppFactory(name="Hidden", active=False)
+
+    content = exported(admin_client.get(reverse("apps:index"), {"export": "csv", "active": "true"})).decode()
+
+    assert "Shown" in content and "Hidden" not in content
+
+
+def test_product_export_can_be_uploaded_back_unchanged(admin_client):
+    ProductFactory(sku="A1", price="3.50")
+    ProductFactory(sku="B2", price="4.50")
+    content = exported(admin_client.get(reverse("products:index"), {"export": "csv"}))
+
+    upload = services.preview_product_upload(SimpleUploadedFile("export.csv", content), user=admin())
+
+    assert content.decode().splitlines()[0] == "store,sku,name,price,stock,active"
+    assert (upload.status, upload.unchanged_rows) == (ProductUpload.Status.PREVIEWED, 2)
 
 
 # Products
@@ -233,11 +263,11 @@ def test_editing_a_product_price_records_a_manual_price_change(admin_client):
     assert (str(change.old_price), str(change.new_price), change.source) == ("10.00", "12.50", "manual")
 
 
-def test_product_change_history_lists_price_changes(admin_client):
+def test_the_product_history_page_lists_price_changes(admin_client):
     product = ProductFactory(price="10.00")
     ProductPriceChange.objects.create(product=product, old_price="9.00", new_price="10.00", source="upload")
 
-    response = admin_client.get(reverse("products:changes", args=[product.pk]))
+    response = admin_client.get(reverse("products:history", args=[product.pk]))
 
     assert "Bulk upload" in response.content.decode()
 

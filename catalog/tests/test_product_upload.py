@@ -13,7 +13,7 @@ from backoffice.testing.concurrency import run_in_threads
 from backoffice.tests.factories import admin
 from catalog import product_files, services
 from catalog.models import Product, ProductPriceChange, ProductUpload, Store
-from catalog.resources import ProductResource, UploadLockLost
+from catalog.resources import PostgresProductWriter, ProductResource, UploadLockLost
 from catalog.tests.factories import ProductFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -233,6 +233,22 @@ def test_confirm_that_meets_changed_data_fails_whole_and_says_so(store, staff):
     assert upload.status == ProductUpload.Status.FAILED
     assert upload.row_errors == [{"row": 2, "column": "store", "message": "Unknown store 'main-store'."}]
     assert Product.objects.count() == 0
+
+
+def test_a_row_refused_after_chunks_were_written_imports_nothing(store, staff, monkeypatch):
+    """On PostgreSQL the confirm writes chunk by chunk while it reads: a bad row in a later chunk undoes the rest."""
+    monkeypatch.setattr(PostgresProductWriter, "chunk_rows", 2)
+    StoreFactory(slug="outlet", name="Outlet")
+    body = "".join(f"main-store,S{i},Thing {i},{i}.00,1,yes\n" for i in range(4)) + "outlet,S9,Nine,9.00,1,yes\n"
+    upload = services.preview_product_upload(csv_file(body), user=staff)
+    before = database_state()
+    Store.objects.filter(slug="outlet").update(slug="closed")
+
+    upload = services.confirm_product_upload(upload, user=staff)
+
+    assert upload.status == ProductUpload.Status.FAILED
+    assert upload.row_errors == [{"row": 6, "column": "store", "message": "Unknown store 'outlet'."}]
+    assert database_state() == before
 
 
 def test_store_deleted_while_importing_fails_the_upload_whole_and_says_so(store, staff, monkeypatch):

@@ -1,33 +1,8 @@
 """Schedule the referral credit catch-up with django-celery-beat (Admins can change it under Schedules)."""
 
 from django.db import migrations
-from django.utils import timezone
 
-NAME = "Referral credit catch-up"
-
-
-def register_schedule(apps, schema_editor):
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
-    if PeriodicTask.objects.filter(name=NAME).exists():
-        return
-    every_15_minutes, _ = IntervalSchedule.objects.get_or_create(every=15, period="minutes")
-    PeriodicTask.objects.create(
-        name=NAME,
-        task="growth.tasks.credit_waiting_referrals",
-        interval=every_15_minutes,
-        enabled=True,
-        kwargs="{}",
-        args="[]",
-        description="Credits referrers whose referral was not credited when the phone was verified "
-        "(the credit failed then). Credits each referral once, however often it runs.",
-    )
-    PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": timezone.now()})
-
-
-def unregister_schedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME).delete()
+from backoffice.schedule_migrations import Schedule, register_schedules
 
 
 class Migration(migrations.Migration):
@@ -36,4 +11,14 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(register_schedule, unregister_schedule)]
+    operations = [
+        register_schedules(
+            Schedule(
+                "Referral credit catch-up",
+                "growth.tasks.credit_waiting_referrals",
+                "Credits referrers whose referral was not credited when the phone was verified "
+                "(the credit failed then). Credits each referral once, however often it runs.",
+                interval=(15, "minutes"),
+            )
+        )
+    ]

@@ -4,7 +4,7 @@ import pytest
 from django_celery_beat.models import PeriodicTask
 
 from backoffice.tests.factories import UserFactory
-from growth import services, tasks
+from growth import referrals, tasks
 from growth.tests.test_signup_and_otp import sign_up, verify
 from moderation.models import RewardEntry
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def referral_credit_fails_once(monkeypatch):
-    post_entry = services.post_entry
+    post_entry = referrals.post_entry
     calls = []
 
     def fail_first_call(**kwargs):
@@ -22,7 +22,7 @@ def referral_credit_fails_once(monkeypatch):
             raise RuntimeError("ledger unavailable")
         return post_entry(**kwargs)
 
-    monkeypatch.setattr(services, "post_entry", fail_first_call)
+    monkeypatch.setattr(referrals, "post_entry", fail_first_call)
 
 
 def referral_credits(user):
@@ -56,7 +56,7 @@ def test_the_catch_up_credits_each_referral_once_however_often_it_runs(referral_
     referrer = UserFactory(verified=True)
     verify(sign_up(phone="+15559990001", code=referrer.referral_code))
 
-    assert [services.credit_waiting_referrals() for _ in range(3)] == [1, 0, 0]
+    assert [referrals.credit_waiting_referrals() for _ in range(3)] == [1, 0, 0]
     assert referral_credits(referrer) == 1
 
 
@@ -64,7 +64,7 @@ def test_the_catch_up_leaves_referrals_with_an_unverified_phone_alone():
     referrer = UserFactory(verified=True)
     sign_up(phone="+15559990001", code=referrer.referral_code)
 
-    assert services.credit_waiting_referrals() == 0
+    assert referrals.credit_waiting_referrals() == 0
     assert referral_credits(referrer) == 0
 
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from backoffice.models import Notification
 from backoffice.tests.factories import UserFactory
-from growth import services
+from growth import referrals
 from growth.models import Referral
 from growth.tests.test_site import signup_data
 
@@ -27,7 +27,7 @@ def test_the_paid_credit_tells_the_referrer():
     referrer = UserFactory(verified=True)
     referral = Referral.objects.create(referrer=referrer, referred=UserFactory(verified=True, display_name="Kim"))
     with TestCase.captureOnCommitCallbacks(execute=True):
-        services.credit_referral(referral)
+        referrals.credit_referral(referral=referral)
     notice = Notification.objects.get(user=referrer)
     assert notice.subject == "You earned 50 points" and "Kim" in notice.body
     assert len(mail.outbox) == 1
@@ -38,7 +38,9 @@ def test_the_public_leaderboard_shows_display_names_and_no_part_of_an_email(clie
     anonymous = UserFactory(verified=True, email="other.handle@example.test", first_name="", display_name="")
     for member in (referrer, anonymous):
         with TestCase.captureOnCommitCallbacks(execute=True):
-            services.credit_referral(Referral.objects.create(referrer=member, referred=UserFactory(verified=True)))
+            referrals.credit_referral(
+                referral=Referral.objects.create(referrer=member, referred=UserFactory(verified=True))
+            )
     body = client.get(reverse("leaderboard")).content.decode()
     assert "Ace" in body and f"Member {anonymous.pk}" in body
     assert "secret.handle" not in body and "other.handle" not in body and "@" not in body.split("<main")[-1]

@@ -5,9 +5,9 @@ import pytest
 from django.utils import timezone
 
 from backoffice.tests.factories import UserFactory
-from growth import services
+from growth import otp, referrals, registration
+from growth.errors import OTPRefused, ReferralRefused, SignupRefused
 from growth.models import PhoneDevice, Referral
-from growth.services import OTPRefused, ReferralRefused, SignupRefused
 from growth.sms import ConsoleSMSBackend
 from moderation.models import RewardEntry
 
@@ -21,12 +21,12 @@ def last_code():
 
 
 def sign_up(email="new@example.test", phone="+15550000001", code=""):
-    return services.sign_up(email=email, password=PASSWORD, phone=phone, referral_code=code)
+    return registration.sign_up_member(email=email, password=PASSWORD, phone=phone, referral_code=code)
 
 
 def verify(user):
-    services.send_verification_code(user)
-    services.verify_phone(user, last_code())
+    otp.send_verification_code(user=user)
+    otp.verify_phone(user=user, code=last_code())
 
 
 def test_sign_up_with_a_referral_code_links_the_referrer():
@@ -50,7 +50,7 @@ def test_self_referral_by_the_same_phone_is_refused():
 def test_a_second_referral_of_the_same_user_is_refused():
     user = sign_up(code=UserFactory().referral_code)
     with pytest.raises(ReferralRefused):
-        services.create_referral(referrer=UserFactory(), referred=user)
+        referrals.create_referral(referrer=UserFactory(), referred=user)
     assert Referral.objects.filter(referred=user).count() == 1
 
 
@@ -58,20 +58,20 @@ def test_a_referral_cycle_is_refused():
     a = UserFactory()
     b = sign_up(code=a.referral_code)
     with pytest.raises(ReferralRefused):
-        services.create_referral(referrer=b, referred=a)
+        referrals.create_referral(referrer=b, referred=a)
 
 
 def test_self_referral_is_refused():
     user = UserFactory()
     with pytest.raises(ReferralRefused):
-        services.create_referral(referrer=user, referred=user)
+        referrals.create_referral(referrer=user, referred=user)
 
 
 def test_a_weak_password_is_refused():
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError):
-        services.sign_up(email="x@example.test", password="12345678", phone="+15550000009")
+        registration.sign_up_member(email="x@example.test", password="12345678", phone="+15550000009")
 
 
 def test_a_duplicate_email_is_refused_whatever_its_case():
@@ -91,7 +91,7 @@ def test_the_referrer_is_credited_once_when_the_referred_user_verifies():
     referrer = UserFactory(verified=True)
     user = sign_up(code=referrer.referral_code)
     verify(user)
-    services.credit_waiting_referrals(user)
+    referrals.credit_waiting_referrals(user=user)
     referrer.refresh_from_db()
     assert referrer.points_balance == 50
     assert RewardEntry.objects.filter(user=referrer, kind=RewardEntry.Kind.REFERRAL).count() == 1
@@ -109,68 +109,68 @@ def test_an_unverified_referrer_is_credited_only_after_verifying_too():
 
 def test_a_wrong_code_is_refused():
     user = sign_up()
-    services.send_verification_code(user)
+    otp.send_verification_code(user=user)
     with pytest.raises(OTPRefused):
-        services.verify_phone(user, "000000" if last_code() != "000000" else "111111")
+        otp.verify_phone(user=user, code="000000" if last_code() != "000000" else "111111")
     user.refresh_from_db()
     assert not user.phone_verified
 
 
 def test_an_expired_code_is_refused():
     user = sign_up()
-    services.send_verification_code(user)
+    otp.send_verification_code(user=user)
     PhoneDevice.objects.filter(user=user).update(valid_until=timezone.now() - timedelta(seconds=1))
     with pytest.raises(OTPRefused, match="expired"):
-        services.verify_phone(user, last_code())
+        otp.verify_phone(user=user, code=last_code())
 
 
 def test_brute_force_is_locked_out_even_for_the_right_code(settings):
     settings.OTP_PHONE_THROTTLE_FACTOR = 0  # isolate the attempt cap from the back-off
     user = sign_up()
-    services.send_verification_code(user)
+    otp.send_verification_code(user=user)
     code = last_code()
     wrong = [f"{n:06d}" for n in range(20) if f"{n:06d}" != code][:5]
     for guess in wrong:
         with pytest.raises(OTPRefused):
-            services.verify_phone(user, guess)
+            otp.verify_phone(user=user, code=guess)
     with pytest.raises(OTPRefused):
-        services.verify_phone(user, code)
+        otp.verify_phone(user=user, code=code)
     user.refresh_from_db()
     assert not user.phone_verified
 
 
 def test_wrong_codes_back_off_exponentially():
     user = sign_up()
-    services.send_verification_code(user)
+    otp.send_verification_code(user=user)
     code = last_code()
     with pytest.raises(OTPRefused, match="Wrong code"):
-        services.verify_phone(user, "x")
+        otp.verify_phone(user=user, code="x")
     with pytest.raises(OTPRefused, match="Please wait 1 s before trying another code"):
-        services.verify_phone(user, code)
+        otp.verify_phone(user=user, code=code)
 
 
 def test_the_right_code_within_the_back_off_is_asked_to_wait_not_called_too_many():
     """One typo then the right code a moment later: the member is told how long to wait, and it then works."""
     user = sign_up()
-    services.send_verification_code(user)
+    otp.send_verification_code(user=user)
     code = last_code()
     with pytest.raises(OTPRefused, match="Wrong code"):
-        services.verify_phone(user, "x")
+        otp.verify_phone(user=user, code="x")
     with pytest.raises(OTPRefused) as refused:
-        services.verify_phone(user, code)
+        otp.verify_phone(user=user, code=code)
     assert "Too many" not in str(refused.value)
     assert refused.value.retry_at is not None
     PhoneDevice.objects.filter(user=user).update(throttling_failure_timestamp=timezone.now() - timedelta(seconds=2))
-    assert services.verify_phone(user, code)
+    assert otp.verify_phone(user=user, code=code)
     user.refresh_from_db()
     assert user.phone_verified
 
 
 def test_resending_immediately_is_rate_limited():
     user = sign_up()
-    services.send_verification_code(user)
+    otp.send_verification_code(user=user)
     with pytest.raises(OTPRefused, match=r"Please wait (59|60) s before asking for another code"):
-        services.send_verification_code(user)
+        otp.send_verification_code(user=user)
     assert len(ConsoleSMSBackend.outbox) == 1
 
 
@@ -179,9 +179,9 @@ def test_sends_are_capped_per_hour(settings):
     settings.OTP_MAX_SENDS_PER_HOUR = 3
     user = sign_up()
     for _ in range(3):
-        services.send_verification_code(user)
+        otp.send_verification_code(user=user)
     with pytest.raises(OTPRefused, match=r"Too many codes requested. Try again in (59|60) min"):
-        services.send_verification_code(user)
+        otp.send_verification_code(user=user)
     assert len(ConsoleSMSBackend.outbox) == 3
 
 
@@ -189,4 +189,13 @@ def test_a_verified_phone_gets_no_more_codes():
     user = sign_up()
     verify(user)
     with pytest.raises(OTPRefused):
-        services.send_verification_code(user)
+        otp.send_verification_code(user=user)
+
+
+@pytest.mark.parametrize(("seconds", "said"), [(300, "5 minutes"), (60, "1 minute"), (90, "90 seconds")])
+def test_the_sms_says_how_long_the_code_lives_from_the_setting(settings, seconds, said):
+    settings.OTP_VALID_SECONDS = seconds
+    otp.send_verification_code(user=sign_up())
+    assert ConsoleSMSBackend.outbox[-1]["body"].endswith(f"It expires in {said}.")
+    device = PhoneDevice.objects.get()
+    assert abs((device.valid_until - timezone.now()).total_seconds() - seconds) < 5

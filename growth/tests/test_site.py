@@ -178,12 +178,12 @@ def test_the_referrals_page_shows_the_link(client):
 
 
 def test_the_leaderboard_shows_the_own_rank(client):
-    from growth import services
+    from growth import referrals
 
     top = UserFactory(verified=True)
     for _ in range(2):
         referred = UserFactory(verified=True)
-        services.credit_referral(Referral.objects.create(referrer=top, referred=referred))
+        referrals.credit_referral(referral=Referral.objects.create(referrer=top, referred=referred))
     client.force_login(top)
     response = client.get(reverse("leaderboard"))
     assert response.context["own"] == (1, 2)

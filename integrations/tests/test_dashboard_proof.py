@@ -14,7 +14,8 @@ import pytest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from catalog.services import create_app
+from catalog.models import App
+from catalog.services import save_app
 from catalog.tests.factories import CategoryFactory
 from commerce.purchases import buy_app
 from commerce.tests.factories import member_with, next_key
@@ -96,7 +97,9 @@ def test_a_separate_dashboard_service_reaches_the_products_own_figures(on_postgr
             name="Dashboard", url=receiver.url, secret="s" * 40, events=["app.created", "purchase.created"]
         )
         apps = [
-            create_app(name=f"Proof {n}", slug=f"proof-{n}", category=category, points_reward=5, credit_price=n * 7 + 1)
+            save_app(
+                App(name=f"Proof {n}", slug=f"proof-{n}", category=category, points_reward=5, credit_price=n * 7 + 1)
+            )
             for n in range(5)
         ]
         members = [member_with(500) for _ in range(8)]

@@ -153,3 +153,68 @@ def test_concurrent_orders_never_oversell_a_point(on_postgres):
     assert errors == []
     assert results.count("ok") == 3
     assert ProductStock.objects.get(pk=stock.pk).reserved == 3
+
+
+# Product.stock is derived: the sum of the product's per-point quantities, kept by this service.
+
+
+def product_stock(stock):
+    return type(stock.product).objects.values_list("stock", flat=True).get(pk=stock.product_id)
+
+
+@pytest.fixture
+def two_points():
+    """One product stocked at two points (5 + 7), its catalog figure stale (99) until the service touches it."""
+    first = ProductStockFactory(quantity=5, product=ProductFactory(stock=99))
+    second = ProductStockFactory(quantity=7, product=first.product)
+    return first, second
+
+
+def test_a_stock_take_makes_the_product_stock_the_sum_of_its_points(two_points):
+    first, second = two_points
+    orders.set_stock(first.sales_point, first.product, 8)
+    assert product_stock(first) == 8 + 7
+
+
+def test_shipping_and_returning_keep_the_product_stock_equal_to_the_sum(two_points):
+    first, _second = two_points
+    order = place(first, quantity=2)
+    assert product_stock(first) == 99  # a reservation moves nothing off the shelf
+    orders.change_status(order, Order.Status.ACCEPTED)
+    orders.change_status(order, Order.Status.SHIPPED)
+    assert product_stock(first) == 3 + 7
+    orders.change_status(order, Order.Status.RETURNED)
+    assert product_stock(first) == 5 + 7
+
+
+def test_a_refused_stock_take_leaves_the_product_stock_alone(two_points):
+    first, _second = two_points
+    place(first, quantity=4)
+    with pytest.raises(orders.OrderRefused):
+        orders.set_stock(first.sales_point, first.product, 3)
+    assert product_stock(first) == 99
+
+
+def test_sync_fixes_products_whose_rows_were_written_in_bulk_and_leaves_unstocked_ones(two_points):
+    first, _second = two_points
+    unstocked = ProductFactory(stock=42)
+    orders.sync_product_stock([first.product_id, unstocked.pk])
+    assert product_stock(first) == 12
+    unstocked.refresh_from_db()
+    assert unstocked.stock == 42  # the catalog's own figure: no sales point stocks it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_shipments_from_two_points_leave_the_exact_sum(on_postgres):
+    first = ProductStockFactory(quantity=20)
+    second = ProductStockFactory(quantity=20, product=first.product)
+    placed = [place(stock, quantity=1, code=f"S-{n}") for n in range(8) for stock in [(first, second)[n % 2]]]
+    for order in placed:
+        orders.change_status(order, Order.Status.ACCEPTED)
+
+    def ship(i):
+        orders.change_status(placed[i], Order.Status.SHIPPED)
+
+    _results, errors = run_in_threads(8, ship)
+    assert errors == []
+    assert product_stock(first) == 20 - 4 + 20 - 4

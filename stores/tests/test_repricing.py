@@ -151,6 +151,39 @@ def test_live_mode_records_the_price_change_and_the_offer_it_followed(product):
     assert run.prices_changed == 1
 
 
+def test_a_live_price_change_is_in_the_products_history(product):
+    rule_for(product, beat_by=D("1.00"))
+    offer(product, "19.00")
+    before = product.history.count()
+    decision = repricing.run_repricing().decisions.get()
+    assert product.history.count() == before + 1
+    record = product.history.first()
+    assert (record.price, record.history_type, record.history_user) == (D("18.00"), "~", None)
+    assert record.history_change_reason == f"Repricer: decision {decision.pk}"
+    assert (record.sku, record.name, record.stock) == (product.sku, product.name, product.stock)
+    assert record.prev_record.price == D("20.00")
+
+
+def test_an_accepted_suggestion_is_in_the_products_history_with_the_admin(product, admin_user):
+    rule_for(product, beat_by=D("1.00"), mode=RepricingRule.Mode.SUGGEST)
+    offer(product, "19.00")
+    suggestion = repricing.run_repricing().decisions.get()
+    before = product.history.count()
+    repricing.accept_suggestions([suggestion.pk], actor=admin_user)
+    assert product.history.count() == before + 1
+    assert (product.history.first().price, product.history.first().history_user) == (D("18.00"), admin_user)
+
+
+def test_a_price_edited_since_the_suggestion_gets_no_history_row(product, admin_user):
+    rule_for(product, beat_by=D("1.00"), mode=RepricingRule.Mode.SUGGEST)
+    offer(product, "19.00")
+    suggestion = repricing.run_repricing().decisions.get()
+    type(product).objects.filter(pk=product.pk).update(price=D("21.00"))
+    before = product.history.count()
+    repricing.accept_suggestions([suggestion.pk], actor=admin_user)
+    assert product.history.count() == before
+
+
 def test_a_second_run_with_nothing_new_changes_nothing(product):
     rule_for(product, beat_by=D("1.00"))
     offer(product, "19.00")
@@ -239,3 +272,60 @@ def test_a_competitor_shop_may_have_several_shops_compared_separately(product):
     offer(product, "18.00", competitor_store=second)
     repricing.run_repricing()
     assert price_of(product) == D("17.00")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_sql_and_python_paths_make_the_same_decisions(on_postgres, seed):
+    """PostgreSQL computes decisions in one statement; SQLite in Python. Random rules and offers, same answers."""
+    import random
+
+    from stores.models import RepricingRun
+
+    rng, now = random.Random(seed), timezone.now()
+    store = ProductFactory().store
+    RepricingRuleFactory(store=store, product=None, strategy=RepricingRule.Strategy.MATCH_LOWEST, ceiling=D("40"))
+    shops = [CompetitorStoreFactory(store=store) for _ in range(4)]
+    for n in range(40):
+        product = ProductFactory(store=store, price=D(rng.randint(1000, 3000)) / 100, active=n % 13 != 0)
+        if n % 3:
+            rule = RepricingRuleFactory(
+                store=store,
+                product=product,
+                strategy=rng.choice(list(RepricingRule.Strategy)),
+                beat_by=D(rng.choice(["0.00", "0.50", "1.25", "7.00", "15.00"])),
+                step=D(rng.choice(["0.01", "0.05", "0.10", "0.03", "1.00"])),
+                floor=D(rng.choice(["5.00", "12.00", "19.99"])),
+                ceiling=D(rng.choice(["20.00", "29.99", "45.00"])),
+                ceiling_when_alone=rng.random() < 0.5,
+                mode=rng.choice(list(RepricingRule.Mode)),
+            )
+            if n % 4 == 0:
+                rule.excluded_competitors.add(shops[0].competitor)
+        for shop in rng.sample(shops, rng.randint(0, 4)):
+            offer(
+                product,
+                str(D(rng.choice([rng.randint(100, 3500), rng.randint(1000, 1010), 1])) / 100),
+                competitor_store=shop,
+                in_stock=rng.random() < 0.85,
+                seen_at=now - timedelta(hours=rng.choice([1, 1, 1, 60])),
+            )
+
+    def decided(run_id):
+        return sorted(
+            RepricingDecision.objects.filter(run_id=run_id).values_list(
+                "product_id",
+                "rule_id",
+                "old_price",
+                "new_price",
+                "lowest_listing_id",
+                "suspicious_offers",
+                "at_floor",
+                "status",
+            )
+        )
+
+    python_run, sql_run = RepricingRun.objects.create(), RepricingRun.objects.create()
+    repricing._insert_decisions(list(repricing.compute_decisions(python_run, now=now)))
+    counts = repricing._insert_decisions_in_sql(sql_run, now=now)
+    assert decided(sql_run.pk) == decided(python_run.pk) != []
+    assert counts[:2] == (python_run.products_checked, python_run.suspicious_offers)

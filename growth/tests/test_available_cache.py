@@ -1,0 +1,152 @@
+"""`available_campaigns` is cached per member and cart; every write that changes the answer invalidates it, and a dead
+Redis only costs the cache (the list is computed, the request succeeds)."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from backoffice.tests.factories import UserFactory, marketer
+from backoffice.tests.test_cache_outage import QUICKLY, broken_cache, timed  # noqa: F401  (the fixture)
+from catalog.tests.factories import AppFactory
+from commerce.plans import subscribe
+from commerce.tests.factories import PlanFactory, member_with
+from growth import campaigns
+from growth.models import Campaign
+from growth.tests.factories import CampaignFactory, redeem
+from moderation.ledger import post_entry
+from moderation.models import RewardEntry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """Writes run their after-commit callbacks (the generation bumps), as they do outside a test transaction."""
+
+    def run(call):
+        with django_capture_on_commit_callbacks(execute=True):
+            return call()
+
+    return run
+
+
+def available(user, cart_total="50", app=None):
+    user = get_user_model().objects.get(pk=user.pk)  # the request's fresh row
+    return [c.pk for c in campaigns.available_campaigns(user, Decimal(cart_total), app)]
+
+
+def test_a_second_call_is_served_from_the_cache(django_assert_num_queries):
+    member, campaign = UserFactory(verified=True), CampaignFactory()
+    assert available(member) == [campaign.pk]
+    fresh = get_user_model().objects.get(pk=member.pk)
+    with django_assert_num_queries(0):
+        assert [c.pk for c in campaigns.available_campaigns(fresh, Decimal("50"))] == [campaign.pk]
+
+
+def test_the_cache_is_per_cart():
+    member, campaign = UserFactory(verified=True), CampaignFactory(min_cart_total=Decimal("40"))
+    assert available(member, "50") == [campaign.pk]
+    assert available(member, "30") == []
+
+
+def test_a_new_campaign_shows_at_once(committed):
+    member, first = UserFactory(verified=True), CampaignFactory()
+    assert available(member) == [first.pk]
+    new = committed(lambda: campaigns.create_campaign(CampaignFactory.build(), actor=marketer()))
+    assert set(available(member)) == {first.pk, new.pk}
+
+
+def test_an_edited_campaign_is_read_again(committed):
+    member, campaign = UserFactory(verified=True), CampaignFactory()
+    assert available(member) == [campaign.pk]
+    campaign.min_cart_total = Decimal("80")
+    committed(lambda: campaigns.update_campaign(campaign, actor=marketer()))
+    assert available(member) == []
+
+
+def test_a_deactivated_campaign_disappears(committed):
+    member, campaign = UserFactory(verified=True), CampaignFactory()
+    assert available(member) == [campaign.pk]
+    committed(lambda: campaigns.deactivate_campaign(campaign, actor=marketer()))
+    assert available(member) == []
+
+
+def test_restricting_a_campaign_to_other_apps_removes_it(committed):
+    member, campaign, app = UserFactory(verified=True), CampaignFactory(), AppFactory()
+    assert available(member, app=app) == [campaign.pk]
+    committed(lambda: campaign.eligible_apps.set([AppFactory()]))
+    assert available(member, app=app) == []
+
+
+def test_another_members_last_use_ends_it_for_everybody(committed):
+    member, campaign = UserFactory(verified=True), CampaignFactory(max_uses=1)
+    assert available(member) == [campaign.pk]
+    committed(lambda: redeem(UserFactory(verified=True), campaign))
+    assert available(member) == []
+
+
+def test_a_void_gives_the_use_back_to_everybody(committed):
+    member, campaign = UserFactory(verified=True), CampaignFactory(max_uses=1)
+    redemption, _ = committed(lambda: redeem(UserFactory(verified=True), campaign))
+    assert available(member) == []
+    committed(lambda: campaigns.void_redemption(redemption, actor=marketer(), reason="test"))
+    assert available(member) == [campaign.pk]
+
+
+def test_the_members_own_use_reaches_the_per_user_limit(committed):
+    member, campaign = UserFactory(verified=True), CampaignFactory()  # unlimited: only the member's list changes
+    assert available(member) == [campaign.pk]
+    committed(lambda: redeem(member, campaign))
+    assert available(member) == []
+
+
+def test_verifying_the_phone_opens_the_campaigns():
+    member, campaign = UserFactory(), CampaignFactory()
+    assert available(member) == []
+    get_user_model().objects.filter(pk=member.pk).update(phone_verified_at=timezone.now())
+    assert available(member) == [campaign.pk]
+
+
+def test_a_balance_change_is_seen_by_a_points_audience():
+    member = UserFactory(verified=True)
+    campaign = CampaignFactory(audience=Campaign.Audience.MIN_POINTS, min_points=10)
+    assert available(member) == []
+    post_entry(user=member, amount=10, kind=RewardEntry.Kind.ADJUST, reason="test")
+    assert available(member) == [campaign.pk]
+
+
+def test_subscribing_to_a_plan_opens_member_only_campaigns(committed):
+    member = member_with(500)
+    campaign = CampaignFactory(audience=Campaign.Audience.MEMBERS)
+    before = get_user_model().objects.get(pk=member.pk)
+    before.points_balance = 400  # the balance after paying the plan: only the plan itself differs between the calls
+    assert campaigns.available_campaigns(before, Decimal("50")) == []
+    committed(lambda: subscribe(member=member, plan=PlanFactory(member_campaigns=True, price=100)))
+    assert available(member) == [campaign.pk]
+
+
+def test_an_ended_campaign_is_dropped_from_a_cached_list(monkeypatch):
+    member, campaign = UserFactory(verified=True), CampaignFactory()
+    assert available(member) == [campaign.pk]
+    later = campaign.ends_at + timezone.timedelta(seconds=1)
+    monkeypatch.setattr(campaigns.timezone, "now", lambda: later)
+    assert available(member) == []
+
+
+def test_a_dead_redis_computes_the_list_and_answers_quickly(broken_cache):  # noqa: F811
+    member, campaign = UserFactory(verified=True), CampaignFactory()
+    api = APIClient()
+    api.force_authenticate(member)
+    response, seconds = timed(lambda: api.get("/api/campaigns/available/", {"cart_total": "50"}))
+    assert response.status_code == 200, response.content
+    assert [c["id"] for c in response.json()] == [campaign.pk] and seconds < QUICKLY
+
+
+def test_a_dead_redis_does_not_fail_a_write_that_invalidates(broken_cache, committed):  # noqa: F811
+    campaign = CampaignFactory()
+    redemption, created = committed(lambda: redeem(UserFactory(verified=True), campaign))
+    assert created
+    committed(lambda: campaigns.deactivate_campaign(campaign, actor=marketer()))

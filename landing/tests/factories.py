@@ -1,0 +1,22 @@
+import factory
+
+from landing.models import FaqEntry, Review
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Review
+
+    name = factory.Sequence(lambda n: f"Reviewer {n}")
+    text = "Points came in quickly."
+    rating = 5
+    published = True
+
+
+class FaqEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FaqEntry
+
+    question = factory.Sequence(lambda n: f"Question {n}?")
+    answer = "An answer."
+    sort_order = factory.Sequence(lambda n: n)
