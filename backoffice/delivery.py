@@ -33,9 +33,8 @@ PENDING = (Delivery.Status.QUEUED, Delivery.Status.RETRYING)
 MAX_ERROR_CHARS = 2000
 
 
-def _queue(channel, to, subject, message):
-    """Record a delivery and send it once the caller's transaction commits (at once outside one)."""
-    delivery = Delivery.objects.create(
+def _new_delivery(channel, to, subject, message):
+    return Delivery(
         channel=channel,
         to=to[:500],
         subject=subject[:300],
@@ -43,6 +42,44 @@ def _queue(channel, to, subject, message):
         # If the immediate send never happens (broker down, worker lost), the sweep takes over from here.
         next_attempt_at=timezone.now() + datetime.timedelta(seconds=settings.DELIVERY_RETRY_SECONDS),
     )
+
+
+def _queue(channel, to, subject, message):
+    """Record a delivery and send it once the caller's transaction commits (at once outside one)."""
+    delivery = _new_delivery(channel, to, subject, message)
+    delivery.save(force_insert=True)
+    after_commit(functools.partial(enqueue, delivery.pk))
+    return delivery
+
+
+def _insert_sql(row):
+    """An INSERT of the unsaved model instance `row` (every concrete field but the primary key) and its parameters."""
+    quote = connection.ops.quote_name
+    fields = [field for field in row._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(quote(field.column) for field in fields)
+    params = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+    placeholders = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {quote(row._meta.db_table)} ({columns}) VALUES ({placeholders})", params
+
+
+def queue_email_beside(row, *, to, subject, body):
+    """Save the unsaved model instance `row` and queue a plain email, as `send_mail` through the queued backend would
+    (same Delivery row, sent after commit). On PostgreSQL both rows go in with one statement: a notification and its
+    email are written on every approval. Returns the delivery; `row` gets its primary key."""
+    message = EmailMultiAlternatives(subject, body, settings.DEFAULT_FROM_EMAIL, list(to))
+    delivery = _new_delivery(Delivery.Channel.EMAIL, ", ".join(message.recipients()), subject, email_to_dict(message))
+    if connection.vendor != "postgresql":
+        row.save(force_insert=True)
+        delivery.save(force_insert=True)
+    else:
+        row_sql, row_params = _insert_sql(row)
+        delivery_sql, delivery_params = _insert_sql(delivery)
+        sql = f"WITH saved AS ({row_sql} RETURNING id) {delivery_sql} RETURNING id, (SELECT id FROM saved)"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*row_params, *delivery_params])
+            delivery.pk, row.pk = cursor.fetchone()
+        row._state.adding = delivery._state.adding = False
+        row._state.db = delivery._state.db = connection.alias
     after_commit(functools.partial(enqueue, delivery.pk))
     return delivery
 

@@ -5,6 +5,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 
 from catalog.models import App
@@ -130,3 +132,11 @@ class Subscription(models.Model):
 
     def __str__(self):
         return f"{self.member} on {self.plan} until {self.ends_at:%Y-%m-%d}"
+
+
+@receiver([post_save, post_delete], sender=Plan, dispatch_uid="commerce_forget_plan_multipliers")
+def _plan_changed(sender, **kwargs):
+    """A plan's multiplier changed in the admin counts from the next approval on."""
+    from .plans import forget_plan_multipliers
+
+    forget_plan_multipliers()

@@ -2,8 +2,10 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -82,6 +84,45 @@ def running_plan(member, now=None):
         .first()
     )
     return subscription.plan if subscription else None
+
+
+PLAN_MULTIPLIERS_KEY = "commerce:plan-multipliers"
+# Asked on every approval: plain SQL on the one-running-subscription-per-member index, no ORM query building.
+_RUNNING_PLAN_SQL = (
+    f"SELECT plan_id FROM {Subscription._meta.db_table} WHERE member_id = %s AND status = %s AND ends_at > %s LIMIT 1"
+)
+
+
+def plan_multipliers():
+    """{plan id: points multiplier} of the plans that multiply (> 1), cached; dropped on any plan save or delete."""
+    multipliers = cache.get(PLAN_MULTIPLIERS_KEY)
+    if multipliers is None:
+        multipliers = dict(Plan.objects.filter(points_multiplier__gt=1).values_list("pk", "points_multiplier"))
+        cache.set(PLAN_MULTIPLIERS_KEY, multipliers, settings.PLAN_MULTIPLIER_CACHE_SECONDS)
+    return multipliers
+
+
+def running_multiplier(member, now=None):
+    """The points multiplier of the member's running plan, or None: asked on every approval, so kept to one cache read
+    and, only when some plan multiplies at all, one query on the one-running-subscription-per-member index.
+
+    Members are rarely approved twice within minutes, so a per-member cache would mostly miss (and need dropping on
+    every subscribe and expiry); the plans' multipliers are few and shared by every approval.
+    """
+    multipliers = plan_multipliers()
+    if not multipliers:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_RUNNING_PLAN_SQL, [member.pk, Subscription.Status.ACTIVE, now or timezone.now()])
+        row = cursor.fetchone()
+    return multipliers.get(row[0]) if row else None
+
+
+def forget_plan_multipliers():
+    """Drop the cached multipliers now and when the transaction commits (a reader that cached the old rows in between
+    cannot keep them)."""
+    cache.delete(PLAN_MULTIPLIERS_KEY)
+    transaction.on_commit(lambda: cache.delete(PLAN_MULTIPLIERS_KEY))
 
 
 def member_campaign_audience(now):

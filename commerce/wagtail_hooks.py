@@ -139,8 +139,7 @@ def plans_section(request):
 @hooks.register("moderation_reward_multiplier")
 def plan_multiplier(member, app):
     """A running plan multiplies the points of an approved proof."""
-    plan = plans.running_plan(member)
-    return plan.points_multiplier if plan else None
+    return plans.running_multiplier(member)
 
 
 @hooks.register("growth_member_audience")

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 
 class IntegrationClient(models.Model):
@@ -94,3 +96,11 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event} → {self.endpoint} ({self.get_status_display()})"
+
+
+@receiver([post_save, post_delete], sender=WebhookEndpoint, dispatch_uid="integrations_forget_subscribers")
+def _endpoint_changed(sender, **kwargs):
+    """Any saved or deleted endpoint (admin form, shell, cascade) invalidates the cached subscriber map."""
+    from .webhooks import forget_subscribers
+
+    forget_subscribers()

@@ -1,5 +1,6 @@
 """Screenshot proofs: a member submits one, a moderator approves or rejects it, an admin may invalidate its reward."""
 
+import functools
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
@@ -183,17 +184,14 @@ def reward_for(*, member, app):
     return max(1, int((app.points_reward * best).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
 
 
-def _approve_in_one_statement(proof, moderator):
-    """PostgreSQL: approve a pending proof, write its history row (rule 5) and read what the approval needs beside
-    it, in one statement. The UPDATE locks the proof row as SELECT FOR UPDATE would, so of two moderators the second
-    waits, then finds it no longer pending. Returns the approved proof with its download's user (id, email) and app
-    (id, name, reward) attached, or None when the proof is not pending.
-    """
+@functools.cache
+def _approve_sql():
+    """The statement of `_approve_in_one_statement`, built once per process (the models do not change at run time)."""
     quote = connection.ops.quote_name
     history = ScreenshotProof.history.model
     tracked = [field.column for field in ScreenshotProof._meta.concrete_fields]
     columns = ", ".join(quote(column) for column in tracked)
-    sql = f"""
+    return f"""
         WITH approved AS (
             UPDATE {quote(ScreenshotProof._meta.db_table)} AS p
             SET status = %(approved)s, reason = '', reviewer_id = %(moderator)s, reviewed_at = %(now)s,
@@ -211,6 +209,15 @@ def _approve_in_one_statement(proof, moderator):
         )
         SELECT * FROM approved
     """
+
+
+def _approve_in_one_statement(proof, moderator):
+    """PostgreSQL: approve a pending proof, write its history row (rule 5) and read what the approval needs beside
+    it, in one statement. The UPDATE locks the proof row as SELECT FOR UPDATE would, so of two moderators the second
+    waits, then finds it no longer pending. Returns the approved proof with its download's user (id, email) and app
+    (id, name, reward) attached, or None when the proof is not pending.
+    """
+    sql = _approve_sql()
     params = {
         "pk": proof.pk,
         "moderator": moderator.pk,

@@ -7,8 +7,9 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -119,6 +120,59 @@ def reject(request, pk):
     else:
         messages.success(request, f"Rejected {proof}." if changed else f"{proof} was already rejected.")
     return _back_to_queue(request)
+
+
+def _next_proof_answer(request, *, decided, message, ok, changed=False, status=200):
+    """The fetch path's answer: the outcome, and the next proof's section claimed for this moderator and rendered
+    alone (no admin page around it, no redirect), for the queue's script to swap in. Filters come from the query."""
+    lookups = QueueFilterForm(request.GET).lookups() if request.GET else {}
+    current = claims.claim_next_proof(moderator=request.user, filters=selectors.queue_filters(**lookups))
+    query = request.GET.urlencode()
+    here = reverse("moderation_queue") + (f"?{query}" if query else "")
+    html = render_to_string(
+        "moderation/includes/current_proof.html",
+        {
+            "current": current,
+            "context": selectors.proof_context(current) if current else None,
+            "claim_minutes": claims.CLAIM_MINUTES,
+            "here": here,
+            "filtered": bool(lookups and any(lookups.values())),
+        },
+        request=request,
+    )
+    answer = {"ok": ok, "message": message, "decided": decided, "changed": changed, "url": here}
+    return JsonResponse({**answer, "current": current.pk if current else None, "html": html}, status=status)
+
+
+@staff_only(proofs.MODERATE_PERM)
+@require_POST
+def approve_next(request, pk):
+    """approve, for the queue's script: the same service call, answered with the next proof's section."""
+    proof = get_object_or_404(ScreenshotProof, pk=pk)
+    try:
+        _, changed = proofs.approve_proof(proof=proof, moderator=request.user)
+    except REFUSALS as exc:
+        return _next_proof_answer(request, decided=None, message=_error_text(exc), ok=False)
+    message = f"Approved {proof}." if changed else f"{proof} was already approved."
+    return _next_proof_answer(request, decided=proof.pk, message=message, ok=True, changed=changed)
+
+
+@staff_only(proofs.MODERATE_PERM)
+@require_POST
+def reject_next(request, pk):
+    """reject, for the queue's script: the same form and service call, answered with the next proof's section."""
+    proof = get_object_or_404(ScreenshotProof, pk=pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        message = "Give a reason to reject (the user reads it)."
+        answer = {"ok": False, "message": message, "decided": None, "changed": False, "current": proof.pk}
+        return JsonResponse(answer, status=400)
+    try:
+        _, changed = proofs.reject_proof(proof=proof, moderator=request.user, reason=form.cleaned_data["reason"])
+    except REFUSALS as exc:
+        return _next_proof_answer(request, decided=None, message=_error_text(exc), ok=False)
+    message = f"Rejected {proof}." if changed else f"{proof} was already rejected."
+    return _next_proof_answer(request, decided=proof.pk, message=message, ok=True, changed=changed)
 
 
 @staff_only(proofs.MODERATE_PERM)

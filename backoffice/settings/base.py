@@ -345,6 +345,10 @@ PUBLIC_CACHE_LOCAL_SECONDS = float(os.environ.get("PUBLIC_CACHE_LOCAL_SECONDS", 
 LEADERBOARD_CACHE_SECONDS = int(os.environ.get("LEADERBOARD_CACHE_SECONDS", "300"))
 # The moderation queue's "done today" team count (it reads every proof reviewed today) is shared this long (0: off).
 MODERATION_TEAM_COUNT_CACHE_SECONDS = int(os.environ.get("MODERATION_TEAM_COUNT_CACHE_SECONDS", "30"))
+# Which active webhook endpoints subscribe to each event is cached this long (dropped at once on any endpoint change).
+WEBHOOK_SUBSCRIBERS_CACHE_SECONDS = int(os.environ.get("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS", "3600"))
+# The plans' points multipliers (read on every approval) are cached this long (dropped at once on any plan change).
+PLAN_MULTIPLIER_CACHE_SECONDS = int(os.environ.get("PLAN_MULTIPLIER_CACHE_SECONDS", "3600"))
 
 # Numbers that can't be gamed (issue 12): see README "Policies".
 # A declared cart (no app priced by us) is discounted as if it were at most this much, unless a campaign says otherwise.

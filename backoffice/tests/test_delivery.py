@@ -198,6 +198,32 @@ def test_an_sms_is_recorded_and_sent_by_the_configured_backend():
     assert ConsoleSMSBackend.outbox[-1] == {"to": "+15550001111", "body": "code 123456"}
 
 
+def test_a_notification_writes_the_same_email_delivery_as_send_mail_and_sends_it_after_commit(
+    django_capture_on_commit_callbacks,
+):
+    user = UserFactory(email="member@example.test")
+    send_mail("Approved", "10 points", None, [user.email])
+    by_send_mail = Delivery.objects.get()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        notification = notify_user(user, "Approved", "10 points")
+    delivery = Delivery.objects.exclude(pk=by_send_mail.pk).get()
+    assert Notification.objects.get(pk=notification.pk).user == user
+    assert (delivery.to, delivery.subject, delivery.message) == (user.email, "Approved", by_send_mail.message)
+    assert [(m.to, m.subject, m.body) for m in mail.outbox] == [([user.email], "Approved", "10 points")]
+
+
+def test_a_notification_and_its_email_take_one_statement_on_postgresql(django_assert_num_queries):
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL writes both rows in one statement; other databases write two")
+    user = UserFactory()
+    with transaction.atomic(), django_assert_num_queries(1):  # as in an approval: the send waits for the commit
+        notify_user(user, "Approved", "10 points")
+    assert Notification.objects.filter(user=user).count() == 1 and Delivery.objects.count() == 1
+
+
 def test_old_sent_and_failed_deliveries_are_pruned_and_waiting_ones_kept(settings):
     settings.DELIVERY_RETENTION_DAYS = 90
     old = timezone.now() - datetime.timedelta(days=91)

@@ -147,3 +147,51 @@ def test_concurrent_subscriptions_of_one_member_pay_once(on_postgres):
     assert len(results) == 1 and {e.code for e in errors} == {"already_subscribed"}
     member.refresh_from_db()
     assert member.points_balance == 900
+
+
+def test_without_a_multiplying_plan_an_approval_reads_no_subscription(django_assert_num_queries):
+    member = member_with(200)
+    PlanFactory(points_multiplier=Decimal("1.00"))
+    assert plans.running_multiplier(member) is None  # caches the (empty) multipliers
+    with django_assert_num_queries(0):
+        assert plans.running_multiplier(member) is None
+
+
+def test_with_multiplying_plans_the_running_multiplier_is_one_query(django_assert_num_queries):
+    member = member_with(200)
+    plans.subscribe(member=member, plan=PlanFactory(price=100, points_multiplier=Decimal("1.5")))
+    assert plans.running_multiplier(member) == Decimal("1.5")
+    with django_assert_num_queries(1):
+        assert plans.running_multiplier(member) == Decimal("1.5")
+
+
+def test_a_new_multiplying_plan_counts_from_the_next_approval(django_capture_on_commit_callbacks):
+    member = member_with(200)
+    assert plans.running_multiplier(member) is None  # cached: no plan multiplies
+    with django_capture_on_commit_callbacks(execute=True):
+        plan = PlanFactory(price=100, points_multiplier=Decimal("2"))
+    plans.subscribe(member=member, plan=plan)
+    assert plans.running_multiplier(member) == Decimal("2")
+
+
+def test_changing_a_plans_multiplier_counts_from_the_next_approval(django_capture_on_commit_callbacks):
+    member, plan = member_with(200), PlanFactory(price=100, points_multiplier=Decimal("2"))
+    plans.subscribe(member=member, plan=plan)
+    assert plans.running_multiplier(member) == Decimal("2")
+    with django_capture_on_commit_callbacks(execute=True):
+        plan.points_multiplier = Decimal("3")
+        plan.save()
+    assert plans.running_multiplier(member) == Decimal("3")
+    with django_capture_on_commit_callbacks(execute=True):
+        plan.points_multiplier = Decimal("1")
+        plan.save()
+    assert plans.running_multiplier(member) is None
+
+
+def test_an_expired_subscription_stops_multiplying(django_capture_on_commit_callbacks):
+    member = member_with(200)
+    subscription = plans.subscribe(member=member, plan=PlanFactory(price=100, points_multiplier=Decimal("2")))
+    assert plans.running_multiplier(member) == Decimal("2")
+    assert plans.running_multiplier(member, now=subscription.ends_at) is None
+    assert plans.expire_subscriptions(now=subscription.ends_at) == 1
+    assert plans.running_multiplier(member, now=subscription.starts_at) is None

@@ -140,3 +140,29 @@ def test_an_admin_replays_a_failed_delivery(client, django_capture_on_commit_cal
     replayed = WebhookDelivery.objects.exclude(pk=failed.pk).get()
     assert (replayed.status, replayed.replay_of) == ("delivered", failed)
     assert len(receiver.requests) == 2
+
+
+def test_an_event_nobody_subscribed_to_costs_no_query_once_the_subscribers_are_cached(django_assert_num_queries):
+    endpoint("https://203.0.113.10/hook", events=["app.created"])
+    assert webhooks.queue_deliveries("purchase.created", {"id": 1}) == []
+    with django_assert_num_queries(0):
+        assert webhooks.queue_deliveries("purchase.created", {"id": 2}) == []
+
+
+def test_a_new_endpoint_is_subscribed_from_the_next_event_on(django_capture_on_commit_callbacks):
+    assert webhooks.subscribed_endpoint_ids("purchase.created") == []  # cached: nobody
+    with django_capture_on_commit_callbacks(execute=True):
+        created = endpoint("https://203.0.113.10/hook")
+    assert webhooks.subscribed_endpoint_ids("purchase.created") == [created.pk]
+
+
+def test_a_deactivated_or_deleted_endpoint_stops_getting_events(django_capture_on_commit_callbacks):
+    first, second = endpoint("https://203.0.113.10/a"), endpoint("https://203.0.113.10/b")
+    assert webhooks.subscribed_endpoint_ids("purchase.created") == [first.pk, second.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        first.active = False
+        first.save()
+    assert webhooks.subscribed_endpoint_ids("purchase.created") == [second.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        second.delete()
+    assert webhooks.subscribed_endpoint_ids("purchase.created") == []
