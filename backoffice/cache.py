@@ -173,14 +173,18 @@ def bump_cache_version(group):
         logger.warning("cache version %s not bumped (%s): cached pages expire within their timeout", group, error)
 
 
-def bump_on_change(group):
-    """A post_save / post_delete receiver bumping `group` once the write commits (keep a reference: weak=False)."""
+def bump_on_change(group, *models):
+    """Bump `group` once a save or delete of any of `models` commits (called from the owning app's ready())."""
     from django.db import transaction
+    from django.db.models.signals import post_delete, post_save
 
     def receiver(**_kwargs):
         transaction.on_commit(lambda: bump_cache_version(group))
 
-    return receiver
+    for model in models:
+        for signal, action in ((post_save, "save"), (post_delete, "delete")):
+            uid = f"cache-{group}-{model._meta.label_lower}-{action}"
+            signal.connect(receiver, sender=model, weak=False, dispatch_uid=uid)
 
 
 def _versioned_key(prefix, versions, parts):

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
 
 CATALOG_CACHE_GROUP = "catalog"  # backoffice.cache versions: public pages and API lists showing apps or categories
 
@@ -12,8 +11,4 @@ class CatalogConfig(AppConfig):
 
         from .models import App, Category
 
-        bump = bump_on_change(CATALOG_CACHE_GROUP)
-        self.bump_catalog_cache = bump  # signals hold receivers weakly
-        for model in (App, Category):
-            post_save.connect(bump, sender=model, dispatch_uid=f"catalog-cache-{model.__name__}-save")
-            post_delete.connect(bump, sender=model, dispatch_uid=f"catalog-cache-{model.__name__}-delete")
+        bump_on_change(CATALOG_CACHE_GROUP, App, Category)
