@@ -61,9 +61,12 @@ SLOW := browser or fuzz
 COVERAGE_FLOOR := $(shell cat .coverage-floor 2>/dev/null || echo 0)
 PG_UP = $(PY) -c "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1:5432/postgres', connect_timeout=3).close()" 2>/dev/null
 
+# The quick loop: no browser, fuzz, PostgreSQL-only or `slow` tests (real servers, subprocesses, waits of
+# seconds); each worker's SQLite database is copied from a migrated snapshot
+# (conftest.py), so only the first run after a migration change migrates.
 test-fast: install
-	@echo "=== unit tests on SQLite (no browser, fuzz or PostgreSQL-only tests) ==="
-	env -u DATABASE_URL $(PYTEST) -m "not ($(SLOW)) and not postgres" -q
+	@echo "=== unit tests on SQLite (no browser, fuzz, PostgreSQL-only or slow tests) ==="
+	env -u DATABASE_URL $(PYTEST) -m "not ($(SLOW)) and not postgres and not slow" -q
 
 test-sqlite: install browser
 	@echo "=== test suite on SQLite ==="
@@ -88,6 +91,8 @@ test-postgres: install browser redis-server
 
 test: lint test-sqlite test-postgres
 
+# `make bench`: every bench/*.py at full scale (BENCH_SCALE=0.05 for a quick run); BENCH_ONLY=redeem,bulk_upload runs
+# only those and rebuilds bench/RESULTS.md from bench/results/*.json, keeping the other benches' last results.
 bench: install
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || true
 	$(PY) bench/run_all.py

@@ -1,46 +1,41 @@
 """Wagtail admin screens of the project package: Deliveries (outgoing email and SMS), with "Send again"."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.views.generic import TemplateView
 from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.views.generic import IndexView
-from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from . import delivery as deliveries
 from .models import Delivery
+from .viewsets import ConfirmObjectActionView
 
 RETRY_PERMISSION = "backoffice.retry_delivery"
 RETRYABLE = (Delivery.Status.FAILED, Delivery.Status.RETRYING)
 
 
-class RetryDeliveryView(WagtailAdminTemplateMixin, TemplateView):
+class RetryDeliveryView(ConfirmObjectActionView):
     """A confirmation page, then a POST that sends the delivery again now."""
 
+    permission = RETRY_PERMISSION
+    model = Delivery
+    context_object_name = "delivery"
     template_name = "backoffice/retry_delivery.html"
     header_icon = "mail"
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.has_perm(RETRY_PERMISSION):
-            raise PermissionDenied
-        self.delivery = get_object_or_404(Delivery, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    submit_label = "Send again"
+    cancel_url_name = "deliveries:index"
 
     def get_page_title(self):
-        return f"Send again: {self.delivery}"
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(delivery=self.delivery, **kwargs)
+        return f"Send again: {self.object}"
 
     def post(self, request, *args, **kwargs):
-        if deliveries.retry_delivery(self.delivery):
-            messages.success(request, f"Sending {self.delivery} again; its status shows how it went.")
+        delivery = self.object
+        if deliveries.retry_delivery(delivery):
+            messages.success(request, f"Sending {delivery} again; its status shows how it went.")
         else:
-            messages.info(request, f"{self.delivery} is not waiting for a retry (it is {self.delivery.status}).")
+            messages.info(request, f"{delivery} is not waiting for a retry (it is {delivery.status}).")
         return redirect("deliveries:index")
 
 

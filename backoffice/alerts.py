@@ -85,6 +85,16 @@ def alert_staff(*, kind, subject, body="", url="", groups=(ADMINS,), users=()):
     return alert
 
 
+def alert_staff_or_log(*, kind, subject, **alert):
+    """alert_staff for a caller whose own outcome is already recorded (a failed job run, a failed delivery): an
+    alert that cannot be raised is logged, never raised over that outcome."""
+    try:
+        return alert_staff(kind=kind, subject=subject, **alert)
+    except Exception:
+        logger.exception("could not alert staff (%s): %s", kind, subject)
+        return None
+
+
 def _absolute(url):
     if url.startswith("/"):
         return settings.SITE_URL.rstrip("/") + url

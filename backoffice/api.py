@@ -2,12 +2,17 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from backoffice.errors import DomainError
+
+from .api_input import idempotency_key_parameter
+from .throttling import ScopedRateThrottle, UserRateThrottle
 
 # The one table from a domain error's code to the HTTP status the API answers. Services never pick a status.
 # A code missing here answers DOMAIN_ERROR_DEFAULT_STATUS (the request was understood but a rule refuses it).
@@ -75,6 +80,25 @@ def keyed_responses(serializer, *error_statuses):
         200: OpenApiResponse(serializer, description="Replay of an earlier request with this key."),
         **dict.fromkeys(error_statuses, ERROR),
     }
+
+
+# A logged-in member's write done once per Idempotency-Key (a purchase, a redemption): throttled per user and per
+# the view's `throttle_scope`; its POST is documented by `keyed_write_schema`. (A comment, not a docstring: the
+# schema would show a docstring as every such endpoint's description.)
+class KeyedWriteView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
+
+
+def keyed_write_schema(*, request, response, errors, replay, summary):
+    """The OpenAPI description of a KeyedWriteView's POST: its body, the Idempotency-Key header (`replay` says what a
+    repeated key returns), 201/200 answers and the given error statuses."""
+    return extend_schema(
+        request=request,
+        parameters=[idempotency_key_parameter(replay)],
+        responses=keyed_responses(response, *errors),
+        summary=summary,
+    )
 
 
 def keyed_response(data, *, created):

@@ -6,6 +6,7 @@ answers. This connection class remembers, per process, that Redis just failed, a
 fails every cache call at once instead; then it tries Redis again.
 """
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -51,29 +52,30 @@ def forget_cache_failures():
         _down_until = 0.0
 
 
+@contextlib.contextmanager
+def _failure_marks_cache_down():
+    """A connection, send or read that fails marks the cache down (then re-raises), so the next calls skip it."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+        mark_cache_down(error)
+        raise
+
+
 class FailFastConnection(Connection):
     def connect(self):
         if cache_marked_down():
             raise RedisConnectionError("Redis failed moments ago; the cache is skipped for a few seconds")
-        try:
+        with _failure_marks_cache_down():
             super().connect()
-        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
-            mark_cache_down(error)
-            raise
 
     def send_packed_command(self, *args, **kwargs):
-        try:
+        with _failure_marks_cache_down():
             return super().send_packed_command(*args, **kwargs)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
-            mark_cache_down(error)
-            raise
 
     def read_response(self, *args, **kwargs):
-        try:
+        with _failure_marks_cache_down():
             return super().read_response(*args, **kwargs)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
-            mark_cache_down(error)
-            raise
 
 
 class FailFastConnectionPool(ConnectionPool):
@@ -173,12 +175,18 @@ def bump_cache_version(group):
         logger.warning("cache version %s not bumped (%s): cached pages expire within their timeout", group, error)
 
 
-def bump_on_change(group, *models):
-    """Bump `group` once a save or delete of any of `models` commits (called from the owning app's ready())."""
+def bump_on_change(group, *models, at_once=False):
+    """Bump `group` when a save or delete of any of `models` commits (called from the owning app's ready()).
+
+    `at_once=True` also bumps it at the write itself, for a group read again inside the writing transaction (an
+    approval after a plan change in the same transaction must not use the old multiplier). The bump at commit stays:
+    it stops a reader that rebuilt the value from the not-yet-committed rows in between from keeping it."""
     from django.db import transaction
     from django.db.models.signals import post_delete, post_save
 
     def receiver(**_kwargs):
+        if at_once:
+            bump_cache_version(group)
         transaction.on_commit(lambda: bump_cache_version(group))
 
     for model in models:

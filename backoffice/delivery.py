@@ -23,8 +23,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from .alerts import alert_staff
-from .jobs import retry_delay
+from .alerts import alert_staff_or_log
+from .jobs import prune_older_than, retry_delay
 from .models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -248,15 +248,12 @@ def deliver(delivery_id):
 
 def _alert_failed(delivery):
     """Tell the Admins (one alert per channel and hour): a member did not get an email or a code."""
-    try:
-        alert_staff(
-            kind="delivery_failed",
-            subject=f"{delivery.get_channel_display()} deliveries are failing",
-            body=f"{delivery} was not sent after {delivery.attempts} attempts: {delivery.last_error}",
-            url=f"/admin/deliveries/?status=failed&channel={delivery.channel}",
-        )
-    except Exception:
-        logger.exception("could not alert staff about the failed delivery %s", delivery.pk)
+    alert_staff_or_log(
+        kind="delivery_failed",
+        subject=f"{delivery.get_channel_display()} deliveries are failing",
+        body=f"{delivery} was not sent after {delivery.attempts} attempts: {delivery.last_error}",
+        url=f"/admin/deliveries/?status=failed&channel={delivery.channel}",
+    )
 
 
 def retry_due_deliveries(now=None):
@@ -291,8 +288,5 @@ def prune_deliveries(now=None):
 
     Those still queued, sending or waiting for a retry are kept whatever their age: deleting one would lose it.
     """
-    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.DELIVERY_RETENTION_DAYS)
-    deleted, _ = Delivery.objects.filter(
-        status__in=(Delivery.Status.SENT, Delivery.Status.FAILED), created_at__lt=cutoff
-    ).delete()
-    return deleted
+    finished = Delivery.objects.filter(status__in=(Delivery.Status.SENT, Delivery.Status.FAILED))
+    return prune_older_than(finished, field="created_at", days=settings.DELIVERY_RETENTION_DAYS, now=now)

@@ -12,6 +12,7 @@ by progress bars); `queue_job` starts a job for someone and returns its TaskRun 
 """
 
 import contextvars
+import datetime
 import functools
 import logging
 import time
@@ -23,7 +24,7 @@ from celery import shared_task
 from django.db import DatabaseError, connection, connections
 from django.utils import timezone
 
-from .alerts import alert_staff
+from .alerts import alert_staff_or_log
 from .models import TaskRun
 
 logger = logging.getLogger(__name__)
@@ -89,15 +90,12 @@ def _start(job, task_id, attempt):
 def _failed(run, error):
     """Record the final failure and tell the Admins (one alert per job and hour: see alerts.alert_staff)."""
     _finish(run, TaskRun.Status.FAILED, error=error)
-    try:
-        alert_staff(
-            kind="job_failed",
-            subject=f"Job {run.task_name} failed",
-            body=f"Attempt {run.attempt} at {run.started_at:%Y-%m-%d %H:%M %Z} failed:\n\n{error[-2000:]}",
-            url=f"{TASK_RUNS_URL}?status=failed&task_name={quote(run.task_name)}",
-        )
-    except Exception:
-        logger.exception("could not alert staff about the failed run %s", run.pk)
+    alert_staff_or_log(
+        kind="job_failed",
+        subject=f"Job {run.task_name} failed",
+        body=f"Attempt {run.attempt} at {run.started_at:%Y-%m-%d %H:%M %Z} failed:\n\n{error[-2000:]}",
+        url=f"{TASK_RUNS_URL}?status=failed&task_name={quote(run.task_name)}",
+    )
 
 
 # The run the current job body belongs to, for report_progress.
@@ -268,3 +266,11 @@ def run_now(*, task_name, args=(), kwargs=None, requested_by=None):
         return queue_job(task_name=task_name, args=args, kwargs=kwargs, requested_by=requested_by)
     except JobNotQueued as not_queued:
         return not_queued.run
+
+
+def prune_older_than(rows, *, field, days, now=None):
+    """The one retention rule of the scheduled pruning jobs: delete the `rows` whose `field` is more than `days`
+    days before `now`; returns how many (the job's recorded row count)."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=days)
+    deleted, _ = rows.filter(**{f"{field}__lt": cutoff}).delete()
+    return deleted

@@ -50,7 +50,7 @@ def _keys(identifier, ip):
     return {f"id:{digest}": settings.LOGIN_FAILURES_PER_IDENTIFIER, f"ip:{ip}": settings.LOGIN_FAILURES_PER_IP}
 
 
-def reserve_attempt(identifier, ip, *, now=None):
+def reserve_attempt(*, identifier, ip, now=None):
     """Count one attempt under both keys; False (and nothing counted) when either key is at its limit."""
     now = now or timezone.now()
     limits = _keys(identifier, ip)
@@ -88,7 +88,7 @@ class LoginPolicyBackend(ModelBackend):
         if username is None:
             username = kwargs.get(self._username_field())
         ip = client_ip(request)
-        if not reserve_attempt(username, ip):
+        if not reserve_attempt(identifier=username, ip=ip):
             request.login_locked = True
             logger.warning("login locked for an identifier from %s", ip)
             raise LoginLocked("Too many log-in attempts.")

@@ -1,5 +1,6 @@
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
@@ -12,6 +13,33 @@ REFERRAL_CODE_BYTES = 6  # 8 url-safe characters: 2**48 codes, not enumerable.
 
 def new_referral_code():
     return secrets.token_urlsafe(REFERRAL_CODE_BYTES)
+
+
+# Field helpers shared by every app's models (this module is the bottom of the import chain). Each returns a plain
+# Django field with the same definition as spelled out by hand, so migrations see no difference.
+
+
+def optional_link(to, *, on_delete, one_to_one=False, **options):
+    """A link that may be empty (null in the database, blank in forms); no reverse accessor unless named.
+
+    `on_delete` is always spelled out: whether the target may go (SET_NULL) or must stay (PROTECT) is the decision.
+    """
+    field_class = models.OneToOneField if one_to_one else models.ForeignKey
+    options = {"null": True, "blank": True, "related_name": "+", **options}
+    return field_class(to, on_delete=on_delete, **options)
+
+
+def actor_link(*, on_delete, **options):
+    """Who did something to the row (created, reviewed, refunded, revoked it...): empty until someone acts.
+
+    No reverse accessor: a user's actions are read from the rows, never as `user.<something>_set`.
+    """
+    return optional_link(settings.AUTH_USER_MODEL, on_delete=on_delete, **options)
+
+
+def stamped(field_name):
+    """A read-only flag that is true once the timestamp `field_name` is set: the time is the state (refunded...)."""
+    return property(lambda obj: getattr(obj, field_name) is not None, doc=f"Whether `{field_name}` is set.")
 
 
 class UserManager(BaseUserManager):
@@ -79,9 +107,7 @@ class User(CounterFieldsModel, AbstractUser):
     def __str__(self):
         return self.email
 
-    @property
-    def phone_verified(self):
-        return self.phone_verified_at is not None
+    phone_verified = stamped("phone_verified_at")
 
 
 class Notification(models.Model):
@@ -113,13 +139,8 @@ class TaskRun(models.Model):
 
     task_name = models.CharField(max_length=200, db_index=True)
     task_id = models.CharField(max_length=255, blank=True, db_index=True)
-    requested_by = models.ForeignKey(
-        "backoffice.User",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="Who pressed Run now or started the job (empty for scheduled runs).",
+    requested_by = actor_link(
+        on_delete=models.SET_NULL, help_text="Who pressed Run now or started the job (empty for scheduled runs)."
     )
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)

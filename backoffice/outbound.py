@@ -20,10 +20,12 @@ import ipaddress
 import logging
 import socket
 import time
+from collections import deque
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
@@ -201,3 +203,28 @@ def request(
 def fetch(url, **kwargs):
     """GET `url` and return the response; see `request`."""
     return request(url, method="GET", **kwargs)
+
+
+# --- message senders (SMS, Telegram): the provider a setting names, or a console stand-in ----------------------
+
+
+def configured_sender(dotted_path):
+    """An instance of the sender class a setting names (SMS_BACKEND, TELEGRAM_SENDER)."""
+    return import_string(dotted_path)()
+
+
+class ConsoleSender:
+    """The stand-in for a provider (local demo, tests): logs each message and keeps the last ones in `outbox`, one
+    per subclass, as the dicts the subclass records; returns a made-up message id."""
+
+    label = "Message"
+    outbox = deque(maxlen=200)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.outbox = deque(maxlen=200)
+
+    def keep(self, to, text, message):
+        logger.info("%s to %s: %s", self.label, to, text)
+        self.outbox.append(message)
+        return f"console-{len(self.outbox)}"

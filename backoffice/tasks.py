@@ -1,14 +1,12 @@
 """Background tasks of the project package: sending deliveries, the retry sweep, pruning old job runs and deliveries."""
 
-import datetime
 import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.utils import timezone
 
 from . import delivery
-from .jobs import recorded_task
+from .jobs import prune_older_than, recorded_task
 from .models import TaskRun
 
 logger = logging.getLogger(__name__)
@@ -33,9 +31,7 @@ def retry_deliveries():
 @recorded_task(name="backoffice.tasks.prune_task_runs")
 def prune_task_runs():
     """Delete job runs older than TASK_RUN_RETENTION_DAYS; returns how many."""
-    cutoff = timezone.now() - datetime.timedelta(days=settings.TASK_RUN_RETENTION_DAYS)
-    deleted, _ = TaskRun.objects.filter(started_at__lt=cutoff).delete()
-    return deleted
+    return prune_older_than(TaskRun.objects.all(), field="started_at", days=settings.TASK_RUN_RETENTION_DAYS)
 
 
 @recorded_task(name="backoffice.tasks.prune_deliveries")

@@ -30,6 +30,16 @@ class RandomName:
         return isinstance(other, RandomName) and other.folder == self.folder
 
 
+def check_declared_size(upload, *, max_bytes, message, code):
+    """Refuse an upload whose declared size (if it has one) is over `max_bytes`, before reading it. `message` may
+    name %(size)s and %(limit)s, both in MB."""
+    size = getattr(upload, "size", None)
+    if size is not None and size > max_bytes:
+        raise ValidationError(
+            message, code=code, params={"size": round(size / 1024 / 1024, 1), "limit": max_bytes // 1024 // 1024}
+        )
+
+
 def validate_image(upload, max_bytes=MAX_IMAGE_BYTES, max_pixels=MAX_IMAGE_PIXELS):
     """Refuse anything that is not a real, reasonably sized JPEG/PNG/WebP/GIF image.
 
@@ -37,13 +47,12 @@ def validate_image(upload, max_bytes=MAX_IMAGE_BYTES, max_pixels=MAX_IMAGE_PIXEL
     """
     if upload is None:
         return
-    size = getattr(upload, "size", None)
-    if size is not None and size > max_bytes:
-        raise ValidationError(
-            "The image is %(size)s MB; the limit is %(limit)s MB.",
-            code="image_too_large",
-            params={"size": round(size / 1024 / 1024, 1), "limit": max_bytes // 1024 // 1024},
-        )
+    check_declared_size(
+        upload,
+        max_bytes=max_bytes,
+        message="The image is %(size)s MB; the limit is %(limit)s MB.",
+        code="image_too_large",
+    )
     try:
         upload.seek(0)
         with Image.open(upload) as image:

@@ -1,8 +1,13 @@
-"""What every benchmark needs: its own PostgreSQL database, Django pointed at it and migrated."""
+"""What every benchmark needs: its own PostgreSQL database, Django pointed at it and migrated; and one way to
+report its goals (Goal, finish) that run_all.py reads."""
 
+import json
 import os
+import statistics
 import sys
+import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,3 +37,37 @@ def prepare_django(database_url, *, redis_url=None, settings="backoffice.setting
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+
+
+def median_seconds(func, samples):
+    """The median wall time of `samples` calls of `func`: what every benchmark reports of a timed step."""
+    timings = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        func()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+# --- goals: one format for every benchmark, read by run_all.py -----------------------------------------------------
+#
+# A bench judges each of its goals as a Goal, prints one line per goal ("goal [met] ..." or "goal [MISSED] ..."),
+# and ends with `BENCH_RESULT {json}` whose "goals" list holds them as objects {goal, figure, limit, met};
+# run_all.py builds RESULTS.md's summary table from that list. The exit status is 1 when any goal is missed.
+
+
+class Goal(NamedTuple):
+    goal: str  # what is measured, e.g. "API /api/apps/ p99 at 8 connections"
+    figure: str  # this run's figure, with its unit, e.g. "41 ms"
+    limit: str  # the goal's bound, e.g. "< 50 ms"
+    met: bool
+
+
+def finish(bench, result, goals):
+    """Print each goal's line and the BENCH_RESULT line; return the exit status (1 when a goal is missed)."""
+    for goal in goals:
+        print(f"goal [{'met' if goal.met else 'MISSED'}] {goal.goal}: {goal.figure} (goal {goal.limit})")
+    met = all(goal.met for goal in goals)
+    payload = {"bench": bench, **result, "goals": [goal._asdict() for goal in goals], "goals_met": met}
+    print("BENCH_RESULT " + json.dumps(payload), flush=True)
+    return 0 if met else 1

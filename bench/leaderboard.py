@@ -11,14 +11,13 @@ Exits non-zero when a page misses the goal.
 """
 
 import argparse
-import json
 import os
 import random
 import statistics
 import sys
 import time
 
-from _common import prepare_django
+from _common import Goal, finish, prepare_django
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_growth_leaderboard"
 FULL_SIZE = 1_000_000
@@ -182,7 +181,6 @@ def main():
     print(f"stale cursor  uncached      {stale_uncached:8.2f} ms   (rank recounted: COUNT over the index ahead)")
     print("all pages within the goal" if not missed else f"MISSED: {', '.join(missed)}")
     result = {
-        "bench": "leaderboard",
         "scale": args.scale,
         "members": size,
         "ranked": ranked,
@@ -199,8 +197,12 @@ def main():
         "missed": missed,
     }
     cache.clear()
-    print("BENCH_RESULT " + json.dumps(result))
-    return 1 if missed else 0
+    goals = [
+        Goal(f"{name} uncached vs 2x page 1 uncached", f"{value:.2f} ms", f"<= {goal:.2f} ms", value <= goal)
+        for name, value, goal in figures
+        if goal is not None
+    ]
+    return finish("leaderboard", result, goals)
 
 
 if __name__ == "__main__":

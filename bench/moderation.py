@@ -16,7 +16,7 @@ import statistics
 import sys
 import time
 
-from _common import prepare_django
+from _common import median_seconds, prepare_django
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_moderation"
 APPS = 20
@@ -104,15 +104,6 @@ def moderator():
     return user
 
 
-def timed(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 BARE_PAGE = """
     SELECT p.*, d.*, a.*, u.* FROM moderation_screenshotproof p
     JOIN moderation_download d ON d.id = p.download_id
@@ -137,15 +128,15 @@ def measure_queue(repeat):
         with CaptureQueriesContext(connection) as queries:
             assert client.get(path).status_code == 200
         query_counts.append(len(queries))
-    page_s = timed(lambda: client.get("/admin/moderation/"), repeat)
-    chrome_s = timed(lambda: client.get("/admin/"), repeat)
+    page_s = median_seconds(lambda: client.get("/admin/moderation/"), repeat)
+    chrome_s = median_seconds(lambda: client.get("/admin/"), repeat)
 
     def bare():
         with connection.cursor() as cur:
             cur.execute(BARE_PAGE, [QUEUE_PAGE_SIZE])
             cur.fetchall()
 
-    bare_s = timed(bare, repeat)
+    bare_s = median_seconds(bare, repeat)
     return query_counts, page_s, bare_s, chrome_s
 
 
@@ -258,18 +249,20 @@ def measure_approvals(count, rounds=4):
         statements.append(sum(1 for q in queries.captured_queries if q["sql"] not in TRANSACTION_CONTROL))
     service_proofs, raw_proofs = pending[:count], pending[count : 2 * count]
     update_ids = list(ScreenshotProof.objects.filter(status="rejected").values_list("pk", flat=True)[:count])
-    service_s = raw_s = update_s = 0.0
+    service_s = raw_s = update_s = service_cpu_s = raw_cpu_s = 0.0
     size = -(-count // rounds)
     for start in range(0, count, size):
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         for proof in service_proofs[start : start + size]:
             approve_proof(proof=proof, moderator=mod)
         service_s += time.perf_counter() - began
-        began = time.perf_counter()
+        service_cpu_s += time.process_time() - cpu
+        began, cpu = time.perf_counter(), time.process_time()
         for proof in raw_proofs[start : start + size]:
             with transaction.atomic(), connection.cursor() as cursor:
                 _approve_in_raw_sql(cursor, proof.pk, mod.pk, source_type_id)
         raw_s += time.perf_counter() - began
+        raw_cpu_s += time.process_time() - cpu
         began = time.perf_counter()
         with connection.cursor() as cursor:
             for pk in update_ids[start : start + size]:
@@ -281,6 +274,11 @@ def measure_approvals(count, rounds=4):
         "raw_sql_per_s": len(raw_proofs) / raw_s,
         "single_update_per_s": len(update_ids) / update_s,
         "statements": max(statements),
+        # This process's CPU per approval (Python, Django, psycopg, Celery's enqueue), apart from the waits on the
+        # database: what the service spends beyond the raw writes is its overhead, whatever the database's speed.
+        "service_cpu_ms": service_cpu_s / len(service_proofs) * 1000,
+        "raw_sql_cpu_ms": raw_cpu_s / len(raw_proofs) * 1000,
+        "raw_sql_ms": raw_s / len(raw_proofs) * 1000,
     }
 
 
@@ -316,6 +314,10 @@ def main():
 
     ledger_ok = not users_with_unbalanced_ledger().exists()
     floor_share = approving["approvals_per_s"] / approving["raw_sql_per_s"]
+    # The limit: were the service's statements as cheap as the raw ones, its extra client CPU alone would still cost
+    # this share of the floor's rate.
+    overhead_ms = max(0.0, approving["service_cpu_ms"] - approving["raw_sql_cpu_ms"])
+    cpu_limit_share = approving["raw_sql_ms"] / (approving["raw_sql_ms"] + overhead_ms)
     approvals_ok = floor_share >= APPROVALS_GOAL_SHARE and approving["statements"] <= APPROVAL_STATEMENTS_GOAL
     trip_ratio = round_trip_s / dashboard_s
     # The fallback's approve, redirect, whole admin page: even a queue page as cheap as the dashboard leaves this much.
@@ -343,6 +345,10 @@ def main():
         "single_row_updates_per_s": round(approving["single_update_per_s"], 1),
         "approvals_vs_raw_sql": round(floor_share, 2),
         "statements_per_approval": approving["statements"],
+        "service_cpu_ms_per_approval": round(approving["service_cpu_ms"], 2),
+        "raw_sql_cpu_ms_per_approval": round(approving["raw_sql_cpu_ms"], 2),
+        "raw_sql_ms_per_approval": round(approving["raw_sql_ms"], 2),
+        "python_overhead_limit_vs_raw_sql": round(cpu_limit_share, 2),
         "approvals_goal_met": approvals_ok,
         "ledger_balanced": ledger_ok,
     }
@@ -367,6 +373,11 @@ def main():
     print(
         f"{'service vs raw SQL':<28}{floor_share:>10.0%}       goal >= {APPROVALS_GOAL_SHARE:.0%}"
         f"  {'ok' if floor_share >= APPROVALS_GOAL_SHARE else 'MISSED'}"
+    )
+    print(
+        f"{'client CPU per approval':<28}{approving['service_cpu_ms']:>10.2f} ms  raw SQL"
+        f" {approving['raw_sql_cpu_ms']:.2f} ms CPU of {approving['raw_sql_ms']:.2f} ms: the service's extra"
+        f" {overhead_ms:.2f} ms alone caps it at {cpu_limit_share:.0%} of the floor (the limit)"
     )
     print(
         f"{'statements per approval':<28}{approving['statements']:>10}       goal <= {APPROVAL_STATEMENTS_GOAL}"

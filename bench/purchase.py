@@ -13,13 +13,12 @@
 """
 
 import argparse
-import json
 import multiprocessing
 import os
 import sys
 import time
 
-from _common import prepare_django
+from _common import Goal, finish, prepare_django
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_commerce"
 PAGE_GOAL = 2.0  # last pages at most this many times the first
@@ -273,16 +272,7 @@ def main():
     print(f"  middle pages              {sync['middle_ms']:.1f} ms / page")
     print(f"  last pages                {sync['last_ms']:.1f} ms / page")
     print(f"  last / first              {ratio:.2f}x  (goal: <= {PAGE_GOAL:.0f}x)")
-    ok = (
-        buying["double_purchases"] == 0
-        and buying["unbalanced_users"] == 0
-        and buying["errors"] == 0
-        and buying["purchases"] == buying["expected_purchases"]
-        and sync["rows_pulled"] == sync["expected_rows"]
-        and ratio <= PAGE_GOAL
-    )
     result = {
-        "bench": "purchase",
         "scale": args.scale,
         "processes": args.processes,
         "purchases": buying["purchases"],
@@ -297,10 +287,22 @@ def main():
         "sync_middle_page_ms": round(sync["middle_ms"], 1),
         "sync_last_page_ms": round(sync["last_ms"], 1),
         "sync_last_vs_first": round(ratio, 2),
-        "goal_met": ok,
     }
-    print("BENCH_RESULT " + json.dumps(result))
-    return 0 if ok else 1
+    expected, pulled = buying["expected_purchases"], sync["rows_pulled"]
+    goals = [
+        Goal("double purchases", str(buying["double_purchases"]), "= 0", buying["double_purchases"] == 0),
+        Goal(
+            "ledgers not matching their balance",
+            str(buying["unbalanced_users"]),
+            "= 0",
+            buying["unbalanced_users"] == 0,
+        ),
+        Goal("purchase errors", str(buying["errors"]), "= 0", buying["errors"] == 0),
+        Goal("purchases made", f"{buying['purchases']}", f"= {expected} possible", buying["purchases"] == expected),
+        Goal("sync rows pulled", f"{pulled}", f"= {sync['expected_rows']} expected", pulled == sync["expected_rows"]),
+        Goal("sync last pages vs first pages", f"{ratio:.2f}x", f"<= {PAGE_GOAL:g}x", ratio <= PAGE_GOAL),
+    ]
+    return finish("purchase", result, goals)
 
 
 if __name__ == "__main__":

@@ -12,18 +12,18 @@ one day's rollup, and the admin page render time.
 
 import argparse
 import datetime
-import json
 import os
-import statistics
+import sys
 import time
 
-from _common import prepare_django
+from _common import Goal, finish, median_seconds, prepare_django
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_reporting"
 FULL = {"ledger": 10_000_000, "downloads": 1_000_000, "members": 100_000, "visits": 200_000, "redemptions": 50_000}
 APPS = 500
 DAYS = 365
 RANGE_DAYS = 90
+TARGET_RATIO = 50  # the rollups' dashboard at least this many times faster than the raw tables'
 
 
 def sizes(scale):
@@ -69,8 +69,8 @@ def generate(n, regenerate=False):
         cursor.execute(
             f"""
             INSERT INTO catalog_app (name, slug, category_id, image, thumbnail, description, points_reward,
-                                     credit_price, active, created_at)
-            SELECT 'App ' || g, 'app-' || g, 1, '', '', '', 10 + g % 90, g % 20, true, {WHEN}
+                                     credit_price, active, created_at, updated_at)
+            SELECT 'App ' || g, 'app-' || g, 1, '', '', '', 10 + g % 90, g % 20, true, {WHEN}, {WHEN}
             FROM generate_series(1, {APPS}) AS g
             """
         )
@@ -126,8 +126,8 @@ def generate(n, regenerate=False):
         cursor.execute(
             f"""
             INSERT INTO growth_redemption (campaign_id, user_id, idempotency_key, cart_total, discount_amount,
-                                           created_at)
-            SELECT {campaign.pk}, 1 + g % {n["members"]}, 'k' || g, 50 + g % 50, 5 + (g % 40) / 4.0, {WHEN} AS t
+                                           points_cost, created_at)
+            SELECT {campaign.pk}, 1 + g % {n["members"]}, 'k' || g, 50 + g % 50, 5 + (g % 40) / 4.0, 0, {WHEN} AS t
             FROM generate_series(1, {n["redemptions"]}) AS g ORDER BY t
             """
         )
@@ -162,15 +162,6 @@ def generate(n, regenerate=False):
     return time.perf_counter() - started
 
 
-def median_seconds(func, samples):
-    timings = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        func()
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full size (default 1.0)")
@@ -197,12 +188,12 @@ def main():
     today = timezone.localdate()
     start, yesterday = today - datetime.timedelta(days=RANGE_DAYS - 1), today - datetime.timedelta(days=1)
     started = time.perf_counter()
-    services.rollup_days(start, yesterday)
+    services.rollup_days(start=start, end=yesterday)
     print(f"rolled up {RANGE_DAYS - 1} days in {time.perf_counter() - started:.1f} s")
     with connection.cursor() as cursor:  # what autovacuum does in production between the nightly rollups
         cursor.execute("VACUUM ANALYZE reporting_dailystat")
         cursor.execute("VACUUM ANALYZE reporting_dailyappstat")
-    one_day = median_seconds(lambda: services.rollup_day(yesterday), 3)
+    one_day = median_seconds(lambda: services.rollup_day(day=yesterday), 3)
 
     rolled = selectors.dashboard(start, today)
     raw = selectors.raw_dashboard(start, today)
@@ -234,12 +225,11 @@ def main():
     print("90-day dashboard from rollups, today recounted on every view:")
     print(f"                                          {uncached * 1000:9.1f} ms (median of {args.samples})")
     print(f"the same figures from the raw tables:     {from_raw * 1000:9.1f} ms (median of {args.raw_samples})")
-    print(f"ratio, default (today cached 60 s):       {ratio:9.1f}x (target >= 50x)")
+    print(f"ratio, default (today cached 60 s):       {ratio:9.1f}x (target >= {TARGET_RATIO}x)")
     print(f"ratio, today recounted on every view:     {ratio_uncached:9.1f}x")
     print(f"one day's rollup:                         {one_day * 1000:9.1f} ms")
     print(f"admin page render, 90 days from rollups:  {page * 1000:9.1f} ms")
     result = {
-        "bench": "reporting",
         "scale": args.scale,
         "ledger_entries": n["ledger"],
         "downloads": n["downloads"],
@@ -248,14 +238,21 @@ def main():
         "dashboard_90d_raw_ms": round(from_raw * 1000, 2),
         "ratio": round(ratio, 1),
         "ratio_today_uncached": round(ratio_uncached, 1),
-        "target_ratio": 50,
-        "meets_target": ratio >= 50,
-        "meets_target_today_uncached": ratio_uncached >= 50,
+        "target_ratio": TARGET_RATIO,
+        "meets_target_today_uncached": ratio_uncached >= TARGET_RATIO,
         "rollup_one_day_ms": round(one_day * 1000, 2),
         "page_render_90d_ms": round(page * 1000, 2),
     }
-    print("BENCH_RESULT " + json.dumps(result))
+    goals = [
+        Goal(
+            "90-day dashboard from rollups vs raw tables (today cached, the default)",
+            f"{ratio:.1f}x faster",
+            f">= {TARGET_RATIO}x",
+            ratio >= TARGET_RATIO,
+        )
+    ]
+    return finish("reporting", result, goals)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,7 +1,12 @@
-"""Run every benchmark under bench/ on PostgreSQL + Redis and write bench/RESULTS.md.
+"""Run the benchmarks under bench/ on PostgreSQL + Redis and write bench/RESULTS.md.
 
-Each script prints its figures and a final `BENCH_RESULT {json}` line. BENCH_SCALE (default 1.0) is passed to
-each as --scale, so `BENCH_SCALE=0.05 make bench` gives a quick, smaller run.
+Each script prints its figures, one line per goal and a final `BENCH_RESULT {json}` line (bench/_common.py: the
+"goals" list of {goal, figure, limit, met}). BENCH_SCALE (default 1.0) is passed to each as --scale, so
+`BENCH_SCALE=0.05 make bench` gives a quick, smaller run.
+
+Each script's run is kept as bench/results/<script>.json (when, scale, exit status, its results and output), and
+RESULTS.md is built from every stored file, so `BENCH_ONLY=redeem,bulk_upload make bench` runs only those two and
+updates their sections, keeping the others' last runs (each section says when and at which scale it ran).
 """
 
 import json
@@ -15,6 +20,8 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+RESULTS_MD = BENCH_DIR / "RESULTS.md"
 
 
 def command_output(*args):
@@ -40,6 +47,38 @@ def machine():
     }
 
 
+def all_scripts(bench_dir=BENCH_DIR):
+    return sorted(p for p in bench_dir.glob("*.py") if not p.name.startswith(("_", "run_all")))
+
+
+def select(scripts, only):
+    """The scripts named in BENCH_ONLY ("redeem,bulk_upload"; ".py" optional), or all when it is empty."""
+    names = [name.strip().removesuffix(".py") for name in (only or "").split(",") if name.strip()]
+    if not names:
+        return scripts
+    known = {script.stem: script for script in scripts}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise SystemExit(f"BENCH_ONLY names no benchmark {', '.join(unknown)}; there are: {', '.join(known)}")
+    return [known[name] for name in names]
+
+
+def is_goal_flag(key):
+    return key.endswith(("goal_met", "goals_met")) or key == "meets_target"
+
+
+def goal_lines(result):
+    """The goals a BENCH_RESULT reports: its "goals" list (bench/_common.py), or, from a bench that does not emit
+    one yet, each boolean `...goal_met` / `...goals_met` / `meets_target` flag it has (no figure or limit)."""
+    if "goals" in result:
+        return [
+            {"goal": g["goal"], "figure": g["figure"], "limit": g["limit"], "met": bool(g["met"])}
+            for g in result["goals"]
+        ]
+    flags = [key for key, value in result.items() if isinstance(value, bool) and is_goal_flag(key)]
+    return [{"goal": key, "figure": "(see output)", "limit": "(see output)", "met": result[key]} for key in flags]
+
+
 def run(script, scale):
     started = time.perf_counter()
     proc = subprocess.run(
@@ -54,47 +93,114 @@ def run(script, scale):
     ]
     return {
         "script": script.name,
-        "ok": proc.returncode == 0,
+        "run_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "scale": scale,
+        "exit_status": proc.returncode,
         "seconds": round(time.perf_counter() - started, 1),
         "results": results,
-        "output": proc.stdout[-6000:],
+        "output": "\n".join(line for line in proc.stdout.splitlines() if not line.startswith("BENCH_RESULT "))[-6000:],
         "error": proc.stderr[-3000:] if proc.returncode else "",
     }
 
 
-def report(runs, scale, info):
+def status(entry):
+    """ok; MISSED (a goal missed: exit 1 with goals reported); FAILED (crashed, or exit 1 with no goal missed)."""
+    goals = [goal for result in entry["results"] for goal in goal_lines(result)]
+    if entry["exit_status"] == 0:
+        return "ok" if entry["results"] else "FAILED (no BENCH_RESULT)"
+    if any(not goal["met"] for goal in goals):
+        return "MISSED"
+    return f"FAILED (exit {entry['exit_status']})"
+
+
+def cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def summary(entries):
+    lines = ["## Summary", "", "| benchmark | goal | figure | limit | met |", "|---|---|---|---|---|"]
+    for entry in entries:
+        goals = [goal for result in entry["results"] for goal in goal_lines(result)]
+        if not goals:
+            lines.append(f"| {entry['script']} | (no goal reported) | - | - | **{status(entry)}** |")
+        for goal in goals:
+            met = "met" if goal["met"] else "**MISSED**"
+            lines.append(
+                f"| {entry['script']} | {cell(goal['goal'])} | {cell(goal['figure'])} | {cell(goal['limit'])} | {met} |"
+            )
+    return lines
+
+
+def section(entry):
+    lines = [
+        f"## {entry['script']}: {status(entry)}",
+        "",
+        f"Run {entry['run_at']}, scale {entry['scale']}, {entry['seconds']} s, exit status {entry['exit_status']}.",
+        "",
+    ]
+    for result in entry["results"]:
+        goals = goal_lines(result)
+        if goals:
+            lines += ["| goal | figure | limit | met |", "|---|---|---|---|"]
+            for goal in goals:
+                met = "met" if goal["met"] else "**MISSED**"
+                lines.append(f"| {cell(goal['goal'])} | {cell(goal['figure'])} | {cell(goal['limit'])} | {met} |")
+            lines.append("")
+        figures = {key: value for key, value in result.items() if key != "goals"}
+        lines += [
+            "| figure | value |",
+            "|---|---|",
+            *(f"| {key} | {cell(value)} |" for key, value in figures.items()),
+            "",
+        ]
+    lines += ["```", entry["output"].strip() or "(no output)", "```", ""]
+    if entry["error"]:
+        lines += ["Error output:", "", "```", entry["error"].strip(), "```", ""]
+    return lines
+
+
+def report(entries, info):
+    missed = [entry["script"] for entry in entries if status(entry) != "ok"]
     lines = [
         "# Benchmark results",
         "",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench` (scale {scale}; 1.0 is each issue's full size).",
+        f"Written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `make bench` from bench/results/*.json: each section is "
+        "that script's last run (scale 1.0 is each issue's full size; `BENCH_ONLY=a,b make bench` re-runs some).",
+        "",
+        f"Not ok: {', '.join(missed)}." if missed else "Every goal met.",
+        "",
+        *summary(entries),
         "",
         "## Machine",
         "",
         *(f"- {key}: {value}" for key, value in info.items()),
         "",
     ]
-    for entry in runs:
-        lines += [f"## {entry['script']} ({'ok' if entry['ok'] else 'FAILED'}, {entry['seconds']} s)", ""]
-        for result in entry["results"]:
-            lines += ["| figure | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in result.items()), ""]
-        lines += ["```", entry["output"].strip() or "(no output)", "```", ""]
-        if entry["error"]:
-            lines += ["Error output:", "", "```", entry["error"].strip(), "```", ""]
+    for entry in entries:
+        lines += section(entry)
     return "\n".join(lines)
+
+
+def stored_entries():
+    return [json.loads(path.read_text()) for path in sorted(RESULTS_DIR.glob("*.json"))]
 
 
 def main():
     scale = float(os.environ.get("BENCH_SCALE", "1.0"))
-    scripts = sorted(p for p in BENCH_DIR.glob("*.py") if not p.name.startswith(("_", "run_all")))
+    scripts = select(all_scripts(), os.environ.get("BENCH_ONLY"))
+    RESULTS_DIR.mkdir(exist_ok=True)
     runs = []
     for script in scripts:
         print(f"--- {script.name} (scale {scale})", flush=True)
         entry = run(script, scale)
         print(entry["output"][-2000:], entry["error"], sep="\n", flush=True)
+        (RESULTS_DIR / f"{script.stem}.json").write_text(json.dumps(entry, indent=1) + "\n")
         runs.append(entry)
-    (BENCH_DIR / "RESULTS.md").write_text(report(runs, scale, machine()))
-    print(f"wrote {BENCH_DIR / 'RESULTS.md'}")
-    return 0 if all(entry["ok"] for entry in runs) else 1
+    RESULTS_MD.write_text(report(stored_entries(), machine()))
+    print(f"wrote {RESULTS_MD} ({len(runs)} run now, the others from bench/results/)")
+    for entry in runs:
+        print(f"{entry['script']}: {status(entry)}")
+    return 0 if all(entry["exit_status"] == 0 for entry in runs) else 1
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.log_actions import log
 
+from backoffice import viewsets
 from backoffice.history import ObjectHistoryView
 
 from . import selectors, services
@@ -36,27 +37,25 @@ class ImagePreviewInput(forms.ClearableFileInput):
 
 
 class SaveThroughServiceMixin:
-    """Create/edit views that save through the catalog service (validation, history user) and log the action."""
+    """Create/edit views that save through the catalog service (validation, history user) and log the action.
+    The viewset passes its `save_service`, a services.save_* function taking the instance by model name
+    (app=, product=) and user=."""
 
     log_action = "wagtail.edit"
-    save_service = None  # a services.save_* function taking (instance, user=...)
+    save_service = None
 
     def save_instance(self):
         instance = self.form.save(commit=False)
-        type(self).save_service(instance, user=self.request.user)
+        self.save_service(**{instance._meta.model_name: instance}, user=self.request.user)
         log(instance=instance, action=self.log_action, user=self.request.user)
         return instance
 
 
-class AppSaveMixin(SaveThroughServiceMixin):
-    save_service = services.save_app
-
-
-class AppCreateView(AppSaveMixin, generic.CreateView):
+class ServiceCreateView(SaveThroughServiceMixin, generic.CreateView):
     log_action = "wagtail.create"
 
 
-class AppEditView(AppSaveMixin, generic.EditView):
+class ServiceEditView(SaveThroughServiceMixin, generic.EditView):
     pass
 
 
@@ -91,18 +90,14 @@ def _by_slug(related):
     return related.slug if related is not None else ""
 
 
-class CatalogIndexView(generic.IndexView):
+class CatalogIndexView(viewsets.IndexView):
     """A listing with its related rows fetched in the same query and a History link on each row; its CSV/XLSX
     export is Wagtail's (`list_export`), with related rows written by slug as uploads read them."""
 
-    select_related = ()
     history_url_name = None
     custom_field_preprocess = {
         field: {"csv": _by_slug, "xlsx": _by_slug} for field in ("store", "category", "subcategory")
     }
-
-    def get_base_queryset(self):
-        return super().get_base_queryset().select_related(*self.select_related)
 
     def get_list_more_buttons(self, instance):
         buttons = super().get_list_more_buttons(instance)
@@ -134,21 +129,6 @@ class ProductHistoryView(ObjectHistoryView):
         if not self.results_only:
             context["price_changes"] = self.object.price_changes.all()[:50]
         return context
-
-
-# Products
-
-
-class ProductSaveMixin(SaveThroughServiceMixin):
-    save_service = services.save_product
-
-
-class ProductCreateView(ProductSaveMixin, generic.CreateView):
-    log_action = "wagtail.create"
-
-
-class ProductEditView(ProductSaveMixin, generic.EditView):
-    pass
 
 
 # Bulk product upload

@@ -1,11 +1,12 @@
 """Public read API of the catalog: active apps, filterable by category."""
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from backoffice.cache import cached_versioned
@@ -60,15 +61,25 @@ class AppViewSet(viewsets.ReadOnlyModelViewSet):
             raise NotFound(f"No active app with slug '{self.kwargs['slug'][:100]}'.") from None
 
     def list(self, request, *args, **kwargs):
-        """The page's data is shared by everyone (anonymous or not) until the catalog changes; throttling, content
-        negotiation and rendering still run per request. Bad input raises before anything is cached."""
+        """The page is shared by everyone (anonymous or not) until the catalog changes: its JSON is cached as the
+        bytes sent (throttling and content negotiation still run per request; other formats, such as the browsable
+        API, render the cached data). Bad input raises before anything is cached."""
         query = request.query_params
         parts = (request.scheme, request.get_host(), query.get("category"), query.get("page"))
 
         def build():
             return super(AppViewSet, self).list(request, *args, **kwargs).data
 
-        return Response(cached_versioned("api-apps", [CATALOG_CACHE_GROUP], parts, build))
+        renderer = request.accepted_renderer
+        if not isinstance(renderer, JSONRenderer):
+            return Response(cached_versioned("api-apps", [CATALOG_CACHE_GROUP], parts, build))
+        media_type = request.accepted_media_type
+
+        def render():
+            return renderer.render(build(), media_type, self.get_renderer_context())
+
+        content = cached_versioned("api-apps-json", [CATALOG_CACHE_GROUP], (*parts, media_type), render)
+        return HttpResponse(content, content_type=renderer.media_type)
 
     def get_queryset(self):
         queryset = selectors.active_apps()

@@ -122,7 +122,7 @@ def load(out):
         icon = app_icon(name, app_color(i, len(everything)))
         icon.name = f"{slug}.png"
         app.image = icon
-        services.save_app(app)
+        services.save_app(app=app)
         # Most apps were listed before the demo period, a few during it: the "apps created" chart has a shape.
         listed = now - datetime.timedelta(days=DAYS + 30 - i * 3 if i < 14 else (len(everything) - i) * 11)
         App.objects.filter(pk=app.pk).update(created_at=listed)

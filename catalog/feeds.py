@@ -72,7 +72,7 @@ def parse_feed(body, feed_format):
     return [{(key or "").strip().lower(): value for key, value in row.items()} for row in reader]
 
 
-def record_competitor_offers(competitor, rows, seen_at=None):
+def record_competitor_offers(*, competitor, rows, seen_at=None):
     """Record one feed's offers; bad rows and unknown SKUs are counted and skipped, not fatal."""
     seen_at = seen_at or timezone.now()
     summary = {"rows": len(rows), "new_prices": 0, "unchanged_prices": 0, "unknown_skus": 0, "invalid_rows": 0}
@@ -124,6 +124,6 @@ def record_competitor_offers(competitor, rows, seen_at=None):
 
 def import_competitor_feed(competitor):
     body = fetch_feed(competitor.feed_url)
-    summary = record_competitor_offers(competitor, parse_feed(body, competitor.feed_format))
+    summary = record_competitor_offers(competitor=competitor, rows=parse_feed(body, competitor.feed_format))
     logger.info("competitor feed %s: %s", competitor.name, summary)
     return summary

@@ -1,9 +1,9 @@
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from backoffice.models import actor_link, optional_link
 from backoffice.storage import private_storage
 from backoffice.uploads import RandomName, validate_image
 
@@ -13,7 +13,7 @@ class Category(models.Model):
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=120, unique=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="subcategories")
+    parent = optional_link("self", on_delete=models.PROTECT, related_name="subcategories")
 
     class Meta:
         verbose_name_plural = "categories"
@@ -38,13 +38,8 @@ class App(models.Model):
     category = models.ForeignKey(
         Category, on_delete=models.PROTECT, related_name="apps", limit_choices_to={"parent__isnull": True}
     )
-    subcategory = models.ForeignKey(
-        Category,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="subcategory_apps",
-        limit_choices_to={"parent__isnull": False},
+    subcategory = optional_link(
+        Category, on_delete=models.PROTECT, related_name="subcategory_apps", limit_choices_to={"parent__isnull": False}
     )
     image = models.ImageField(upload_to=RandomName("apps"), blank=True, validators=[validate_image])
     thumbnail = models.ImageField(upload_to=RandomName("apps/thumbs"), blank=True, editable=False)
@@ -52,9 +47,7 @@ class App(models.Model):
     points_reward = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     credit_price = models.PositiveIntegerField(default=0, help_text="Credits a user pays for this app.")
     active = models.BooleanField(default=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
-    )
+    created_by = actor_link(on_delete=models.SET_NULL, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, help_text="Read by the data API's incremental sync.")
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -174,7 +167,7 @@ class ProductUpload(models.Model):
 
     file = models.FileField(upload_to=RandomName("uploads/products"), storage=private_storage)
     original_name = models.CharField(max_length=255)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_by = actor_link(on_delete=models.SET_NULL, blank=False)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEWED)
@@ -188,9 +181,7 @@ class ProductUpload(models.Model):
         default=list, blank=True, help_text="The first rows the dry run would create or update, for the preview."
     )
     # The background job checking or importing a large file (PRODUCT_UPLOAD_INLINE_MAX_BYTES): its progress.
-    task_run = models.ForeignKey(
-        "backoffice.TaskRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
-    )
+    task_run = optional_link("backoffice.TaskRun", on_delete=models.SET_NULL, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

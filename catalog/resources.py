@@ -1,15 +1,18 @@
-"""django-import-export resources: product import/export keyed on store + SKU, and app export.
+"""django-import-export resource for the product import/export keyed on store + SKU.
 
-The product import is built for 100k-row files: stores and existing products are loaded once per file (no query
-per row), and each row is checked and handed to the writer as it is read, so on PostgreSQL the rows stream to the
-server (COPY) while the next ones are checked. Each row is cleaned here so errors name the row and the column.
+The product import is built for 100k-row files, on two paths with the same rules and the same error report:
+- PostgreSQL: the file's rows are COPY'd as text into a temporary table and checked by set-based SQL (types,
+  required fields, duplicates within the file, stores, existing products), then the three tables are written by
+  INSERT ... SELECT from it (ProductRowsInSql, SqlProductWriter): no Python object per good row;
+- elsewhere (SQLite: tests, `make run`): stores and existing products are loaded once per file and each row is
+  checked in Python and handed to the ORM writer.
+A row either path finds doubtful is worded by one function (ProductResource.clean_row), so errors name the row
+and the column in the same words on both.
 """
 
-import queue
-import re
-import threading
+import csv
+import io
 from collections import deque
-from contextlib import closing
 from decimal import Decimal, InvalidOperation
 from itertools import islice
 from operator import itemgetter
@@ -22,7 +25,7 @@ from import_export import fields, resources
 from import_export.results import RowResult
 from import_export.widgets import ForeignKeyWidget
 
-from .models import App, Category, Product, ProductPriceChange, Store
+from .models import Product, ProductPriceChange, Store
 
 PRODUCT_COLUMNS = ("store", "sku", "name", "price", "stock", "active")
 REQUIRED_PRODUCT_COLUMNS = ("store", "sku", "name", "price")
@@ -51,7 +54,8 @@ class ProductResource(resources.ModelResource):
 
     The import replaces import-export's row loop (`import_data_inner`): no model instance or RowResult per row,
     just the cleaned values, handed one by one to the writer (`product_writer()`), which writes each product, one
-    history record and one price change per written row. import_data's transaction handling is kept: a dry run
+    history record and one price change per written row; on PostgreSQL the rows are checked and written in SQL
+    instead (`import_in_sql`). import_data's transaction handling is kept: a dry run
     writes nothing (every check but database constraints happens while reading the rows), and the confirm step,
     which does write, is all-or-nothing.
     """
@@ -74,6 +78,7 @@ class ProductResource(resources.ModelResource):
         self.progress = progress  # optional: called with the number of rows read so far (a progress bar's)
         self.change_reason = change_reason[:100]
         self.preview_rows = []
+        self.rows_in_sql = None  # the PostgreSQL path's ProductRowsInSql, while it runs
 
     def get_queryset(self):
         return Product.objects.select_related("store")
@@ -85,7 +90,10 @@ class ProductResource(resources.ModelResource):
         upload locks in store order, then the product rows in (store, sku) order, so the old prices read here are
         the prices just before this write, concurrent uploads serialize instead of deadlocking, and one that waits
         longer than PRODUCT_UPLOAD_LOCK_TIMEOUT_MS gives up with a clear message (see UploadLockLost).
-        Also counts the products the file would create, so the writer can draw their ids before it streams."""
+        Also counts the products the file would create. On the SQL path the same, from the rows' table."""
+        if self.rows_in_sql is not None:
+            self._before_import_in_sql(dry_run)
+            return
         self.stores, self.existing, self.new_products = {}, {}, 0
         keys = set()
         for slug, sku in _columns(dataset, ("store", "sku")):
@@ -119,31 +127,41 @@ class ProductResource(resources.ModelResource):
             1 for slug, sku in keys if slug in store_ids and sku and (store_ids[slug], sku) not in self.existing
         )
 
+    def _before_import_in_sql(self, dry_run):
+        rows = self.rows_in_sql
+        self.stores = {store.slug: store for store in Store.objects.filter(slug__in=rows.store_slugs())}
+        self.existing, self.new_products = {}, 0
+        if not dry_run:
+            try:
+                store_ids = sorted(store.pk for store in self.stores.values())
+                _lock_stores_for_upload(store_ids)
+                rows.lock_existing_products(store_ids)
+            except DatabaseError as exc:
+                raise UploadLockLost() from exc
+
     def import_data_inner(self, dataset, dry_run, raise_errors, using_transactions, collect_failed_rows, **kwargs):
         """import-export's row loop, lean: every row is checked (errors collected in the Result as import-export
         does) and, unless this is a dry run, each good row goes straight to the writer while the next is read.
         A file with any bad row writes nothing: the writer's savepoint is rolled back and import_data rolls
-        back the rest."""
+        back the rest. On PostgreSQL the rows are checked and written in SQL instead (import_in_sql)."""
         result = self.get_result_class()()
         result.total_rows = len(dataset)
+        writer_class = product_writer()
+        if writer_class.checks_in_sql:
+            return self.import_in_sql(dataset, dry_run, result, raise_errors, writer_class, **kwargs)
         try:
             self.before_import(dataset, dry_run=dry_run, **kwargs)
         except Exception as exc:
             self.handle_import_error(result, exc, raise_errors)
             return result
-        writer = None if dry_run else product_writer()(self.uploaded_by, self.change_reason)
-        # The progress callback may use the database: it is called from this thread only (a writer that reads the
-        # rows in a worker thread reports them after each chunk it wrote).
-        in_worker = getattr(writer, "reads_in_a_thread", False)
-        rows = self.checked_rows(dataset, result, None if in_worker else self.progress)
+        rows = self.checked_rows(dataset, result, self.progress)
         if dry_run:
             deque(rows, maxlen=0)
             return result
-        after_chunk = (lambda: self.progress(self.rows_read)) if in_worker and self.progress is not None else None
         try:
             # Own savepoint: a failed write (e.g. a concurrent upload of the same SKU) leaves the transaction usable.
             with transaction.atomic():
-                writer.write(rows, self.new_products, after_chunk=after_chunk)
+                writer_class(self.uploaded_by, self.change_reason).write(rows, self.new_products)
                 if result.has_validation_errors():
                     raise RowsRefused()
                 # Foreign keys are checked here, inside the savepoint, not at commit: a store deleted meanwhile
@@ -154,6 +172,62 @@ class ProductResource(resources.ModelResource):
         except Exception as exc:
             self.handle_import_error(result, exc, raise_errors)
         return result
+
+    def import_in_sql(self, dataset, dry_run, result, raise_errors, writer_class, **kwargs):
+        """The PostgreSQL path: COPY the rows into a temporary table, check them there (a suspect row is worded by
+        clean_row, as on the Python path), then, unless this is a dry run or a row is bad, write the three tables
+        from the checked rows."""
+        self.rows_in_sql = rows = ProductRowsInSql(progress=self.progress)
+        try:
+            rows.load(dataset)
+            self.before_import(dataset, dry_run=dry_run, **kwargs)
+            rows.check({slug: store.pk for slug, store in self.stores.items()})
+            self._word_suspect_rows(rows, result)
+            counts = rows.counts()
+            self.preview_rows = rows.preview(PREVIEW_LIMIT)
+        except Exception as exc:
+            self.handle_import_error(result, exc, raise_errors)
+            return result
+        finally:
+            self.rows_in_sql = None
+        for action, import_type in IMPORT_TYPES.items():
+            result.totals[import_type] += counts.get(action, 0)
+        result.totals[RowResult.IMPORT_TYPE_INVALID] += len(result.invalid_rows)
+        if dry_run or result.has_validation_errors():
+            return result
+        try:
+            with transaction.atomic():
+                writer_class(self.uploaded_by, self.change_reason).write(rows)
+                connection.check_constraints(table_names=WRITTEN_TABLES)
+            rows.drop()
+        except Exception as exc:
+            self.handle_import_error(result, exc, raise_errors)
+        return result
+
+    def _word_suspect_rows(self, rows, result):
+        """clean_row for each row SQL suspected: a bad one becomes an invalid row (in file order, as on the
+        Python path); a good one (SQL's fast tests are stricter than Python's parsing) gets its values and
+        action in the checked table."""
+        stores = {store.pk for store in self.stores.values()}
+        accepted = []
+        for number, *texts, first in rows.suspects():
+            cleaned = self.clean_or_record(result, number, *texts, first)
+            if cleaned is None:
+                continue
+            slug, sku, name, *_ = texts
+            store_id, price, stock, active = cleaned
+            assert store_id in stores
+            action, pk, old_price, stock, active = outcome(rows.existing(store_id, sku), name, price, stock, active)
+            accepted.append((number, store_id, pk, old_price, price, stock, active, action))
+        rows.accept(accepted)
+
+    def clean_or_record(self, result, number, slug, sku, name, price_text, stock_text, active_text, first_row):
+        """clean_row's values for row `number`, or None when it is bad (recorded in `result` as an invalid row)."""
+        try:
+            return self.clean_row(slug, sku, name, price_text, stock_text, active_text, first_row, number)
+        except ValidationError as error:
+            result.append_invalid_row(number, {}, error)
+            return None
 
     def checked_rows(self, dataset, result, progress=None):
         """Yield each good row as (pk, or None when new, store_id, sku, name, price, stock, active, old_price);
@@ -167,7 +241,7 @@ class ProductResource(resources.ModelResource):
         cells = _cell_getter(dataset.headers)
         to_decimal, cent, max_price, max_stock, words = Decimal, CENT, MAX_PRICE, MAX_STOCK, BOOLEAN_WORDS
         strip = str.strip
-        counts = {NEW: 0, UPDATE: 0, SKIP: 0}
+        counts = dict.fromkeys(IMPORT_TYPES, 0)
         self.rows_read = 0
         for number, record in enumerate(dataset, start=1):
             if not number % PROGRESS_EVERY_ROWS:
@@ -200,40 +274,21 @@ class ProductResource(resources.ModelResource):
                 or (stock is not None and not 0 <= stock <= max_stock)
                 or (active is None and active_text)
             ):
-                try:
-                    store_id, cents, stock, active = self.clean_row(
-                        slug, sku, name, price_text, stock_text, active_text, first, number
-                    )
-                except ValidationError as error:
-                    result.append_invalid_row(number, {}, error)
-                    continue
-            old = existing.get((store_id, sku))
-            if old is None:
-                counts[NEW] += 1
-                stock = 0 if stock is None else stock
-                yield (None, store_id, sku, name, cents, stock, True if active is None else active, None)
-            else:
-                pk, old_name, old_price, old_stock, old_active = old
-                new = (name, cents, old_stock if stock is None else stock, old_active if active is None else active)
-                if new == (old_name, old_price, old_stock, old_active):
-                    counts[SKIP] += 1
-                    continue
-                counts[UPDATE] += 1
-                yield (pk, store_id, sku, *new, old_price)
-            if len(preview_rows) < PREVIEW_LIMIT:
-                preview_rows.append(
-                    {
-                        "row": spreadsheet_row(number),
-                        "action": "create" if old is None else "update",
-                        "store": slug,
-                        "sku": sku,
-                        "name": name,
-                        "old_price": None if old is None else str(old[2]),
-                        "new_price": str(cents),
-                    }
+                cleaned = self.clean_or_record(
+                    result, number, slug, sku, name, price_text, stock_text, active_text, first
                 )
-        for import_type, count in counts.items():
-            result.totals[import_type] += count
+                if cleaned is None:
+                    continue
+                store_id, cents, stock, active = cleaned
+            action, pk, old_price, stock, active = outcome(existing.get((store_id, sku)), name, cents, stock, active)
+            counts[action] += 1
+            if action == "skip":
+                continue
+            yield (pk, store_id, sku, name, cents, stock, active, old_price)
+            if len(preview_rows) < PREVIEW_LIMIT:
+                preview_rows.append(preview_row(number, action, slug, sku, name, old_price, cents))
+        for action, count in counts.items():
+            result.totals[IMPORT_TYPES[action]] += count
         result.totals[RowResult.IMPORT_TYPE_INVALID] += len(result.invalid_rows)
 
     def clean_row(self, slug, sku, name, price_text, stock_text, active_text, first_row, row):
@@ -277,6 +332,34 @@ class ProductResource(resources.ModelResource):
         if errors:
             raise ValidationError(errors)
         return store.pk, price, stock, active
+
+
+IMPORT_TYPES = {"create": NEW, "update": UPDATE, "skip": SKIP}  # a row's action, as import-export counts it
+
+
+def outcome(old, name, price, stock, active):
+    """What a good row does to its product `old` ((pk, name, price, stock, active), or None when new):
+    (action, pk, old price, stock, active). A blank stock or active keeps the product's (a new one: 0, active)."""
+    if old is None:
+        return "create", None, None, 0 if stock is None else stock, True if active is None else active
+    pk, old_name, old_price, old_stock, old_active = old
+    stock = old_stock if stock is None else stock
+    active = old_active if active is None else active
+    same = (name, price, stock, active) == (old_name, old_price, old_stock, old_active)
+    return ("skip" if same else "update"), pk, old_price, stock, active
+
+
+def preview_row(number, action, slug, sku, name, old_price, price):
+    """A created or updated row as the preview shows it."""
+    return {
+        "row": spreadsheet_row(number),
+        "action": action,
+        "store": slug,
+        "sku": sku,
+        "name": name,
+        "old_price": None if old_price is None else str(old_price),
+        "new_price": str(price),
+    }
 
 
 class RowsRefused(Exception):
@@ -337,9 +420,10 @@ def lost_a_race(error):
 
 
 def product_writer():
-    """The writer for this database: COPY on PostgreSQL, the ORM elsewhere (both write the same rows: see
+    """The writer for this database, which also decides where the rows are checked: in SQL on PostgreSQL, in
+    Python elsewhere (both paths write the same rows and report the same errors: see
     catalog/tests/test_product_writers.py)."""
-    return PostgresProductWriter if connection.vendor == "postgresql" else OrmProductWriter
+    return SqlProductWriter if connection.vendor == "postgresql" else OrmProductWriter
 
 
 class OrmProductWriter:
@@ -351,13 +435,12 @@ class OrmProductWriter:
     """
 
     batch_size = 500
+    checks_in_sql = False
 
     def __init__(self, user, change_reason):
         self.user, self.change_reason = user, change_reason
 
-    reads_in_a_thread = False
-
-    def write(self, rows, new_products, after_chunk=None):
+    def write(self, rows, new_products):
         now = timezone.now()
         created, updated, old_prices = [], [], []
         for pk, store_id, sku, name, price, stock, active, old_price in rows:
@@ -393,19 +476,15 @@ class OrmProductWriter:
         )
 
 
-class PostgresProductWriter(OrmProductWriter):
-    """PostgreSQL: the rows stream to the server as they are checked, in chunks, each table by COPY, the same
-    writes as a bare COPY of the rows into the three tables. A worker thread reads and checks the file and formats
-    each chunk's COPY text while this thread hands the chunk before it to the server: the new products, the
-    updated ones (COPY into a temporary table, which writes no WAL, then one UPDATE), their history records and
-    price changes, foreign keys checked by each statement. The file's Python work thus runs on one core while the
-    database writes on another. Primary keys of new products are drawn from the table's sequence first, so every
-    row knows its product.
+class SqlProductWriter:
+    """PostgreSQL: the file's rows are checked and written by set-based SQL (ProductRowsInSql), not row by row in
+    Python. Writes the three tables from the checked rows with one INSERT ... SELECT (or UPDATE ... FROM) per kind
+    of row, each product's history record and price change in the same statement (data-modifying CTEs).
 
     This is raw SQL over simple-history's columns: catalog/tests/test_product_writers.py compares it with the ORM
     writer row for row, so a column added to the product (and so to its history) cannot be left out silently."""
 
-    chunk_rows = 10_000
+    checks_in_sql = True
     product_columns = "id, store_id, sku, name, price, stock, active, updated_at"
     history_columns = (
         "id, store_id, sku, name, price, stock, active, updated_at, "
@@ -413,155 +492,235 @@ class PostgresProductWriter(OrmProductWriter):
     )
     price_change_columns = "product_id, old_price, new_price, source, changed_at"
 
-    reads_in_a_thread = True
+    def __init__(self, user, change_reason):
+        self.user, self.change_reason = user, change_reason
 
-    def write(self, rows, new_products, after_chunk=None):
-        """`after_chunk`, if given, is called (in this thread) after each chunk is written."""
-        now = timezone.now()
+    def write(self, rows):
+        """Write the `rows` (a ProductRowsInSql already checked, with no bad row): creates, then updates."""
         product_table = Product._meta.db_table
-        copy_into = {
-            "products": f"COPY {product_table} ({self.product_columns}) FROM STDIN WITH (FORMAT csv)",
-            "updates": "COPY product_upload_updates FROM STDIN WITH (FORMAT csv)",
-            "history": f"COPY {Product.history.model._meta.db_table} ({self.history_columns}) "
-            "FROM STDIN WITH (FORMAT csv)",
-            "price_changes": f"COPY {ProductPriceChange._meta.db_table} ({self.price_change_columns}) "
-            "FROM STDIN WITH (FORMAT csv)",
+        history_table = Product.history.model._meta.db_table
+        price_table = ProductPriceChange._meta.db_table
+        params = {
+            "now": timezone.now(),
+            "reason": self.change_reason,
+            "user": getattr(self.user, "pk", None),
+            "source": ProductPriceChange.Source.UPLOAD,
         }
+        written = "RETURNING id, store_id, sku, name, price, stock, active, updated_at"  # the product_columns
+        with connection.cursor() as cursor:
+            # Foreign keys checked by each statement (Django declares them deferred): a store deleted meanwhile
+            # fails the statement that refers to it.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                f"""WITH written AS (
+                    INSERT INTO {product_table} (store_id, sku, name, price, stock, active, updated_at)
+                    SELECT store_id, sku, name, price, stock, active, %(now)s FROM {rows.checked}
+                    WHERE action = 'create' ORDER BY row_number
+                    {written}
+                ), history AS (
+                    INSERT INTO {history_table} ({self.history_columns})
+                    SELECT {self.product_columns}, %(now)s, %(reason)s, '+', %(user)s FROM written
+                )
+                INSERT INTO {price_table} ({self.price_change_columns})
+                SELECT id, NULL, price, %(source)s, %(now)s FROM written""",
+                params,
+            )
+            cursor.execute(
+                f"""WITH written AS (
+                    UPDATE {product_table} AS p SET name = c.name, price = c.price, stock = c.stock,
+                        active = c.active, updated_at = %(now)s
+                    FROM {rows.checked} AS c WHERE c.action = 'update' AND p.id = c.product_id
+                    RETURNING p.id, p.store_id, p.sku, p.name, p.price, p.stock, p.active, p.updated_at, c.old_price
+                ), history AS (
+                    INSERT INTO {history_table} ({self.history_columns})
+                    SELECT {self.product_columns}, %(now)s, %(reason)s, '~', %(user)s FROM written
+                )
+                INSERT INTO {price_table} ({self.price_change_columns})
+                SELECT id, old_price, price, %(source)s, %(now)s FROM written WHERE price <> old_price""",
+                params,
+            )
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+# What Python's str.strip() strips (str.isspace()); PostgreSQL's btrim() is told the same characters.
+PYTHON_WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
+
+
+class ProductRowsInSql:
+    """A product file's rows in temporary tables, checked by set-based SQL with the Python path's rules.
+
+    `load` COPYs the rows as text into product_upload_rows (numbered in file order); `check` builds
+    product_upload_checked: each row's cleaned values, its existing product and its action (create, update, skip),
+    or "suspect" when the row fails any of the fast tests below. Those are the fast tests of
+    ProductResource.checked_rows, written in SQL; a suspect row is then handed to ProductResource.clean_row, the
+    one place that words an error, so the error report is the Python path's by construction (and a row SQL could
+    not read, e.g. a price with Unicode digits that Python's Decimal accepts, is accepted or refused as Python
+    would). Both tables are dropped with the transaction (or by `drop`)."""
+
+    rows = "pg_temp.product_upload_rows"
+    checked = "pg_temp.product_upload_checked"
+    suspect_limit = 100_000
+
+    def __init__(self, progress=None):
+        self.progress = progress
+
+    def load(self, dataset):
+        """COPY every row of `dataset` (a ProductFile: its columns in header order) into the rows table, in
+        chunks of PROGRESS_EVERY_ROWS rows, telling `progress` after each. A spreadsheet's cells become text as the
+        Python path reads them (_text); CSV text is copied as read (it is stripped in SQL)."""
+        columns = ", ".join(dataset.headers)
+        texts = getattr(dataset, "all_text", False)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.checked}, {self.rows}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE product_upload_rows (row_number integer GENERATED ALWAYS AS IDENTITY, "
+                f"{', '.join(f'{column} text NOT NULL DEFAULT {chr(39) * 2}' for column in PRODUCT_COLUMNS)}) "
+                "ON COMMIT DROP"
+            )
+            with cursor.copy(
+                f"COPY {self.rows} ({columns}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({columns}))"
+            ) as copy:
+                rows, done, every = iter(dataset), 0, PROGRESS_EVERY_ROWS
+                while True:
+                    chunk = list(islice(rows, every))
+                    if not chunk:
+                        break
+                    buffer = io.StringIO()
+                    lines = csv.writer(buffer, lineterminator="\n")
+                    lines.writerows(chunk if texts else ([_text(cell) for cell in row] for row in chunk))
+                    copy.write(buffer.getvalue())
+                    done += len(chunk)
+                    if len(chunk) == every and self.progress is not None:
+                        self.progress(done)
+
+    def store_slugs(self):
+        """The distinct store slugs the rows name (stripped as Python strips them)."""
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [product_table, new_products],
+                f"SELECT DISTINCT btrim(store, %s) FROM {self.rows} WHERE btrim(store, %s) <> ''",
+                [PYTHON_WHITESPACE, PYTHON_WHITESPACE],
             )
-            new_ids = [pk for (pk,) in cursor.fetchall()]
-            # Foreign keys checked by each statement, so that work too overlaps the reading of the next chunk.
+            return [slug for (slug,) in cursor.fetchall()]
+
+    def lock_existing_products(self, store_ids):
+        """Lock the rows' existing products in (store, sku) order (the order every upload locks them in)."""
+        with connection.cursor() as cursor:
             cursor.execute(
-                "CREATE TEMPORARY TABLE product_upload_updates (id bigint, name text, price numeric(12, 2), "
-                "stock integer, active boolean) ON COMMIT DROP; SET CONSTRAINTS ALL IMMEDIATE"
+                f"SELECT p.id FROM {Product._meta.db_table} AS p "
+                f"WHERE p.store_id = ANY(%s) AND p.sku IN (SELECT btrim(sku, %s) FROM {self.rows}) "
+                "ORDER BY p.store_id, p.sku FOR UPDATE OF p",
+                [list(store_ids), PYTHON_WHITESPACE],
             )
-            chunks = self.chunks(rows, new_ids, now)
-            with closing(_made_ahead(chunks)) as chunks:
-                for chunk in chunks:
-                    for name, text in chunk.items():
-                        if text:
-                            with cursor.copy(copy_into[name]) as copy:
-                                copy.write(text)
-                        if text and name == "updates":
-                            cursor.execute(
-                                f"UPDATE {product_table} AS p SET name = u.name, price = u.price, stock = u.stock, "
-                                "active = u.active, updated_at = %s FROM product_upload_updates AS u "
-                                "WHERE p.id = u.id; TRUNCATE product_upload_updates",
-                                [now],
-                            )
-                    if after_chunk is not None:
-                        after_chunk()
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED; DROP TABLE product_upload_updates")
 
-    def chunks(self, rows, new_ids, now):
-        """Per `chunk_rows` rows, the CSV text of each COPY, in the order they must run: products before the price
-        changes that refer to them. The hot loop of the confirm: what every line of a row shares is formatted
-        once; text is quoted only when it must be. An empty field is NULL: no column here may be ''."""
-        new_ids = iter(new_ids)
-        user_id = getattr(self.user, "pk", None)
-        now = now.isoformat()
-        user_id = "" if user_id is None else user_id
-        reason = _csv_field(self.change_reason or "")
-        created_end, updated_end = (f",{now},{reason},{kind},{user_id}\n" for kind in "+~")  # after updated_at
-        price_change_end = f",{ProductPriceChange.Source.UPLOAD},{now}\n"
-        quote = _csv_field
-        needs_quotes = CSV_SPECIAL.search
-        rows = iter(rows)
-        while True:
-            products, updates, history, price_changes = [], [], [], []
-            for pk, store_id, sku, name, price, stock, active, old_price in islice(rows, self.chunk_rows):
-                if needs_quotes(sku):
-                    sku = quote(sku)
-                if needs_quotes(name):
-                    name = quote(name)
-                if pk is None:
-                    pk = next(new_ids)
-                    line = f"{pk},{store_id},{sku},{name},{price},{stock},{'t' if active else 'f'},{now}"
-                    products.append(line)
-                    history.append(line + created_end)
-                    price_changes.append(f"{pk},,{price}{price_change_end}")
-                else:
-                    updates.append(f"{pk},{name},{price},{stock},{'t' if active else 'f'}")
-                    history.append(
-                        f"{pk},{store_id},{sku},{name},{price},{stock},{'t' if active else 'f'},{now}{updated_end}"
-                    )
-                    if price != old_price:
-                        price_changes.append(f"{pk},{old_price},{price}{price_change_end}")
-            if not history:
-                return
-            yield {
-                "products": "\n".join(products) + "\n" if products else "",
-                "updates": "\n".join(updates) + "\n" if updates else "",
-                "history": "".join(history),
-                "price_changes": "".join(price_changes),
-            }
+    def check(self, stores):
+        """Build the checked table from the rows, `stores` ({slug: store id}) and the existing products."""
+        words = sorted(BOOLEAN_WORDS)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""CREATE TEMPORARY TABLE product_upload_checked ON COMMIT DROP AS
+                WITH stripped AS (
+                    SELECT row_number, btrim(store, %(ws)s) AS store, btrim(sku, %(ws)s) AS sku,
+                        btrim(name, %(ws)s) AS name, btrim(price, %(ws)s) AS price_text,
+                        btrim(stock, %(ws)s) AS stock_text, btrim(active, %(ws)s) AS active_text
+                    FROM {self.rows}
+                ), typed AS (
+                    SELECT r.*, s.id AS store_id,
+                        CASE WHEN char_length(r.sku) BETWEEN 1 AND 64
+                            THEN min(r.row_number) OVER (PARTITION BY r.store, r.sku) ELSE r.row_number END
+                            AS first_row,
+                        CASE WHEN r.price_text ~ '^\\+?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]{{1,2}})?$'
+                            AND char_length(r.price_text) <= 40 THEN r.price_text::numeric END AS price_number,
+                        CASE WHEN r.stock_text ~ '^[0-9]{{1,18}}$' THEN r.stock_text::bigint END AS stock_number,
+                        CASE WHEN r.active_text ~ '^[A-Za-z0-9]{{1,5}}$' AND lower(r.active_text) = ANY(%(true)s)
+                            THEN true
+                            WHEN r.active_text ~ '^[A-Za-z0-9]{{1,5}}$' AND lower(r.active_text) = ANY(%(false)s)
+                            THEN false END AS active_value
+                    FROM stripped AS r
+                    LEFT JOIN unnest(%(slugs)s::text[], %(store_ids)s::bigint[]) AS s (slug, id) ON s.slug = r.store
+                ), judged AS (
+                    SELECT t.*, coalesce(
+                        t.store_id IS NOT NULL AND t.first_row = t.row_number
+                        AND char_length(t.sku) BETWEEN 1 AND 64 AND char_length(t.name) BETWEEN 1 AND 200
+                        AND t.price_number BETWEEN 0 AND %(max_price)s AND round(t.price_number, 2) = t.price_number
+                        AND (t.stock_text = '' OR t.stock_number BETWEEN 0 AND %(max_stock)s)
+                        AND (t.active_text = '' OR t.active_value IS NOT NULL),
+                        false
+                    ) AS good
+                    FROM typed AS t
+                )
+                SELECT j.row_number, j.store, j.sku, j.name, j.price_text, j.stock_text, j.active_text, j.first_row,
+                    j.store_id, p.id AS product_id, p.price AS old_price,
+                    CASE WHEN j.good THEN j.price_number::numeric(12, 2) END AS price,
+                    CASE WHEN j.good THEN coalesce(j.stock_number::integer, p.stock, 0) END AS stock,
+                    CASE WHEN j.good THEN coalesce(j.active_value, p.active, true) END AS active,
+                    CASE WHEN NOT j.good THEN 'suspect'
+                        WHEN p.id IS NULL THEN 'create'
+                        WHEN (j.name, j.price_number, coalesce(j.stock_number::integer, p.stock),
+                            coalesce(j.active_value, p.active)) = (p.name, p.price, p.stock, p.active) THEN 'skip'
+                        ELSE 'update' END AS action,
+                    p.name AS old_name, p.stock AS old_stock, p.active AS old_active
+                FROM judged AS j
+                LEFT JOIN {Product._meta.db_table} AS p ON j.good AND p.store_id = j.store_id AND p.sku = j.sku""",
+                {
+                    "ws": PYTHON_WHITESPACE,
+                    "true": [word for word in words if BOOLEAN_WORDS[word]],
+                    "false": [word for word in words if not BOOLEAN_WORDS[word]],
+                    "slugs": list(stores),
+                    "store_ids": list(stores.values()),
+                    "max_price": MAX_PRICE,
+                    "max_stock": MAX_STOCK,
+                },
+            )
 
+    def suspects(self):
+        """The rows that failed a fast test, in file order, as (row number, slug, sku, name, price text, stock
+        text, active text, first row of this store + SKU), read in batches."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT row_number, store, sku, name, price_text, stock_text, active_text, first_row "
+                f"FROM {self.checked} WHERE action = 'suspect' ORDER BY row_number"
+            )
+            while batch := cursor.fetchmany(2000):
+                yield from batch
 
-CSV_SPECIAL = re.compile(r'[,"\r\n]')
+    def existing(self, store_id, sku):
+        """(pk, name, price, stock, active) of the product at store + SKU, or None."""
+        return (
+            Product.objects.filter(store_id=store_id, sku=sku)
+            .values_list("pk", "name", "price", "stock", "active")
+            .first()
+        )
 
+    def accept(self, rows):
+        """Rows Python accepted though SQL suspected them: [(row number, store id, product id or None, old price,
+        price, stock, active, action)]."""
+        if not rows:
+            return
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {self.checked} SET store_id = %s, product_id = %s, old_price = %s, price = %s, stock = %s, "
+                "active = %s, action = %s WHERE row_number = %s",
+                [(*row[1:], row[0]) for row in rows],
+            )
 
-def _csv_field(text):
-    """A text value as one CSV field for COPY (quoted, so never NULL)."""
-    return '"' + text.replace('"', '""') + '"'
+    def counts(self):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT action, count(*) FROM {self.checked} GROUP BY action")
+            return dict(cursor.fetchall())
 
+    def preview(self, limit):
+        """The first `limit` created or updated rows, as the preview shows them."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT row_number, action, store, sku, name, old_price, price FROM {self.checked} "
+                "WHERE action IN ('create', 'update') ORDER BY row_number LIMIT %s",
+                [limit],
+            )
+            return [preview_row(*row) for row in cursor.fetchall()]
 
-def _made_ahead(items, depth=2):
-    """Yield `items`, computed by a worker thread at most `depth` ahead: while the caller waits on the database
-    (which releases the GIL), the next items are made. The items' work must not touch the database (Django's
-    connection belongs to the caller's thread). An error raised making them is raised here; closing this
-    generator stops the worker."""
-    handoff = queue.Queue(maxsize=depth)
-    stopped = threading.Event()
-
-    def offer(entry):
-        while not stopped.is_set():
-            try:
-                handoff.put(entry, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce():
-        try:
-            for item in items:
-                if not offer((True, item)):
-                    return
-            offer((False, None))
-        except Exception as exc:  # handed to the caller, raised there
-            offer((False, exc))
-
-    worker = threading.Thread(target=produce, name="product-upload-rows", daemon=True)
-    worker.start()
-    try:
-        while True:
-            more, item = handoff.get()
-            if not more:
-                if item is not None:
-                    raise item
-                return
-            yield item
-    finally:
-        stopped.set()
-        worker.join()
-
-
-class AppResource(resources.ModelResource):
-    category = fields.Field(attribute="category", column_name="category", widget=ForeignKeyWidget(Category, "slug"))
-    subcategory = fields.Field(
-        attribute="subcategory", column_name="subcategory", widget=ForeignKeyWidget(Category, "slug")
-    )
-
-    class Meta:
-        model = App
-        fields = ("name", "slug", "category", "subcategory", "points_reward", "credit_price", "active", "created_at")
-        export_order = fields
-
-    def get_queryset(self):
-        return App.objects.select_related("category", "subcategory")
+    def drop(self):
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.checked}, {self.rows}")
 
 
 def _text(value):

@@ -43,7 +43,7 @@ class UploadNotQueued(ValidationError):
 # Apps
 
 
-def save_app(app, *, user=None):
+def save_app(*, app, user=None):
     """Validate and save an app, keeping its thumbnail in step with its image and recording who did it."""
     app.full_clean()
     if app.pk is None and app.created_by_id is None:
@@ -112,7 +112,7 @@ def record_price_change(product, old_price, new_price, source):
 
 
 @transaction.atomic
-def save_product(product, *, user=None, source=ProductPriceChange.Source.MANUAL):
+def save_product(*, product, user=None, source=ProductPriceChange.Source.MANUAL):
     """Save a product edited by hand, recording its price change."""
     product.full_clean()
     old_price = None
@@ -162,7 +162,7 @@ def _dry_run(upload, dataset, *, user, progress=None):
         upload.finished_at = timezone.now()
 
 
-def confirm_product_upload(upload, *, user):
+def confirm_product_upload(*, upload, user):
     """Import a previewed upload for real; on any error nothing is imported and the upload is marked failed."""
     with transaction.atomic():
         upload = ProductUpload.objects.select_for_update().get(pk=upload.pk)
@@ -255,7 +255,7 @@ def start_product_import(upload, *, user):
     "importing" and imported by a background job. Confirming twice (double click, two tabs) imports once: only
     one request moves the upload out of "previewed"; the other is refused as not confirmable."""
     if not runs_in_background(upload.file.size):
-        return confirm_product_upload(upload, user=user)
+        return confirm_product_upload(upload=upload, user=user)
     moved = ProductUpload.objects.filter(pk=upload.pk, status=ProductUpload.Status.PREVIEWED).update(
         status=ProductUpload.Status.IMPORTING
     )
@@ -312,7 +312,7 @@ def check_queued_upload(upload_id):
     return {"rows": upload.total_rows}
 
 
-def import_queued_upload(upload_id, user_id):
+def import_queued_upload(*, upload_id, user_id):
     """The background import of a large upload the admin confirmed ("importing"): all rows or none, as inline.
     The upload row stays locked while it runs, so a repeated delivery waits and then finds it imported."""
     user = get_user_model().objects.filter(pk=user_id).first()

@@ -47,4 +47,4 @@ def check_product_upload(upload_id):
 
 @recorded_task(name=services.IMPORT_TASK, max_retries=0)
 def import_product_upload(upload_id, user_id):
-    return services.import_queued_upload(upload_id, user_id)
+    return services.import_queued_upload(upload_id=upload_id, user_id=user_id)

@@ -1,15 +1,15 @@
 """The Catalog menu of the Wagtail admin: apps, categories, stores, products, competitors, bulk uploads."""
 
 from django.urls import path, reverse
-from laces.components import Component
 from wagtail import hooks
 from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
-from backoffice.history import ObjectHistoryView
+from backoffice import viewsets
+from backoffice.viewsets import HomePanel, register_home_panel
 
-from . import admin_views, selectors
+from . import admin_views, selectors, services
 from .models import App, Category, Competitor, Product, ProductUpload, Store
 from .product_files import PRODUCT_COLUMNS
 
@@ -18,25 +18,29 @@ class ThumbnailColumn(Column):
     cell_template_name = "catalog/admin/thumbnail_cell.html"
 
 
-class CatalogViewSet(ModelViewSet):
-    """Apps and products: listing with History links and Wagtail's CSV/XLSX export, the one history page."""
+class CatalogViewSet(viewsets.ModelViewSet):
+    """Apps and products: listing with History links and Wagtail's CSV/XLSX export, the one history page; saved
+    through their catalog service (`save_service`)."""
 
     index_view_class = admin_views.CatalogIndexView
-    history_view_class = ObjectHistoryView
+    add_view_class = admin_views.ServiceCreateView
+    edit_view_class = admin_views.ServiceEditView
     copy_view_enabled = False
     list_per_page = 50
+    save_service = None  # a services.save_* function taking (instance, user=...)
 
-    def get_index_view_kwargs(self, **kwargs):
-        return super().get_index_view_kwargs(history_url_name=self.get_url_name("history"), **kwargs)
+    def get_common_view_kwargs(self, **kwargs):
+        # Read from the class: a function read from the instance would be bound to the viewset.
+        return super().get_common_view_kwargs(save_service=type(self).save_service, **kwargs)
 
 
 class AppViewSet(CatalogViewSet):
     model = App
     icon = "pick"
     menu_order = 100
-    add_view_class = admin_views.AppCreateView
-    edit_view_class = admin_views.AppEditView
+    save_service = services.save_app
     delete_view_class = admin_views.AppDeleteView
+    list_select_related = ("category", "subcategory")
     # The export is the listing (filters applied) in the columns an app is described by, categories by slug.
     list_export = ["name", "slug", "category", "subcategory", "points_reward", "credit_price", "active", "created_at"]
     export_headings = {field: field for field in list_export}
@@ -67,9 +71,6 @@ class AppViewSet(CatalogViewSet):
     ordering = ["name"]
     list_per_page = 50
 
-    def get_index_view_kwargs(self, **kwargs):
-        return super().get_index_view_kwargs(select_related=("category", "subcategory"), **kwargs)
-
 
 class CategoryViewSet(ModelViewSet):
     model = Category
@@ -96,9 +97,9 @@ class ProductViewSet(CatalogViewSet):
     model = Product
     icon = "tag"
     menu_order = 400
-    add_view_class = admin_views.ProductCreateView
-    edit_view_class = admin_views.ProductEditView
+    save_service = services.save_product
     history_view_class = admin_views.ProductHistoryView
+    list_select_related = ("store",)
     # The export is the listing (filters applied) in the upload format, so it can be edited and uploaded back.
     list_export = list(PRODUCT_COLUMNS)
     export_headings = {field: field for field in list_export}
@@ -109,9 +110,6 @@ class ProductViewSet(CatalogViewSet):
     search_fields = ["sku", "name"]
     ordering = ["store", "sku"]
     list_per_page = 50
-
-    def get_index_view_kwargs(self, **kwargs):
-        return super().get_index_view_kwargs(select_related=("store",), **kwargs)
 
 
 class CompetitorViewSet(ModelViewSet):
@@ -205,19 +203,15 @@ def authorize_product_upload_file(user, name):
     return selectors.may_see_product_upload_file(user, name)
 
 
-class PendingUploadsHomePanel(Component):
+@register_home_panel
+class PendingUploadsHomePanel(HomePanel):
     """The admin's home: product uploads left at the preview step, or failed."""
 
     name = "catalog_pending_uploads"
     order = 40
     template_name = "catalog/admin/home_panel.html"
+    permission = "catalog.add_productupload"
 
     def get_context_data(self, parent_context):
         uploads = selectors.uploads_awaiting_confirmation()
         return {"count": uploads.count(), "uploads": uploads[:5], "uploads_url": reverse("product_uploads:index")}
-
-
-@hooks.register("construct_homepage_panels")
-def add_pending_uploads_panel(request, panels):
-    if request.user.has_perm("catalog.add_productupload"):
-        panels.append(PendingUploadsHomePanel())

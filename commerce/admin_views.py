@@ -23,7 +23,7 @@ def refund(request, pk):
     form = RefundForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            purchases.refund_purchase(purchase, actor=request.user, reason=form.cleaned_data["reason"])
+            purchases.refund_purchase(purchase=purchase, actor=request.user, reason=form.cleaned_data["reason"])
         except PurchaseRefused as refused:
             messages.error(request, refused.message)
         else:

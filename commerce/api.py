@@ -1,14 +1,10 @@
 """Member API: buy an app with credits (optionally discounted by a campaign), once per Idempotency-Key."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
-from rest_framework.views import APIView
 
-from backoffice.api import keyed_response, keyed_responses
-from backoffice.api_input import idempotency_key, idempotency_key_parameter
+from backoffice.api import KeyedWriteView, keyed_response, keyed_write_schema
+from backoffice.api_input import idempotency_key
 from catalog.models import App
 from growth.models import Campaign
 
@@ -42,17 +38,14 @@ class PurchaseSerializer(serializers.ModelSerializer):
         fields = ["id", "app", "price_paid", "campaign", "discount", "created_at", "refunded_at", "idempotency_key"]
 
 
-class PurchaseView(APIView):
-    permission_classes = [IsAuthenticated]
-    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
+class PurchaseView(KeyedWriteView):
     throttle_scope = "purchase"
 
-    @extend_schema(
+    @keyed_write_schema(
         request=PurchaseRequestSerializer,
-        parameters=[
-            idempotency_key_parameter("the same request with the same key returns the first purchase."),
-        ],
-        responses=keyed_responses(PurchaseSerializer, 400, 403, 404, 409, 422, 429),
+        response=PurchaseSerializer,
+        errors=(400, 403, 404, 409, 422, 429),
+        replay="the same request with the same key returns the first purchase.",
         summary="Buy an app with credits, once per Idempotency-Key",
     )
     def post(self, request, slug):
@@ -60,7 +53,7 @@ class PurchaseView(APIView):
         app = get_object_or_404(App, slug=slug)
         body = PurchaseRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        purchase, created = purchases.buy_app(
+        result = purchases.buy_app(
             member=request.user,
             app=app,
             idempotency_key=key,
@@ -68,4 +61,4 @@ class PurchaseView(APIView):
             campaign=body.validated_data.get("campaign"),
             expected_points_cost=body.validated_data["expected_points_cost"],
         )
-        return keyed_response(PurchaseSerializer(purchase).data, created=created)
+        return keyed_response(PurchaseSerializer(result.purchase).data, created=result.created)

@@ -11,4 +11,4 @@ class CommerceConfig(AppConfig):
 
         from .models import Plan
 
-        bump_on_change(PLANS_CACHE_GROUP, Plan)
+        bump_on_change(PLANS_CACHE_GROUP, Plan, at_once=True)

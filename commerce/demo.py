@@ -52,7 +52,7 @@ def load(out):
         for app in chosen:
             if member.points_balance < app.credit_price:
                 post_entry(user=member, amount=app.credit_price, kind=RewardEntry.Kind.ADJUST, reason="Demo credits")
-            purchase, _ = purchases.buy_app(member=member, app=app, idempotency_key=f"{DEMO_KEY_PREFIX}{app.pk}")
+            purchase = purchases.buy_app(member=member, app=app, idempotency_key=f"{DEMO_KEY_PREFIX}{app.pk}").purchase
             when = now - timedelta(days=rng.uniform(0, DEMO_DAYS))
             _back_date(Purchase, purchase.pk, when, updated_at=when)
             if purchase.entry_id:

@@ -5,10 +5,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 
+from backoffice.models import actor_link, optional_link, stamped
 from catalog.models import App
 from growth.models import Redemption
 from moderation.models import RewardEntry
@@ -23,28 +22,20 @@ class Purchase(models.Model):
     member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases")
     app = models.ForeignKey(App, on_delete=models.PROTECT, related_name="purchases")
     price_paid = models.PositiveIntegerField(help_text="Credits (points) taken from the member's balance.")
-    redemption = models.OneToOneField(
+    redemption = optional_link(
         Redemption,
-        null=True,
-        blank=True,
+        one_to_one=True,
         on_delete=models.PROTECT,
-        related_name="+",
         editable=False,
         help_text="The campaign discount taken off the app's price (its cart is this purchase).",
     )
     idempotency_key = models.CharField(max_length=64)
     request_hash = models.CharField(max_length=64, editable=False, help_text="What the keyed request asked for.")
-    entry = models.OneToOneField(
-        RewardEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
-    )
+    entry = optional_link(RewardEntry, one_to_one=True, on_delete=models.PROTECT, editable=False)
     refunded_at = models.DateTimeField(null=True, blank=True, editable=False)
-    refunded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
-    )
+    refunded_by = actor_link(on_delete=models.PROTECT, editable=False)
     refund_reason = models.TextField(blank=True, editable=False)
-    refund_entry = models.OneToOneField(
-        RewardEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
-    )
+    refund_entry = optional_link(RewardEntry, one_to_one=True, on_delete=models.PROTECT, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -68,9 +59,7 @@ class Purchase(models.Model):
     def __str__(self):
         return f"{self.member} bought {self.app}"
 
-    @property
-    def refunded(self):
-        return self.refunded_at is not None
+    refunded = stamped("refunded_at")
 
 
 class Plan(models.Model):
@@ -115,7 +104,7 @@ class Subscription(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
-    entry = models.OneToOneField(RewardEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entry = optional_link(RewardEntry, one_to_one=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -132,11 +121,3 @@ class Subscription(models.Model):
 
     def __str__(self):
         return f"{self.member} on {self.plan} until {self.ends_at:%Y-%m-%d}"
-
-
-@receiver([post_save, post_delete], sender=Plan, dispatch_uid="commerce_forget_plan_multipliers")
-def _plan_changed(sender, **kwargs):
-    """A plan's multiplier changed in the admin counts from the next approval on."""
-    from .plans import forget_plan_multipliers
-
-    forget_plan_multipliers()

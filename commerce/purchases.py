@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -18,6 +19,8 @@ from moderation.models import RewardEntry
 
 from .errors import PurchaseRefused
 from .models import Purchase
+
+Kind = RewardEntry.Kind
 
 REFUND_PERM = "commerce.refund_purchase"
 REASON_MAX_LENGTH = 1000
@@ -36,8 +39,16 @@ def _check_key(idempotency_key):
     return clean_idempotency_key(idempotency_key, refusal=PurchaseRefused)
 
 
+@dataclass(frozen=True)
+class PurchaseResult:
+    """What `buy_app` did: the purchase, and whether this call created it (False: a replayed key)."""
+
+    purchase: Purchase
+    created: bool
+
+
 def buy_app(*, member, app, idempotency_key, expected_price=None, campaign=None, expected_points_cost=0):
-    """Buy `app` for `member` with credits, once per idempotency key. Returns (purchase, created).
+    """Buy `app` for `member` with credits, once per idempotency key. Returns a PurchaseResult.
 
     The member row is locked first, so one member's concurrent requests serialize: the second sees the
     first purchase (same key: a replay; another key: `already_purchased`). A partial unique constraint
@@ -66,7 +77,7 @@ def buy_app(*, member, app, idempotency_key, expected_price=None, campaign=None,
                 raise PurchaseRefused(
                     "idempotency_key_reused", "This Idempotency-Key was already used for another request."
                 )
-            return previous, False
+            return PurchaseResult(purchase=previous, created=False)
         discount = _shown_discount(campaign, app)
         price = app.credit_price - discount
         _check_can_buy(locked, app, expected_price, price, owned=bool(mine))
@@ -104,7 +115,7 @@ def buy_app(*, member, app, idempotency_key, expected_price=None, campaign=None,
             purchase.save(update_fields=["entry", "redemption", "updated_at"])
         publish("purchase.created", purchase_payload(purchase))
     member.points_balance = locked.points_balance
-    return purchase, True
+    return PurchaseResult(purchase=purchase, created=True)
 
 
 def _shown_discount(campaign, app):
@@ -146,7 +157,7 @@ def _check_can_buy(member, app, expected_price, price, *, owned):
         raise _insufficient(member.points_balance, price)
 
 
-def refund_purchase(purchase, *, actor, reason):
+def refund_purchase(*, purchase, actor, reason):
     """Give the credits of `purchase` back with one reversing ledger entry; audited and notified. Returns it.
 
     Only staff with `commerce.refund_purchase` (Admins). A refunded purchase cannot be refunded again
@@ -165,13 +176,8 @@ def refund_purchase(purchase, *, actor, reason):
         if locked.refunded:
             raise PurchaseRefused("already_refunded", "This purchase was already refunded.")
         if locked.price_paid:
-            locked.refund_entry, _ = post_entry(
-                user=locked.member,
-                amount=locked.price_paid,
-                kind=RewardEntry.Kind.REFUND,
-                source=locked,
-                actor=actor,
-                reason=reason,
+            locked.refund_entry = campaigns.give_points_back(
+                to=locked.member, points=locked.price_paid, kind=Kind.REFUND, source=locked, actor=actor, reason=reason
             )
         if locked.redemption_id:
             # The discount's use, budget and points go back too (one `void` entry when it cost points; audited).

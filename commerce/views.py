@@ -4,10 +4,10 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from backoffice.pagination import page_of
 from catalog.selectors import active_apps
 from growth import campaigns
 from growth.campaigns import RedemptionRefused
@@ -53,7 +53,7 @@ def buy(request, slug):
         messages.error(request, "The purchase form was incomplete; please confirm again.")
         return redirect("buy-app", slug=slug)
     try:
-        purchase, created = purchases.buy_app(
+        result = purchases.buy_app(
             member=request.user,
             app=app,
             idempotency_key=request.POST.get("idempotency_key", ""),
@@ -64,7 +64,8 @@ def buy(request, slug):
     except (PurchaseRefused, RedemptionRefused) as refused:
         messages.error(request, refused.message)
         return redirect("buy-app" if campaign else "app-detail", slug=slug)
-    if created:
+    if result.created:
+        purchase = result.purchase
         discounted = f" with {campaign.name}" if purchase.redemption_id else ""
         messages.success(request, f"You bought {app.name} for {purchase.price_paid} credits{discounted}.")
     return redirect("my-apps")
@@ -72,7 +73,7 @@ def buy(request, slug):
 
 @login_required
 def my_apps(request):
-    page = Paginator(selectors.purchases_of(request.user), 25).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.purchases_of(request.user), 25)
     return render(request, "commerce/my_apps.html", {"page": page})
 
 

@@ -9,7 +9,7 @@ from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic.models import IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from backoffice.history import ObjectHistoryView
+from backoffice import viewsets
 from catalog.models import App
 
 from . import admin_views, plans, purchases, selectors
@@ -41,11 +41,10 @@ class PurchaseInspectView(InspectView):
         return context
 
 
-class PurchaseViewSet(ModelViewSet):
+class PurchaseViewSet(viewsets.ModelViewSet):
     """Read-only listing: purchases are made by members and refunded through the refund form."""
 
     model = Purchase
-    history_view_class = ObjectHistoryView  # Wagtail's History, with the simple-history field changes
     index_view_class = PurchaseIndexView
     inspect_view_class = PurchaseInspectView
     icon = "pick"
@@ -73,9 +72,8 @@ class PurchaseViewSet(ModelViewSet):
     ]
 
 
-class PlanViewSet(ModelViewSet):
+class PlanViewSet(viewsets.ModelViewSet):
     model = Plan
-    history_view_class = ObjectHistoryView  # Wagtail's History, with the simple-history field changes
     icon = "list-ul"
     menu_label = "Plans"
     menu_order = 340
@@ -100,18 +98,8 @@ class SubscriptionViewSet(ModelViewSet):
 
 
 @hooks.register("register_admin_viewset")
-def register_purchases():
-    return PurchaseViewSet("purchases")
-
-
-@hooks.register("register_admin_viewset")
-def register_plans():
-    return PlanViewSet("plans")
-
-
-@hooks.register("register_admin_viewset")
-def register_subscriptions():
-    return SubscriptionViewSet("subscriptions")
+def register_commerce_viewsets():
+    return [PurchaseViewSet("purchases"), PlanViewSet("plans"), SubscriptionViewSet("subscriptions")]
 
 
 @hooks.register("register_admin_urls")

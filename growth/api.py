@@ -11,9 +11,8 @@ from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backoffice.api import ERROR, keyed_response, keyed_responses
-from backoffice.api_input import StrictPrimaryKeyRelatedField, idempotency_key, idempotency_key_parameter
-from backoffice.throttling import ScopedRateThrottle, UserRateThrottle
+from backoffice.api import ERROR, KeyedWriteView, keyed_response, keyed_write_schema
+from backoffice.api_input import StrictPrimaryKeyRelatedField, idempotency_key
 from catalog.selectors import active_apps
 
 from . import campaigns
@@ -76,12 +75,7 @@ class RedemptionSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "campaign",
-            "app",
-            "cart_reference",
-            "cart_total",
-            "discount_amount",
-            "points_cost",
-            "voucher_code",
+            *Redemption.CART_FIELDS,
             "idempotency_key",
             "created_at",
             "voided_at",
@@ -107,17 +101,14 @@ class AvailableCampaignsView(APIView):
         return Response(CampaignSerializer(offers, many=True, context={"cart_total": cart_total}).data)
 
 
-class RedeemView(APIView):
-    permission_classes = [IsAuthenticated]
-    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
+class RedeemView(KeyedWriteView):
     throttle_scope = "redeem"
 
-    @extend_schema(
+    @keyed_write_schema(
         request=RedeemRequestSerializer,
-        parameters=[
-            idempotency_key_parameter("repeating a request with the same key returns the first result."),
-        ],
-        responses=keyed_responses(RedemptionSerializer, 400, 404, 409, 422, 429),
+        response=RedemptionSerializer,
+        errors=(400, 404, 409, 422, 429),
+        replay="repeating a request with the same key returns the first result.",
         summary="Redeem a campaign, once per Idempotency-Key",
     )
     def post(self, request, pk):
@@ -127,7 +118,7 @@ class RedeemView(APIView):
             raise NotFound("There is no campaign with this id.")
         body = RedeemRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        redemption, created = campaigns.redeem_campaign(
+        result = campaigns.redeem_campaign(
             user=request.user,
             campaign=campaign,
             cart_total=body.validated_data.get("cart_total"),
@@ -136,7 +127,7 @@ class RedeemView(APIView):
             expected_points_cost=body.validated_data["expected_points_cost"],
             idempotency_key=key,
         )
-        return keyed_response(RedemptionSerializer(redemption).data, created=created)
+        return keyed_response(RedemptionSerializer(result.redemption).data, created=result.created)
 
 
 class CampaignPermissions(DjangoModelPermissions):
@@ -148,14 +139,18 @@ class CampaignPermissions(DjangoModelPermissions):
 class ManagedCampaignSerializer(serializers.ModelSerializer):
     """A campaign as marketers edit it. Counters are read-only; every rule is the campaign service's."""
 
+    # Sums over the campaign's counter shards (growth/campaign_counters.py), not columns.
+    uses_count = serializers.IntegerField(read_only=True)
+    budget_spent = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+
     class Meta:
         model = Campaign
         fields = ["id", *campaigns.CAMPAIGN_SETTINGS, "uses_count", "budget_spent", "created_at"]
-        read_only_fields = ["uses_count", "budget_spent", "created_at"]
+        read_only_fields = ["created_at"]
 
     def _saved(self, campaign, save, many_to_many):
         try:
-            save(campaign, actor=self.context["request"].user)
+            save(campaign=campaign, actor=self.context["request"].user)
         except DjangoValidationError as error:
             raise serializers.ValidationError(serializers.as_serializer_error(error)) from error
         for field, values in many_to_many.items():
@@ -183,12 +178,16 @@ class CampaignViewSet(viewsets.ModelViewSet):
     """Campaign CRUD for Marketers (and anyone holding the campaign permissions), through the campaign service:
     the same rules and history as the admin. A redeemed campaign cannot be deleted: deactivate it (PATCH active)."""
 
-    queryset = Campaign.objects.prefetch_related("eligible_apps", "eligible_categories").order_by("-starts_at", "-pk")
+    queryset = (
+        Campaign.objects.with_counters()
+        .prefetch_related("eligible_apps", "eligible_categories")
+        .order_by("-starts_at", "-pk")
+    )
     serializer_class = ManagedCampaignSerializer
     permission_classes = [IsAuthenticated, CampaignPermissions]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     @extend_schema(responses={204: None, 409: OpenApiResponse(ERROR, description="campaign_has_redemptions")})
     def destroy(self, request, *args, **kwargs):
-        campaigns.delete_campaign(self.get_object(), actor=request.user)
+        campaigns.delete_campaign(campaign=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

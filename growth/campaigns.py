@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed
 from django.utils import timezone
@@ -32,8 +32,10 @@ from backoffice.idempotency import clean_idempotency_key
 from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry
 
-from . import selectors
+from . import campaign_counters, selectors
 from .models import Campaign, Redemption, new_voucher_code
+
+Kind = RewardEntry.Kind
 
 CENT = Decimal("0.01")
 CREDIT = Decimal(1)  # an app purchase is paid in whole credits, so its discount is whole credits too
@@ -113,21 +115,30 @@ class CampaignInUse(DomainError):
     """A campaign that members redeemed keeps its history: deactivate it instead of deleting it."""
 
 
-def create_campaign(campaign, *, actor):
-    """Save a new campaign (many-to-many fields are the caller's form's to save)."""
+def create_campaign(*, campaign, actor):
+    """Save a new campaign and its counter shards (many-to-many fields are the caller's form's to save)."""
     validate_campaign(campaign)
     campaign.created_by = actor
     campaign._history_user = actor
-    campaign.save()
-    campaigns_changed()
+    with transaction.atomic():
+        campaign.save()  # its counter shards are created in the same transaction (campaign_counters)
+        campaigns_changed()
     return campaign
 
 
-def update_campaign(campaign, *, actor):
-    """Save a campaign's settings. Limits are checked against the counters read with the row locked; the save
-    writes every field but the counters (CounterFieldsModel), so a redemption committing meanwhile is never undone."""
+def update_campaign(*, campaign, actor):
+    """Save a campaign's settings. Limits are checked against the counters read with the row and its counter shards
+    locked; the save re-splits what is left of the caps over the shards (campaign_counters) in the same transaction,
+    so a redemption committing meanwhile is never undone nor charged a price changed under it."""
     with transaction.atomic():
-        used = Campaign.objects.select_for_update().values("uses_count", "budget_spent").get(pk=campaign.pk)
+        # NO KEY: a redemption's foreign key to the campaign is checked at its COMMIT (deferred) with a KEY SHARE
+        # lock, while it holds its counter shard; FOR UPDATE here would deadlock with it waiting for that shard.
+        Campaign.objects.select_for_update(no_key=True).filter(pk=campaign.pk).values("pk").get()
+        shards = campaign_counters.locked_shards(campaign_id=campaign.pk)
+        used = {
+            "uses_count": sum(shard.uses_count for shard in shards),
+            "budget_spent": sum((shard.budget_spent for shard in shards), Decimal(0)),
+        }
         validate_campaign(campaign, **used)
         campaign._history_user = actor
         campaign.save()
@@ -136,15 +147,16 @@ def update_campaign(campaign, *, actor):
     return campaign
 
 
-def deactivate_campaign(campaign, *, actor):
+def deactivate_campaign(*, campaign, actor):
     campaign.active = False
     campaign._history_user = actor
-    campaign.save(update_fields=["active"])
-    campaigns_changed()
+    with transaction.atomic():
+        campaign.save(update_fields=["active"])  # bumps the terms version: in-flight redemptions are refused
+        campaigns_changed()
     return campaign
 
 
-def delete_campaign(campaign, *, actor):
+def delete_campaign(*, campaign, actor):
     """Delete a campaign nobody redeemed; one with redemptions is refused (its figures and vouchers stay)."""
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -234,9 +246,10 @@ def live_redemptions(**filters):
 
 # --- the available list, cached per member and cart --------------------------------------------------------
 #
-# Key: the campaigns' generation, the member's generation, and the member facts eligibility reads from their own row
-# (balance, phone verified), then the cart. A write bumps a generation after it commits (a reader racing the write
-# caches the old answer under the old generation, which nobody reads again): any campaign's settings or links, and a
+# Key: the member facts eligibility reads from their own row (balance, phone verified), then the cart; the value carries
+# the campaigns' and the member's generations it was computed under, read with it in one round trip, and is used only
+# while both are current. A write bumps a generation after it commits (a reader racing the write stores the old answer
+# under the old generations, which no read accepts again): any campaign's settings or links, and a
 # redemption or void of a limited campaign, bump the campaigns' one; a member's redemption, void or plan change bumps
 # theirs. Time (a campaign starting, a new user growing old) is bounded by the TTL; ended campaigns are dropped on
 # read. Redis down: every read is a miss and the list is computed (fail open, backoffice.cache).
@@ -284,12 +297,9 @@ def available_campaigns(user, cart_total, app=None):
     if not seconds:
         return available_campaigns_uncached(user, cart_total, app)
     member_key = _member_generation_key(user.pk)
-    generations = cache.get_many([CAMPAIGNS_GENERATION_KEY, member_key])
     key = ":".join(
         [
             "growth:available",
-            str(generations.get(CAMPAIGNS_GENERATION_KEY, 0)),
-            str(generations.get(member_key, 0)),
             str(user.pk),
             str(user.points_balance),
             "v" if user.phone_verified else "u",
@@ -297,11 +307,16 @@ def available_campaigns(user, cart_total, app=None):
             str(getattr(app, "pk", "-")),
         ]
     )
-    cached = cache.get(key)
+    # One round trip: both generations and the stored list, which carries the generations it was computed under.
+    found = cache.get_many([CAMPAIGNS_GENERATION_KEY, member_key, key])
+    generations = (found.get(CAMPAIGNS_GENERATION_KEY, 0), found.get(member_key, 0))
+    stored = found.get(key)
     now = timezone.now()
-    if cached is None:
+    if stored is not None and stored[0] == generations:
+        cached = stored[1]
+    else:
         cached = available_campaigns_uncached(user, cart_total, app)
-        cache.set(key, cached, seconds)
+        cache.set(key, (generations, cached), seconds)
     return [campaign for campaign in cached if now < campaign.ends_at]
 
 
@@ -411,16 +426,25 @@ def cart_for(*, cart_total=None, app=None, cart_reference=""):
     return Cart(total=total, reference=reference, app=app)
 
 
+@dataclass(frozen=True)
+class RedemptionResult:
+    """What `redeem_campaign` did: the redemption, and whether this call created it (False: a replayed key)."""
+
+    redemption: Redemption
+    created: bool
+
+
 def redeem_campaign(
     *, user, campaign, idempotency_key, expected_points_cost, cart_total=None, app=None, cart_reference=""
 ):
-    """Redeem `campaign` for `user` on one cart, once per `idempotency_key`. Returns (redemption, created).
+    """Redeem `campaign` for `user` on one cart, once per `idempotency_key`. Returns a RedemptionResult.
 
     Concurrency: the user row is locked first (serializing one member's requests, so the per-user limit, the
-    stacking rule and the idempotency key hold), then the campaign counters move in one conditional UPDATE that
-    matches only while uses and budget remain AND the campaign's cost and discount are still the ones charged:
-    PostgreSQL re-checks the WHERE after waiting for the row lock, so it never oversells and never charges a price
-    changed meanwhile. The same key with the same request returns the first redemption; with another, it's refused.
+    stacking rule and the idempotency key hold), then, last, one counter shard of the campaign is claimed and moved
+    in one conditional UPDATE (campaign_counters): it matches only while the shard has uses and budget left AND the
+    campaign's terms are still the version read, so it never oversells and never charges a price changed meanwhile,
+    and concurrent redemptions lock different shards instead of queueing on the campaign row.
+    The same key with the same request returns the first redemption; with another, it's refused.
     """
     idempotency_key = clean_idempotency_key(idempotency_key, refusal=RedemptionRefused)
     if idempotency_key.startswith(PURCHASE_CART_PREFIX):  # reserved for the redemptions of app purchases
@@ -441,8 +465,7 @@ def redeem_for_purchase(*, user, campaign, app, purchase_reference, expected_poi
         raise RedemptionRefused("invalid", "This app is free: there is nothing to discount.")
     reference = PURCHASE_CART_PREFIX + str(purchase_reference)
     cart = Cart(total=Decimal(app.credit_price).quantize(CENT), reference=reference, app=app, unit=CREDIT)
-    redemption, _ = _redeem(user, campaign, reference, expected_points_cost, cart)
-    return redemption
+    return _redeem(user, campaign, reference, expected_points_cost, cart).redemption
 
 
 def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
@@ -473,8 +496,9 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
                 raise RedemptionRefused(
                     "idempotency_key_reused", "This Idempotency-Key was already used for another request."
                 )
-            return previous, False
-        # One read for the campaign, the member's live uses of it and whether the cart's app is eligible.
+            return RedemptionResult(redemption=previous, created=False)
+        # One read for the campaign, its counters and terms version, the member's live uses of it and whether the
+        # cart's app is eligible.
         current = _campaign_for_redeem(campaign.pk, locked_user, app)
         if expected_points_cost != current.points_cost:
             raise _cost_changed(current)
@@ -491,16 +515,8 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
             raise refused
         on_cart = [r for r in mine if r.cart_reference == cart.reference and r.voided_at is None]
         discount = _discount_within_cart(current, on_cart, cart)
-        redemption = Redemption.objects.create(
-            campaign=current,
-            user=locked_user,
-            idempotency_key=idempotency_key,
-            app=app,
-            cart_reference=cart.reference,
-            cart_total=cart.total,
-            discount_amount=discount,
-            points_cost=current.points_cost,
-            voucher_code=new_voucher_code(),
+        redemption = record_redemption(
+            campaign=current, user=locked_user, idempotency_key=idempotency_key, cart=cart, discount=discount
         )
         if current.points_cost:
             try:
@@ -513,21 +529,11 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
                 )
             except InsufficientPoints as exc:
                 raise RedemptionRefused("insufficient_points", str(exc)) from exc
-        # Last statement before COMMIT: the hot campaign row stays locked as briefly as possible.
-        moved = Campaign.objects.filter(
-            Q(max_uses__isnull=True) | Q(uses_count__lt=F("max_uses")),
-            Q(budget__isnull=True) | Q(budget_spent__lte=F("budget") - discount),
-            pk=current.pk,
-            active=True,
-            starts_at__lte=now,
-            ends_at__gt=now,
-            points_cost=current.points_cost,
-            discount_kind=current.discount_kind,
-            discount_value=current.discount_value,
-            max_cart_total=current.max_cart_total,
-            stackable=current.stackable,
-        ).update(uses_count=F("uses_count") + 1, budget_spent=F("budget_spent") + discount)
-        if not moved:
+        # Last statement before COMMIT: the claimed counter shard stays locked as briefly as possible.
+        claimed = campaign_counters.claim_use(
+            campaign_id=current.pk, discount=discount, terms_version=current.terms_version
+        )
+        if claimed is None:
             raise _why_not_moved(current)
         # Subscribers (webhooks) run after the commit; a rolled-back redemption publishes nothing.
         publish(
@@ -544,7 +550,22 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
         )
         _redemptions_changed(current, locked_user.pk)
     user.points_balance = locked_user.points_balance
-    return redemption, True
+    return RedemptionResult(redemption=redemption, created=True)
+
+
+def record_redemption(*, campaign, user, idempotency_key, cart, discount):
+    """The redemption row (and its history row) of `user` using `campaign` on `cart`; counters are the caller's."""
+    return Redemption.objects.create(
+        campaign=campaign,
+        user=user,
+        idempotency_key=idempotency_key,
+        app=cart.app,
+        cart_reference=cart.reference,
+        cart_total=cart.total,
+        discount_amount=discount,
+        points_cost=campaign.points_cost,
+        voucher_code=new_voucher_code(),
+    )
 
 
 def _redemptions_changed(campaign, user_id):
@@ -555,7 +576,8 @@ def _redemptions_changed(campaign, user_id):
 
 
 def _campaign_for_redeem(campaign_id, user, app):
-    """The campaign with `used_by_user` (the member's live redemptions of it) and `allows_app`, in one query."""
+    """The campaign with its counters and terms version, `used_by_user` (the member's live redemptions of it) and
+    `allows_app`, in one query; a campaign saved before it had counter shards gets them here."""
     used = (
         live_redemptions(campaign=OuterRef("pk"), user=user)
         .order_by()
@@ -563,10 +585,19 @@ def _campaign_for_redeem(campaign_id, user, app):
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return Campaign.objects.annotate(
-        used_by_user=Coalesce(Subquery(used, output_field=IntegerField()), 0),
-        allows_app=ExpressionWrapper(selectors.campaigns_allowing_app(app), output_field=BooleanField()),
-    ).get(pk=campaign_id)
+    current = (
+        Campaign.objects.with_counters()
+        .annotate(
+            terms_version=campaign_counters.terms_version_of(),
+            used_by_user=Coalesce(Subquery(used, output_field=IntegerField()), 0),
+            allows_app=ExpressionWrapper(selectors.campaigns_allowing_app(app), output_field=BooleanField()),
+        )
+        .get(pk=campaign_id)
+    )
+    if current.terms_version is None:
+        campaign_counters.split_counters(campaign=current)
+        return _campaign_for_redeem(campaign_id, user, app)
+    return current
 
 
 def _discount_within_cart(campaign, on_cart, cart):
@@ -597,15 +628,10 @@ def _cost_changed(current):
 
 
 def _why_not_moved(shown):
-    now = Campaign.objects.get(pk=shown.pk)
+    now = Campaign.objects.with_counters().annotate(terms_version=campaign_counters.terms_version_of()).get(pk=shown.pk)
     if now.points_cost != shown.points_cost:
         return _cost_changed(now)
-    if (now.discount_kind, now.discount_value, now.max_cart_total, now.stackable) != (
-        shown.discount_kind,
-        shown.discount_value,
-        shown.max_cart_total,
-        shown.stackable,
-    ):
+    if now.terms_version != shown.terms_version:
         return RedemptionRefused("campaign_changed", "This offer changed while you redeemed it; check it again.")
     if now.max_uses is not None and now.uses_count >= now.max_uses:
         return RedemptionRefused("campaign_exhausted", "This campaign has no uses left.")
@@ -639,6 +665,11 @@ def void_for_refund(redemption, *, actor, reason):
     return _void(redemption, actor=actor, reason=reason)
 
 
+def give_points_back(*, to, points, kind, source, actor, reason):
+    """One reversing ledger entry by staff, with actor and reason (a void here, a refund in commerce). Returns it."""
+    return post_entry(user=to, amount=points, kind=kind, source=source, actor=actor, reason=reason).entry
+
+
 def _void(redemption, *, actor, reason):
     """Locks in the redeem path's order (member, then campaign counters last), so a void and a redemption never
     deadlock."""
@@ -658,17 +689,10 @@ def _void(redemption, *, actor, reason):
         locked._change_reason = f"Voided: {reason}"
         locked.save(update_fields=["voided_at", "voided_by", "void_reason"])
         if locked.points_cost:
-            post_entry(
-                user=locked.user,
-                amount=locked.points_cost,
-                kind=RewardEntry.Kind.VOID,
-                source=locked,
-                actor=actor,
-                reason=reason,
+            give_points_back(
+                to=locked.user, points=locked.points_cost, kind=Kind.VOID, source=locked, actor=actor, reason=reason
             )
-        Campaign.objects.filter(pk=locked.campaign_id).update(
-            uses_count=F("uses_count") - 1, budget_spent=F("budget_spent") - locked.discount_amount
-        )
+        campaign_counters.give_back(campaign_id=locked.campaign_id, discount=locked.discount_amount)
         member_eligibility_changed(locked.user_id)
         campaigns_changed()
     redemption.voided_at, redemption.voided_by, redemption.void_reason = locked.voided_at, actor, reason

@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from backoffice.demo import moment
+from moderation.demo import backdate_with_entries
 from moderation.models import RewardEntry
 
 from . import campaigns as campaigns_service
@@ -118,15 +119,7 @@ def _credit_time(link):
 
 
 def _date_credits(credited):
-    links = list(Referral.objects.filter(pk__in=credited))
-    for link in links:
-        link.credited_at = credited[link.pk]
-    Referral.objects.bulk_update(links, ["credited_at"], batch_size=500)
-    referral_type = ContentType.objects.get_for_model(Referral)
-    entries = list(RewardEntry.objects.filter(source_type=referral_type, source_id__in=credited))
-    for entry in entries:
-        entry.created_at = credited[entry.source_id]
-    RewardEntry.objects.bulk_update(entries, ["created_at"], batch_size=500)
+    links = backdate_with_entries(Referral, "credited_at", credited, entry_date=lambda entry: credited[entry.source_id])
     last = defaultdict(lambda: None)
     for link in links:
         last[link.referrer_id] = max(filter(None, [last[link.referrer_id], link.credited_at]))
@@ -177,7 +170,7 @@ def _redemptions(rng, members):
             if when >= end:
                 continue
             try:
-                redemption, _ = campaigns_service.redeem_campaign(
+                redemption = campaigns_service.redeem_campaign(
                     user=member,
                     campaign=campaign,
                     cart_total=rng.choice([t for t in CART_TOTALS if t >= campaign.min_cart_total]),
@@ -185,7 +178,7 @@ def _redemptions(rng, members):
                     cart_reference=f"demo-order-{campaign.pk}-{member.pk}",
                     expected_points_cost=campaign.points_cost,
                     idempotency_key=f"demo-{campaign.pk}-{member.pk}",
-                )
+                ).redemption
             except campaigns_service.RedemptionRefused:
                 continue
             _date_redemption(redemption, when)

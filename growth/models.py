@@ -4,10 +4,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Sum, Value
+from django.db.models.functions import Coalesce
 from django_otp.models import SideChannelDevice, ThrottlingMixin
 from simple_history.models import HistoricalRecords
 
 from backoffice.counters import CounterFieldsModel
+from backoffice.models import actor_link, optional_link, stamped
 from catalog.models import App, Category
 
 
@@ -51,14 +54,64 @@ def new_voucher_code():
     return "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(10))
 
 
+def counter_sums(prefix):
+    """Aggregates of the shards' counters (`prefix`: the path from the queried model to the shards)."""
+    return {
+        "uses_count": Coalesce(Sum(f"{prefix}uses_count"), 0),
+        "budget_spent": Coalesce(
+            Sum(f"{prefix}budget_spent"),
+            Value(Decimal(0)),
+            output_field=models.DecimalField(max_digits=12, decimal_places=2),
+        ),
+    }
+
+
+class ShardTotal:
+    """A campaign counter (`uses_count`, `budget_spent`) that is the sum over the campaign's shards: read once per
+    instance on first use, or set by `with_counters()`'s annotation (an annotation assigns the attribute)."""
+
+    def __init__(self, clean=None):
+        self.clean = clean or (lambda value: value)
+
+    def __set_name__(self, owner, name):
+        self.slot = f"_{name}"
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        if self.slot not in instance.__dict__:
+            instance._read_counters()
+        return instance.__dict__[self.slot]
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.slot] = self.clean(value)
+
+
+class CampaignQuerySet(models.QuerySet):
+    def with_counters(self):
+        """Each campaign's `uses_count` and `budget_spent` summed in the same query (lists: no query per row)."""
+        shards = CampaignCounterShard.objects.filter(campaign=models.OuterRef("pk")).order_by().values("campaign")
+        return self.annotate(
+            **{
+                name: Coalesce(
+                    models.Subquery(shards.annotate(total=Sum(field)).values("total"), output_field=output),
+                    Value(zero),
+                    output_field=output,
+                )
+                for name, field, output, zero in (
+                    ("uses_count", "uses_count", models.IntegerField(), 0),
+                    ("budget_spent", "budget_spent", models.DecimalField(max_digits=12, decimal_places=2), Decimal(0)),
+                )
+            }
+        )
+
+
 class Campaign(CounterFieldsModel):
     """A discount users can redeem, within its dates, budget and limits.
 
-    `uses_count` and `budget_spent` move only in the redemption service's conditional UPDATE; a form save never
-    writes them back (CounterFieldsModel).
+    Its uses and budget spent are kept in `CampaignCounterShard` rows (so concurrent redemptions do not queue on this
+    one row): `uses_count` and `budget_spent` read their sums (or the `with_counters()` annotation).
     """
-
-    counter_fields = ("uses_count", "budget_spent")
 
     class DiscountKind(models.TextChoices):
         PERCENT = "percent", "Percent of cart"
@@ -102,14 +155,12 @@ class Campaign(CounterFieldsModel):
         max_digits=12, decimal_places=2, null=True, blank=True, help_text="Total discount to give; empty: unlimited."
     )
     per_user_limit = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
-    uses_count = models.PositiveIntegerField(default=0, editable=False)
-    budget_spent = models.DecimalField(max_digits=12, decimal_places=2, default=0, editable=False)
     active = models.BooleanField(default=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
-    )
+    created_by = actor_link(on_delete=models.SET_NULL, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords(excluded_fields=["uses_count", "budget_spent"])
+    history = HistoricalRecords()
+
+    objects = CampaignQuerySet.as_manager()
 
     class Meta:
         ordering = ["-starts_at"]
@@ -117,27 +168,77 @@ class Campaign(CounterFieldsModel):
             models.CheckConstraint(
                 condition=models.Q(ends_at__gt=models.F("starts_at")), name="campaign_ends_after_start"
             ),
-            models.CheckConstraint(
-                condition=models.Q(max_uses__isnull=True) | models.Q(uses_count__lte=models.F("max_uses")),
-                name="campaign_uses_within_max",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(budget__isnull=True) | models.Q(budget_spent__lte=models.F("budget")),
-                name="campaign_spend_within_budget",
-            ),
         ]
 
     def __str__(self):
         return self.name
 
+    # The counters: sums over the shards, read once per instance (or set by `with_counters()`).
+    uses_count = ShardTotal()
+    # To the cent, as the shards keep it (SQLite sums decimals as floats, without their places).
+    budget_spent = ShardTotal(clean=lambda value: Decimal(value).quantize(Decimal("0.01")))
+
+    def _read_counters(self):
+        totals = {"uses_count": 0, "budget_spent": Decimal(0)}
+        if self.pk is not None:
+            totals = CampaignCounterShard.objects.filter(campaign_id=self.pk).aggregate(**counter_sums(""))
+        self.uses_count, self.budget_spent = totals["uses_count"], totals["budget_spent"]
+
+    def refresh_from_db(self, *args, **kwargs):
+        self.__dict__.pop("_uses_count", None)
+        self.__dict__.pop("_budget_spent", None)
+        return super().refresh_from_db(*args, **kwargs)
+
+
+class CampaignCounterShard(CounterFieldsModel):
+    """One slice of a campaign's uses and budget, so that concurrent redemptions lock different rows.
+
+    A campaign's `max_uses` and `budget` are split over CAMPAIGN_COUNTER_SHARDS rows (`max_uses`/`budget` here: this
+    slice's share, None when the campaign has no cap). A redemption claims a slice with room (FOR UPDATE SKIP LOCKED)
+    and moves its counters in one conditional UPDATE; the sum of the shares never exceeds the campaign's caps, so the
+    campaign is never oversold. Every change of the campaign's settings re-splits the shares (all slices locked) and
+    bumps `terms_version`, which a redemption's UPDATE must still match: a price changed meanwhile is never charged.
+    A void gives the use and budget back (all slices locked: voids are rare).
+    """
+
+    counter_fields = ("max_uses", "budget", "uses_count", "budget_spent", "terms_version")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="counter_shards")
+    slot = models.PositiveSmallIntegerField()
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    budget = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    uses_count = models.PositiveIntegerField(default=0)
+    budget_spent = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    terms_version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "slot"], name="campaign_counter_shard_slot"),
+            models.CheckConstraint(
+                condition=models.Q(max_uses__isnull=True) | models.Q(uses_count__lte=models.F("max_uses")),
+                name="campaign_shard_uses_within_max",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(budget__isnull=True) | models.Q(budget_spent__lte=models.F("budget")),
+                name="campaign_shard_spend_within_budget",
+            ),
+            models.CheckConstraint(condition=models.Q(budget_spent__gte=0), name="campaign_shard_spend_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"campaign {self.campaign_id} slot {self.slot}: {self.uses_count}/{self.max_uses}"
+
 
 class Redemption(models.Model):
     """A member used a campaign on one cart. Voiding gives back the use, budget and points; nothing is deleted."""
 
+    # What the cart held and what the redemption gave it: shown by the API and on the staff's redemption page.
+    CART_FIELDS = ["app", "cart_reference", "cart_total", "discount_amount", "points_cost", "voucher_code"]
+
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="redemptions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="redemptions")
     idempotency_key = models.CharField(max_length=64)
-    app = models.ForeignKey(App, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    app = optional_link(App, on_delete=models.PROTECT)
     cart_reference = models.CharField(
         db_default="",
         max_length=64,
@@ -150,9 +251,7 @@ class Redemption(models.Model):
     voucher_code = models.CharField(max_length=16, unique=True, null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     voided_at = models.DateTimeField(null=True, blank=True, editable=False)
-    voided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
-    )
+    voided_by = actor_link(on_delete=models.PROTECT, editable=False)
     void_reason = models.TextField(db_default="", blank=True, editable=False)
     history = HistoricalRecords()
 
@@ -167,9 +266,7 @@ class Redemption(models.Model):
     def __str__(self):
         return f"{self.user_id} redeemed {self.campaign_id} (-{self.discount_amount})"
 
-    @property
-    def voided(self):
-        return self.voided_at is not None
+    voided = stamped("voided_at")
 
 
 class ReferrerScore(models.Model):

@@ -1,7 +1,8 @@
 """Reconciliation: prove the stored counters equal the rows they summarize, and tell the Admins when not.
 
 - every member's `points_balance` equals the sum of their ledger entries (moderation's ledger);
-- every campaign's `uses_count` equals its live (not voided) redemptions and `budget_spent` their discounts.
+- every campaign's `uses_count` equals its live (not voided) redemptions and `budget_spent` their discounts (both
+  summed over the campaign's counter shards, which redemptions and voids move: growth.campaign_counters).
 
 Both should always hold (the services keep them in one transaction); a difference means a bug or a hand edit in the
 database, so it is reported, never "fixed" silently.
@@ -24,7 +25,8 @@ def campaigns_with_mismatched_counters():
     """Campaigns whose counters differ from their live redemptions (should always be empty)."""
     live = Redemption.objects.filter(campaign=OuterRef("pk"), voided_at__isnull=True).order_by().values("campaign")
     return (
-        Campaign.objects.annotate(
+        Campaign.objects.with_counters()
+        .annotate(
             live_uses=Coalesce(Subquery(live.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), 0),
             live_spent=Coalesce(
                 Subquery(

@@ -90,7 +90,9 @@ def live_campaigns(now=None):
     """Active campaigns within their dates, ending soonest first, each with how much of its limits and of its time
     is used (0..1, None when unlimited): the marketer's budget burn at a glance."""
     now = now or timezone.now()
-    campaigns = list(Campaign.objects.filter(active=True, starts_at__lte=now, ends_at__gt=now).order_by("ends_at"))
+    campaigns = list(
+        Campaign.objects.with_counters().filter(active=True, starts_at__lte=now, ends_at__gt=now).order_by("ends_at")
+    )
     for campaign in campaigns:
         campaign.budget_used = float(campaign.budget_spent / campaign.budget) if campaign.budget else None
         campaign.uses_used = campaign.uses_count / campaign.max_uses if campaign.max_uses else None

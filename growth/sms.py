@@ -5,10 +5,10 @@ the backend (with retries and a Delivery record), so a slow or failing provider 
 """
 
 import logging
-from collections import deque
 
 from django.conf import settings
-from django.utils.module_loading import import_string
+
+from backoffice import outbound
 
 logger = logging.getLogger(__name__)
 
@@ -17,15 +17,13 @@ class SMSError(Exception):
     """The message could not be handed to the provider."""
 
 
-class ConsoleSMSBackend:
+class ConsoleSMSBackend(outbound.ConsoleSender):
     """Writes messages to the log and keeps the last ones in `outbox` (tests and the local demo read codes there)."""
 
-    outbox = deque(maxlen=200)
+    label = "SMS"
 
     def send(self, to, body):
-        logger.info("SMS to %s: %s", to, body)
-        self.outbox.append({"to": to, "body": body})
-        return f"console-{len(self.outbox)}"
+        return self.keep(to, body, {"to": to, "body": body})
 
 
 class TwilioSMSBackend:
@@ -60,7 +58,7 @@ class TwilioSMSBackend:
 
 
 def get_backend():
-    return import_string(settings.SMS_BACKEND)()
+    return outbound.configured_sender(settings.SMS_BACKEND)
 
 
 def send_sms(to, body):

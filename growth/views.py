@@ -10,7 +10,6 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,6 +18,7 @@ from wagtail import hooks
 
 from backoffice.cache import cached_anonymous_page, cached_versioned
 from backoffice.models import Delivery, Notification
+from backoffice.pagination import page_of
 from backoffice.services import mark_notifications_read
 from catalog.models import Category
 from catalog.selectors import active_apps
@@ -193,7 +193,7 @@ def app_list(request):
     category = request.GET.get("category", "")
     if category:
         apps = apps.filter(Q(category__slug=category) | Q(subcategory__slug=category))
-    page = Paginator(apps, 24).get_page(request.GET.get("page"))
+    page = page_of(request, apps, 24)
     categories = cached_versioned(
         "top-categories", ["catalog"], (), lambda: list(Category.objects.filter(parent__isnull=True).order_by("name"))
     )
@@ -253,16 +253,26 @@ def upload_proof(request, slug):
     return redirect("app-detail", slug=slug)
 
 
-@login_required
-def my_proofs(request):
-    page = Paginator(selectors.proofs_of(request.user), 25).get_page(request.GET.get("page"))
-    return render(request, "growth/my_proofs.html", {"page": page})
+MEMBER_PAGE_SIZE = 25
+
+
+def _own_records(selector, template):
+    """A page listing the logged-in member's own records (`selector(user)`), MEMBER_PAGE_SIZE at a time."""
+
+    @login_required
+    def view(request):
+        return render(request, template, {"page": page_of(request, selector(request.user), MEMBER_PAGE_SIZE)})
+
+    return view
+
+
+my_proofs = _own_records(selectors.proofs_of, "growth/my_proofs.html")
 
 
 @login_required
 def my_downloads(request):
     """Every app the member said they installed, with where its proof stands and what to do next."""
-    page = Paginator(selectors.downloads_of(request.user), 25).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.downloads_of(request.user), MEMBER_PAGE_SIZE)
     labels = dict(ScreenshotProof.Status.choices)
     for download in page.object_list:
         download.proof_label = labels.get(download.proof_status, "")
@@ -278,10 +288,7 @@ def proof_detail(request, pk):
 # --- points, referrals, leaderboard, notifications ------------------------------------------------------
 
 
-@login_required
-def my_points(request):
-    page = Paginator(selectors.ledger_of(request.user), 25).get_page(request.GET.get("page"))
-    return render(request, "growth/my_points.html", {"page": page})
+my_points = _own_records(selectors.ledger_of, "growth/my_points.html")
 
 
 @login_required
@@ -312,7 +319,7 @@ def leaderboard(request):
 @login_required
 def notifications(request):
     items = Notification.objects.filter(user=request.user).order_by("-created_at")
-    page = Paginator(items, 25).get_page(request.GET.get("page"))
+    page = page_of(request, items, MEMBER_PAGE_SIZE)
     response = render(request, "growth/notifications.html", {"page": page})
     mark_notifications_read(user=request.user, notification_ids=[n.pk for n in page.object_list if n.read_at is None])
     return response
@@ -355,7 +362,7 @@ def redeem(request, pk):
     if request.method == "GET":
         return _confirm_redemption(request, campaign, form.cleaned_data)
     try:
-        redemption, created = growth_campaigns.redeem_campaign(
+        result = growth_campaigns.redeem_campaign(
             user=request.user,
             campaign=campaign,
             cart_total=form.cleaned_data["cart_total"],
@@ -367,7 +374,8 @@ def redeem(request, pk):
     except growth_campaigns.RedemptionRefused as refused:
         messages.error(request, str(refused))
     else:
-        verb = "Redeemed" if created else "Already redeemed"
+        redemption = result.redemption
+        verb = "Redeemed" if result.created else "Already redeemed"
         messages.success(
             request,
             f"{verb} {campaign.name}: {redemption.discount_amount} off. Voucher code: {redemption.voucher_code}",

@@ -4,13 +4,13 @@ from django.forms import modelform_factory
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
-from laces.components import Component
 from wagtail import hooks
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic.models import CreateView, DeleteView, EditView, IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from backoffice.history import ObjectHistoryView
+from backoffice import viewsets
+from backoffice.viewsets import HomePanel, register_home_panel
 
 from . import campaigns, selectors
 from .admin_forms import CampaignForm
@@ -30,7 +30,7 @@ class CampaignInspectView(InspectView):
 
 class CampaignCreateView(CreateView):
     def save_instance(self):
-        instance = campaigns.create_campaign(self.form.save(commit=False), actor=self.request.user)
+        instance = campaigns.create_campaign(campaign=self.form.save(commit=False), actor=self.request.user)
         self.form.save_m2m()
         return instance
 
@@ -40,7 +40,7 @@ class CampaignEditView(EditView):
 
     def save_instance(self):
         try:
-            instance = campaigns.update_campaign(self.form.save(commit=False), actor=self.request.user)
+            instance = campaigns.update_campaign(campaign=self.form.save(commit=False), actor=self.request.user)
         except ValidationError as error:
             self.form._update_errors(error)
             raise
@@ -66,9 +66,16 @@ class CampaignDeleteView(DeleteView):
         return super().form_valid(form)
 
 
-class CampaignViewSet(ModelViewSet):
+class CampaignIndexView(viewsets.IndexView):
+    """The listing shows each campaign's uses: summed over its counter shards in the listing's one query."""
+
+    def get_base_queryset(self):
+        return super().get_base_queryset().with_counters()
+
+
+class CampaignViewSet(viewsets.ModelViewSet):
     model = Campaign
-    history_view_class = ObjectHistoryView  # Wagtail's History, with the simple-history field changes
+    index_view_class = CampaignIndexView
     icon = "tag"
     menu_label = "Campaigns"
     menu_order = 300
@@ -146,12 +153,7 @@ class ReferralViewSet(ModelViewSet):
 REDEMPTION_FIELDS = [
     "campaign",
     "user",
-    "app",
-    "cart_reference",
-    "cart_total",
-    "discount_amount",
-    "points_cost",
-    "voucher_code",
+    *Redemption.CART_FIELDS,
     "created_at",
     "voided_at",
     "voided_by",
@@ -159,11 +161,10 @@ REDEMPTION_FIELDS = [
 ]
 
 
-class RedemptionViewSet(ModelViewSet):
+class RedemptionViewSet(viewsets.ModelViewSet):
     """Read-only for marketers and admins: redemptions are made only by members through the service."""
 
     model = Redemption
-    history_view_class = ObjectHistoryView  # Wagtail's History, with the simple-history field changes
     index_view_class = RedemptionIndexView
     inspect_view_class = RedemptionInspectView
     icon = "form"
@@ -192,18 +193,8 @@ class RedemptionViewSet(ModelViewSet):
 
 
 @hooks.register("register_admin_viewset")
-def register_campaigns():
-    return CampaignViewSet("campaigns")
-
-
-@hooks.register("register_admin_viewset")
-def register_referrals():
-    return ReferralViewSet("referrals")
-
-
-@hooks.register("register_admin_viewset")
-def register_redemptions():
-    return RedemptionViewSet("redemptions")
+def register_growth_viewsets():
+    return [CampaignViewSet("campaigns"), ReferralViewSet("referrals"), RedemptionViewSet("redemptions")]
 
 
 @hooks.register("moderation_user_history_sections")
@@ -219,18 +210,14 @@ def referrals_section(member):
     }
 
 
-class LiveCampaignsHomePanel(Component):
+@register_home_panel
+class LiveCampaignsHomePanel(HomePanel):
     """The marketer's home: campaigns running now, how fast each burns its budget and uses against its time."""
 
     name = "growth_live_campaigns"
     order = 20
     template_name = "growth/admin/home_panel.html"
+    permission = "growth.view_campaign"
 
     def get_context_data(self, parent_context):
         return {"campaigns": selectors.live_campaigns()[:10], "campaigns_url": reverse("campaigns:index")}
-
-
-@hooks.register("construct_homepage_panels")
-def add_live_campaigns_panel(request, panels):
-    if request.user.has_perm("growth.view_campaign"):
-        panels.append(LiveCampaignsHomePanel())

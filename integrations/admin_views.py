@@ -3,8 +3,11 @@
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.views.generic import TemplateView, View
+
+from backoffice.viewsets import ObjectMixin, PermissionRequiredMixin
 
 from . import clients, webhooks
 from .models import IntegrationClient, WebhookDelivery
@@ -31,28 +34,35 @@ def create_client(request):
     return TemplateResponse(request, "integrations/admin/client_form.html", {"form": form})
 
 
-def revoke_client(request, pk):
-    if not request.user.has_perm("integrations.revoke_integrationclient"):
-        raise PermissionDenied
-    client = get_object_or_404(IntegrationClient, pk=pk)
-    if request.method == "POST":
+class RevokeClientView(PermissionRequiredMixin, ObjectMixin, TemplateView):
+    """A confirmation page, then a POST that revokes the client and every token it holds."""
+
+    permission = "integrations.revoke_integrationclient"
+    model = IntegrationClient
+    context_object_name = "client"
+    template_name = "integrations/admin/client_revoke.html"
+
+    def post(self, request, *args, **kwargs):
+        client = self.object
         try:
-            clients.revoke_client(client, actor=request.user)
+            clients.revoke_client(client=client, actor=request.user)
         except clients.ClientRefused as refused:
             messages.error(request, refused.message)
         else:
             messages.success(request, f"{client.name} is revoked; its tokens no longer work.")
         return redirect("integration_clients:index")
-    return TemplateResponse(request, "integrations/admin/client_revoke.html", {"client": client})
 
 
-def replay_delivery(request, pk):
-    """Send a logged delivery again (POST); the copy is a new row of the log."""
-    if not request.user.has_perm("integrations.replay_webhookdelivery"):
-        raise PermissionDenied
-    delivery = get_object_or_404(WebhookDelivery, pk=pk)
-    if request.method == "POST":
-        copy = webhooks.replay(delivery, actor=request.user)
+class ReplayDeliveryView(PermissionRequiredMixin, ObjectMixin, View):
+    """Send a logged delivery again (POST); the copy is a new row of the log. GET goes back to the delivery."""
+
+    permission = "integrations.replay_webhookdelivery"
+    model = WebhookDelivery
+
+    def get(self, request, *args, **kwargs):
+        return redirect("webhook_deliveries:inspect", self.object.pk)
+
+    def post(self, request, *args, **kwargs):
+        copy = webhooks.replay(self.object, actor=request.user)
         messages.success(request, f"Delivery queued again as #{copy.pk}.")
         return redirect("webhook_deliveries:inspect", copy.pk)
-    return redirect("webhook_deliveries:inspect", pk)

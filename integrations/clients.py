@@ -51,7 +51,7 @@ def create_client(*, name, scopes, created_by, expires_at=None):
     return client, secret
 
 
-def revoke_client(client, *, actor):
+def revoke_client(*, client, actor):
     """Revoke a client at once: its application and every token are deleted; the record stays."""
     with transaction.atomic():
         locked = IntegrationClient.objects.select_for_update().get(pk=client.pk)

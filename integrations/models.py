@@ -1,9 +1,8 @@
 """Services outside the product that read its data: OAuth2 clients (data API v1) and webhook endpoints."""
 
-from django.conf import settings
 from django.db import models
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+
+from backoffice.models import actor_link, optional_link
 
 
 class IntegrationClient(models.Model):
@@ -14,20 +13,16 @@ class IntegrationClient(models.Model):
     """
 
     name = models.CharField(max_length=120)
-    application = models.OneToOneField(
-        "oauth2_provider.Application", null=True, blank=True, on_delete=models.SET_NULL, related_name="integration"
+    application = optional_link(
+        "oauth2_provider.Application", one_to_one=True, on_delete=models.SET_NULL, related_name="integration"
     )
     client_id = models.CharField(max_length=100, unique=True, editable=False)
     scopes = models.JSONField(default=list, help_text="The scopes this client may ask for.")
     expires_at = models.DateTimeField(null=True, blank=True, help_text="After this the client gets no tokens.")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", editable=False
-    )
+    created_by = actor_link(on_delete=models.SET_NULL, blank=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
-    )
+    revoked_by = actor_link(on_delete=models.SET_NULL, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -54,9 +49,7 @@ class WebhookEndpoint(models.Model):
     secret = models.CharField(max_length=128, help_text="Signs every delivery (HMAC-SHA256); give it to the receiver.")
     events = models.JSONField(default=list)
     active = models.BooleanField(default=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", editable=False
-    )
+    created_by = actor_link(on_delete=models.SET_NULL, blank=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -84,10 +77,8 @@ class WebhookDelivery(models.Model):
     last_error = models.TextField(blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
-    replayed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    replay_of = optional_link("self", on_delete=models.SET_NULL, related_name="replays")
+    replayed_by = actor_link(on_delete=models.SET_NULL)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -96,11 +87,3 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event} → {self.endpoint} ({self.get_status_display()})"
-
-
-@receiver([post_save, post_delete], sender=WebhookEndpoint, dispatch_uid="integrations_forget_subscribers")
-def _endpoint_changed(sender, **kwargs):
-    """Any saved or deleted endpoint (admin form, shell, cascade) invalidates the cached subscriber map."""
-    from .webhooks import forget_subscribers
-
-    forget_subscribers()

@@ -29,16 +29,6 @@ class IntegrationClientViewSet(ModelViewSet):
         return admin_views.create_client
 
 
-@hooks.register("register_admin_viewset")
-def register_clients():
-    return IntegrationClientViewSet("integration_clients")
-
-
-@hooks.register("register_admin_urls")
-def client_urls():
-    return [path("integrations/clients/<int:pk>/revoke/", admin_views.revoke_client, name="integrations_revoke")]
-
-
 class WebhookEndpointViewSet(ModelViewSet):
     model = WebhookEndpoint
     form_class = WebhookEndpointForm
@@ -74,21 +64,30 @@ class WebhookDeliveryViewSet(ModelViewSet):
 
 
 @hooks.register("register_admin_viewset")
-def register_webhooks():
-    return WebhookEndpointViewSet("webhook_endpoints")
-
-
-@hooks.register("register_admin_viewset")
-def register_deliveries():
-    return WebhookDeliveryViewSet("webhook_deliveries")
+def register_integrations_viewsets():
+    return [
+        IntegrationClientViewSet("integration_clients"),
+        WebhookEndpointViewSet("webhook_endpoints"),
+        WebhookDeliveryViewSet("webhook_deliveries"),
+    ]
 
 
 @hooks.register("register_admin_urls")
-def delivery_urls():
-    return [path("integrations/deliveries/<int:pk>/replay/", admin_views.replay_delivery, name="integrations_replay")]
+def register_integrations_urls():
+    """Revoking a client and replaying a delivery: confirmations and actions outside the viewsets' own URLs."""
+    return [
+        path(
+            "integrations/clients/<int:pk>/revoke/", admin_views.RevokeClientView.as_view(), name="integrations_revoke"
+        ),
+        path(
+            "integrations/deliveries/<int:pk>/replay/",
+            admin_views.ReplayDeliveryView.as_view(),
+            name="integrations_replay",
+        ),
+    ]
 
 
 @hooks.register("backoffice_event")
 def send_webhooks(event, payload):
     """Every published domain event becomes a delivery to each endpoint subscribed to it."""
-    webhooks.queue_deliveries(event, payload)
+    webhooks.queue_deliveries(event=event, payload=payload)

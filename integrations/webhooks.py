@@ -16,14 +16,15 @@ import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from backoffice import outbound
+from backoffice.cache import cached_versioned
 from backoffice.errors import DomainError
 
+from .apps import WEBHOOKS_CACHE_GROUP
 from .models import WebhookDelivery, WebhookEndpoint
 
 
@@ -64,34 +65,30 @@ def sign(secret, timestamp, body):
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-SUBSCRIBERS_KEY = "integrations:webhook-subscribers"
+def _subscribers():
+    subscribers = {}
+    for pk, events in WebhookEndpoint.objects.filter(active=True).order_by("pk").values_list("pk", "events"):
+        for name in events:
+            subscribers.setdefault(name, []).append(pk)
+    return subscribers
 
 
 def subscribed_endpoint_ids(event):
-    """Ids of the active endpoints subscribed to `event`, from one cached map {event: [ids]}.
+    """Ids of the active endpoints subscribed to `event`, from one map {event: [ids]} cached under the "webhooks"
+    version.
 
     Every domain event asks this after its commit (an approval, a purchase): with the map cached, an event nobody
-    subscribed to costs one cache read and no query. Saving or deleting an endpoint drops the map
-    (`forget_subscribers`, wired in models.py), so a new or changed subscription counts from the next event on.
+    subscribed to costs no query and, most often, no round trip to Redis (this process's copy). Saving or deleting
+    an endpoint bumps the version (`bump_on_change` in apps.py, at once and at commit), so a new or changed
+    subscription counts from the next event on.
     """
-    subscribers = cache.get(SUBSCRIBERS_KEY)
-    if subscribers is None:
-        subscribers = {}
-        for pk, events in WebhookEndpoint.objects.filter(active=True).order_by("pk").values_list("pk", "events"):
-            for name in events:
-                subscribers.setdefault(name, []).append(pk)
-        cache.set(SUBSCRIBERS_KEY, subscribers, settings.WEBHOOK_SUBSCRIBERS_CACHE_SECONDS)
+    subscribers = cached_versioned(
+        "webhook-subscribers", [WEBHOOKS_CACHE_GROUP], (), _subscribers, settings.WEBHOOK_SUBSCRIBERS_CACHE_SECONDS
+    )
     return subscribers.get(event, [])
 
 
-def forget_subscribers():
-    """Drop the cached map now and again when the endpoint's transaction commits, so a reader that rebuilt it from
-    the old rows in between cannot keep it."""
-    cache.delete(SUBSCRIBERS_KEY)
-    transaction.on_commit(lambda: cache.delete(SUBSCRIBERS_KEY))
-
-
-def queue_deliveries(event, payload):
+def queue_deliveries(*, event, payload):
     """One delivery per active endpoint subscribed to `event`, each sent by a task after this transaction."""
     from .tasks import send_delivery
 

@@ -170,16 +170,28 @@ def _review(rng, proofs, moderator, admin):
     return counts
 
 
-def _date_reviews(dated_proofs, dated_entries):
-    proofs = list(ScreenshotProof.objects.filter(pk__in=dated_proofs))
-    for proof in proofs:
-        proof.reviewed_at = dated_proofs[proof.pk]
-    ScreenshotProof.objects.bulk_update(proofs, ["reviewed_at"], batch_size=500)
-    proof_type = ContentType.objects.get_for_model(ScreenshotProof)
-    entries = list(RewardEntry.objects.filter(source_type=proof_type, source_id__in=dated_proofs))
+def backdate_with_entries(model, field, dates, *, entry_date):
+    """Demo history: set `field` of each `model` row to dates[pk], and the created_at of the ledger entries those
+    rows caused to entry_date(entry), as if it all happened then (the services stamp "now"); returns the rows."""
+    rows = list(model.objects.filter(pk__in=dates))
+    for row in rows:
+        setattr(row, field, dates[row.pk])
+    model.objects.bulk_update(rows, [field], batch_size=500)
+    source_type = ContentType.objects.get_for_model(model)
+    entries = list(RewardEntry.objects.filter(source_type=source_type, source_id__in=dates))
     for entry in entries:
-        entry.created_at = dated_entries.get((entry.kind, entry.source_id), entry.created_at)
+        entry.created_at = entry_date(entry)
     RewardEntry.objects.bulk_update(entries, ["created_at"], batch_size=500)
+    return rows
+
+
+def _date_reviews(dated_proofs, dated_entries):
+    backdate_with_entries(
+        ScreenshotProof,
+        "reviewed_at",
+        dated_proofs,
+        entry_date=lambda entry: dated_entries.get((entry.kind, entry.source_id), entry.created_at),
+    )
     history = list(ScreenshotProof.history.filter(id__in=dated_proofs).select_related(None))
     submitted = dict(ScreenshotProof.objects.filter(pk__in=dated_proofs).values_list("pk", "submitted_at"))
     for record in history:

@@ -4,6 +4,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from backoffice.models import actor_link, optional_link
 from backoffice.storage import private_storage
 from backoffice.uploads import RandomName, validate_image
 from catalog.models import App
@@ -37,14 +38,10 @@ class ScreenshotProof(models.Model):
     image = models.ImageField(upload_to=RandomName("proofs"), storage=private_storage, validators=[validate_image])
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     submitted_at = models.DateTimeField(auto_now_add=True)
-    reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    reviewer = actor_link(on_delete=models.PROTECT)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     reason = models.TextField(blank=True)
-    claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    claimed_by = actor_link(on_delete=models.SET_NULL)
     claimed_until = models.DateTimeField(null=True, blank=True)
     image_hash = models.CharField(
         db_default="",
@@ -54,12 +51,9 @@ class ScreenshotProof(models.Model):
         editable=False,
         help_text="Perceptual hash (pHash, hex) of the image.",
     )
-    near_duplicate_of = models.ForeignKey(
+    near_duplicate_of = optional_link(
         "self",
-        null=True,
-        blank=True,
         on_delete=models.SET_NULL,
-        related_name="+",
         editable=False,
         help_text="Another member's proof that looks almost the same; shown to the moderator beside this one.",
     )
@@ -107,9 +101,7 @@ class RewardEntry(models.Model):
     source_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT)
     source_id = models.PositiveBigIntegerField(null=True, blank=True)
     source = GenericForeignKey("source_type", "source_id")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    actor = actor_link(on_delete=models.PROTECT)
     reason = models.TextField(blank=True)
     balance_after = models.IntegerField()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -289,6 +289,19 @@ def _reverse_reward(locked, *, actor, reason, allow_negative):
     return entry
 
 
+def _decide_with_reason(proof, actor, perm, reason, target, decide):
+    """What rejecting and invalidating share: the permission, a cleaned reason, the proof row locked; a proof already
+    at `target` is a no-op, else `decide(locked, reason)` changes it in the same transaction. Returns a Decision."""
+    require_perm(actor, perm)
+    reason = _clean_reason(reason)
+    with transaction.atomic():
+        locked = _locked(proof)
+        if locked.status == target:
+            return Decision(_sync(proof, locked), False)
+        decide(locked, reason)
+    return Decision(_sync(proof, locked), True)
+
+
 def reject_proof(*, proof, moderator, reason, allow_negative=False):
     """Reject a proof with a reason the user will read. Returns a Decision.
 
@@ -296,12 +309,8 @@ def reject_proof(*, proof, moderator, reason, allow_negative=False):
     reversing entry, which needs the invalidate permission (taking points away is an admin's call).
     Rejecting a rejected proof is a no-op.
     """
-    require_perm(moderator, MODERATE_PERM)
-    reason = _clean_reason(reason)
-    with transaction.atomic():
-        locked = _locked(proof)
-        if locked.status == ScreenshotProof.Status.REJECTED:
-            return Decision(_sync(proof, locked), False)
+
+    def reject(locked, reason):
         if locked.status == ScreenshotProof.Status.INVALIDATED:
             raise ModerationRefused("This proof's reward was already invalidated.")
         if locked.status == ScreenshotProof.Status.APPROVED:
@@ -310,7 +319,8 @@ def reject_proof(*, proof, moderator, reason, allow_negative=False):
         app, member = locked.download.app, locked.download.user
         _save_status(locked, actor=moderator, status=ScreenshotProof.Status.REJECTED, reason=reason)
         notify_user(member, f"Your proof for {app.name} was rejected", f"Reason: {reason}")
-    return Decision(_sync(proof, locked), True)
+
+    return _decide_with_reason(proof, moderator, MODERATE_PERM, reason, ScreenshotProof.Status.REJECTED, reject)
 
 
 def invalidate_reward(*, proof, actor, reason, allow_negative=False):
@@ -321,12 +331,8 @@ def invalidate_reward(*, proof, actor, reason, allow_negative=False):
     invalidation is refused (InsufficientPoints) unless the admin explicitly allows a negative balance.
     Invalidating an invalidated proof is a no-op. Returns a Decision.
     """
-    require_perm(actor, INVALIDATE_PERM)
-    reason = _clean_reason(reason)
-    with transaction.atomic():
-        locked = _locked(proof)
-        if locked.status == ScreenshotProof.Status.INVALIDATED:
-            return Decision(_sync(proof, locked), False)
+
+    def invalidate(locked, reason):
         if locked.status != ScreenshotProof.Status.APPROVED:
             raise ModerationRefused("Only an approved proof's reward can be invalidated.")
         entry = _reverse_reward(locked, actor=actor, reason=reason, allow_negative=allow_negative)
@@ -338,7 +344,8 @@ def invalidate_reward(*, proof, actor, reason, allow_negative=False):
             f"Your reward for {app.name} was withdrawn",
             f"{points} points were taken back. Reason: {reason}",
         )
-    return Decision(_sync(proof, locked), True)
+
+    return _decide_with_reason(proof, actor, INVALIDATE_PERM, reason, ScreenshotProof.Status.INVALIDATED, invalidate)
 
 
 def _bulk(action, proof_ids, **kwargs):

@@ -6,10 +6,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from django.db.models import Count, F, IntegerField, Min, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models import Count, F, IntegerField, Min, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+
+from backoffice.queries import sum_per_row
 
 from .models import Download, RewardEntry, ScreenshotProof
 
@@ -48,13 +50,7 @@ def earning_closed_reason(download):
 
 def users_with_unbalanced_ledger():
     """Users whose stored balance differs from the sum of their ledger entries (should always be empty)."""
-    entries_total = (
-        RewardEntry.objects.filter(user=OuterRef("pk"))
-        .order_by()
-        .values("user")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
+    entries_total = sum_per_row(RewardEntry.objects.all(), "amount", per="user")
     return (
         get_user_model()
         .objects.annotate(ledger_total=Coalesce(Subquery(entries_total, output_field=IntegerField()), Value(0)))

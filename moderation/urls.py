@@ -1,14 +1,19 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
+
+# Approving or rejecting one proof: the page path (redirects) and the queue script's fetch path (JSON).
+verdicts = [
+    path("approve/", views.approve, name="moderation_approve"),
+    path("reject/", views.reject, name="moderation_reject"),
+    path("approve/next/", views.approve_next, name="moderation_approve_next"),
+    path("reject/next/", views.reject_next, name="moderation_reject_next"),
+]
 
 urlpatterns = [
     path("", views.queue, name="moderation_queue"),
     path("bulk/", views.bulk, name="moderation_bulk"),
-    path("<int:pk>/approve/", views.approve, name="moderation_approve"),
-    path("<int:pk>/reject/", views.reject, name="moderation_reject"),
-    path("<int:pk>/approve/next/", views.approve_next, name="moderation_approve_next"),
-    path("<int:pk>/reject/next/", views.reject_next, name="moderation_reject_next"),
+    path("<int:pk>/", include(verdicts)),
     path("<int:pk>/skip/", views.skip, name="moderation_skip"),
     path("proofs/", views.proof_list, name="moderation_proofs"),
     path("proofs/<int:pk>/", views.proof_detail, name="moderation_proof"),

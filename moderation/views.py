@@ -1,12 +1,12 @@
 """Staff pages of the moderation app, served inside the Wagtail admin. Thin: the rules live in the services."""
 
 import itertools
-from functools import wraps
+from dataclasses import dataclass
+from functools import partial, wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -18,6 +18,7 @@ from wagtail import hooks
 
 from backoffice import exports
 from backoffice.admin_denied import not_allowed
+from backoffice.pagination import page_of
 from catalog.models import App
 
 from . import claims, ledger, proofs, selectors
@@ -67,10 +68,8 @@ def queue(request):
     lookups = filter_form.lookups()
     current = claims.claim_next_proof(moderator=request.user, filters=selectors.queue_filters(**lookups))
     counts = selectors.queue_counts(request.user)
-    paginator = Paginator(selectors.pending_proofs(**lookups), QUEUE_PAGE_SIZE)
-    if not any(lookups.values()):
-        paginator.count = counts["pending"]
-    pending = paginator.get_page(request.GET.get("page"))
+    known_count = None if any(lookups.values()) else counts["pending"]
+    pending = page_of(request, selectors.pending_proofs(**lookups), QUEUE_PAGE_SIZE, count=known_count)
     return TemplateResponse(
         request,
         "moderation/queue.html",
@@ -78,6 +77,7 @@ def queue(request):
             "page_title": "Moderation queue",
             "header_icon": "image",
             "filter_form": filter_form,
+            "filter_fields": [filter_form[name] for name in ("app", "user", "age")],
             "current": current,
             "context": selectors.proof_context(current) if current else None,
             "pending": pending,
@@ -92,33 +92,41 @@ def queue(request):
     )
 
 
-@staff_only(proofs.MODERATE_PERM)
-@require_POST
-def approve(request, pk):
-    proof = get_object_or_404(ScreenshotProof, pk=pk)
-    try:
-        _, changed = proofs.approve_proof(proof=proof, moderator=request.user)
-    except REFUSALS as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, f"Approved {proof}." if changed else f"{proof} was already approved.")
-    return _back_to_queue(request)
+REASON_REQUIRED = "Give a reason to reject (the user reads it)."
 
 
-@staff_only(proofs.MODERATE_PERM)
-@require_POST
-def reject(request, pk):
+@dataclass(frozen=True)
+class Verdict:
+    """One approve/reject request's outcome, for the page path (a message and a redirect) and the fetch path (JSON)."""
+
+    proof: ScreenshotProof
+    ok: bool
+    message: str
+    changed: bool = False
+    reason_missing: bool = False
+
+
+def _decide(request, pk, *, reject):
+    """Approve or reject one proof: the reason form (reject), the service call, and the moderator's message."""
     proof = get_object_or_404(ScreenshotProof, pk=pk)
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Give a reason to reject (the user reads it).")
-        return _back_to_queue(request)
-    try:
-        _, changed = proofs.reject_proof(proof=proof, moderator=request.user, reason=form.cleaned_data["reason"])
-    except REFUSALS as exc:
-        messages.error(request, _error_text(exc))
+    if reject:
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            return Verdict(proof, ok=False, message=REASON_REQUIRED, reason_missing=True)
+        decide, done, state = partial(proofs.reject_proof, reason=form.cleaned_data["reason"]), "Rejected", "rejected"
     else:
-        messages.success(request, f"Rejected {proof}." if changed else f"{proof} was already rejected.")
+        decide, done, state = proofs.approve_proof, "Approved", "approved"
+    try:
+        _, changed = decide(proof=proof, moderator=request.user)
+    except REFUSALS as exc:
+        return Verdict(proof, ok=False, message=_error_text(exc))
+    message = f"{done} {proof}." if changed else f"{proof} was already {state}."
+    return Verdict(proof, ok=True, message=message, changed=changed)
+
+
+def _flash_and_return(request, verdict):
+    """The page path: the outcome as a flash message, then back to the queue."""
+    (messages.success if verdict.ok else messages.error)(request, verdict.message)
     return _back_to_queue(request)
 
 
@@ -144,35 +152,37 @@ def _next_proof_answer(request, *, decided, message, ok, changed=False, status=2
     return JsonResponse({**answer, "current": current.pk if current else None, "html": html}, status=status)
 
 
-@staff_only(proofs.MODERATE_PERM)
-@require_POST
-def approve_next(request, pk):
-    """approve, for the queue's script: the same service call, answered with the next proof's section."""
-    proof = get_object_or_404(ScreenshotProof, pk=pk)
-    try:
-        _, changed = proofs.approve_proof(proof=proof, moderator=request.user)
-    except REFUSALS as exc:
-        return _next_proof_answer(request, decided=None, message=_error_text(exc), ok=False)
-    message = f"Approved {proof}." if changed else f"{proof} was already approved."
-    return _next_proof_answer(request, decided=proof.pk, message=message, ok=True, changed=changed)
-
-
-@staff_only(proofs.MODERATE_PERM)
-@require_POST
-def reject_next(request, pk):
-    """reject, for the queue's script: the same form and service call, answered with the next proof's section."""
-    proof = get_object_or_404(ScreenshotProof, pk=pk)
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        message = "Give a reason to reject (the user reads it)."
-        answer = {"ok": False, "message": message, "decided": None, "changed": False, "current": proof.pk}
+def _answer_with_next_proof(request, verdict):
+    """The fetch path (the queue's script): the outcome with the next proof's section; a missing reason keeps the
+    same proof (400, no new claim)."""
+    if verdict.reason_missing:
+        answer = {
+            "ok": False,
+            "message": verdict.message,
+            "decided": None,
+            "changed": False,
+            "current": verdict.proof.pk,
+        }
         return JsonResponse(answer, status=400)
-    try:
-        _, changed = proofs.reject_proof(proof=proof, moderator=request.user, reason=form.cleaned_data["reason"])
-    except REFUSALS as exc:
-        return _next_proof_answer(request, decided=None, message=_error_text(exc), ok=False)
-    message = f"Rejected {proof}." if changed else f"{proof} was already rejected."
-    return _next_proof_answer(request, decided=proof.pk, message=message, ok=True, changed=changed)
+    decided = verdict.proof.pk if verdict.ok else None
+    return _next_proof_answer(request, decided=decided, message=verdict.message, ok=verdict.ok, changed=verdict.changed)
+
+
+def _verdict_view(*, reject, answer):
+    """One moderator's verdict on one proof, answered as a page (`_flash_and_return`) or for the queue's script."""
+
+    @staff_only(proofs.MODERATE_PERM)
+    @require_POST
+    def view(request, pk):
+        return answer(request, _decide(request, pk, reject=reject))
+
+    return view
+
+
+approve = _verdict_view(reject=False, answer=_flash_and_return)
+reject = _verdict_view(reject=True, answer=_flash_and_return)
+approve_next = _verdict_view(reject=False, answer=_answer_with_next_proof)
+reject_next = _verdict_view(reject=True, answer=_answer_with_next_proof)
 
 
 @staff_only(proofs.MODERATE_PERM)
@@ -206,11 +216,17 @@ def bulk(request):
 @staff_only("moderation.view_screenshotproof")
 def proof_list(request):
     filter_form = ProofFilterForm(request.GET or None)
-    page = Paginator(selectors.all_proofs(**filter_form.lookups()), 100).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.all_proofs(**filter_form.lookups()), 100)
     return TemplateResponse(
         request,
         "moderation/proof_list.html",
-        {"page_title": "All proofs", "header_icon": "image", "filter_form": filter_form, "page": page},
+        {
+            "page_title": "All proofs",
+            "header_icon": "image",
+            "filter_form": filter_form,
+            "filter_fields": [filter_form[name] for name in ("status", "app", "user")],
+            "page": page,
+        },
     )
 
 
@@ -300,7 +316,7 @@ def app_downloads(request):
         response = StreamingHttpResponse(lines, content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="downloads-{app.slug}.csv"'
         return response
-    page = Paginator(downloads, 100).get_page(request.GET.get("page")) if app else None
+    page = page_of(request, downloads, 100) if app else None
     return TemplateResponse(
         request,
         "moderation/app_downloads.html",
@@ -311,7 +327,7 @@ def app_downloads(request):
 @staff_only(proofs.INVALIDATE_PERM)
 def invalidations(request):
     """Audit report: every reward taken back — who, when, why, how much."""
-    page = Paginator(selectors.invalidations(), 100).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.invalidations(), 100)
     return TemplateResponse(
         request,
         "moderation/invalidations.html",

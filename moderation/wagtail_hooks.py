@@ -1,7 +1,8 @@
 from django.urls import include, path, reverse
-from laces.components import Component
 from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+
+from backoffice.viewsets import HomePanel, register_home_panel
 
 from . import proofs, selectors, urls
 from .views import VIEW_DOWNLOADS_PERM
@@ -63,18 +64,14 @@ def authorize_proof_image(user, name):
     return selectors.may_see_proof_image(user, name)
 
 
-class QueueHomePanel(Component):
+@register_home_panel
+class QueueHomePanel(HomePanel):
     """The moderator's home: how many proofs wait, how long the oldest has waited, and a way in."""
 
     name = "moderation_queue"
     order = 10
     template_name = "moderation/home_panel.html"
+    permission = proofs.MODERATE_PERM
 
     def get_context_data(self, parent_context):
         return {**selectors.queue_summary(), "queue_url": reverse("moderation_queue")}
-
-
-@hooks.register("construct_homepage_panels")
-def add_queue_panel(request, panels):
-    if request.user.has_perm(proofs.MODERATE_PERM):
-        panels.append(QueueHomePanel())

@@ -19,7 +19,7 @@ FEED_TASK = "catalog.tasks.import_competitor_prices"
 
 def load(out):
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
-    rows = services.rollup_days(yesterday - datetime.timedelta(days=DAYS - 1), yesterday)
+    rows = services.rollup_days(start=yesterday - datetime.timedelta(days=DAYS - 1), end=yesterday)
     if not TaskRun.objects.filter(task_name=FEED_TASK).exists():
         TaskRun.objects.create(
             task_name=FEED_TASK,

@@ -20,7 +20,7 @@ DAILY_LIST_MAX_BYTES = 10 * 1024 * 1024
 DAILY_LIST_TIMEOUT_SECONDS = 30
 
 
-def rollup_day(day):
+def rollup_day(*, day):
     """Recompute and store the figures of one finished day; running it again for the same day gives the same rows.
 
     Returns the number of rows written (the day's row and one per app with activity).
@@ -50,9 +50,9 @@ def _rewrite_week(monday):
     WeeklyAppStat.objects.bulk_create(WeeklyAppStat(week_start=monday, **row) for row in week)
 
 
-def rollup_days(start, end):
+def rollup_days(*, start, end):
     """Roll up every day from `start` to `end` inclusive; returns the rows written."""
-    return sum(rollup_day(day) for day in days_between(start, end))
+    return sum(rollup_day(day=day) for day in days_between(start, end))
 
 
 def fetch_daily_list(url, *, timeout=DAILY_LIST_TIMEOUT_SECONDS):
@@ -107,7 +107,7 @@ def _parse_csv_list(text):
     return rows
 
 
-def download_daily_list(url=None, list_date=None):
+def download_daily_list(*, url=None, list_date=None):
     """Fetch the daily list and store its rows for `list_date` (default today), replacing that day's rows."""
     url = url if url is not None else settings.DAILY_LIST_URL
     list_date = list_date or timezone.localdate()

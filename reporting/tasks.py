@@ -26,7 +26,7 @@ def rollup_daily(day=None, days=1):
     last = _as_date(day, "day") or timezone.localdate() - datetime.timedelta(days=1)
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 366:
         raise services.PermanentJobError(f"`days` must be a whole number from 1 to 366, not {days!r}.")
-    return services.rollup_days(last - datetime.timedelta(days=days - 1), last)
+    return services.rollup_days(start=last - datetime.timedelta(days=days - 1), end=last)
 
 
 @recorded_task(name="reporting.tasks.download_daily_list")

@@ -4,16 +4,14 @@ import json
 from urllib.parse import quote
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.generic import TemplateView
 from django_celery_beat.models import PeriodicTask
-from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from backoffice import exports
 from backoffice.jobs import PermanentJobError, run_now
+from backoffice.viewsets import AdminPageView, ConfirmObjectActionView
 
 from . import selectors
 from .forms import DateRangeForm, default_range
@@ -119,18 +117,11 @@ def chart_data(board):
     }
 
 
-class ReportsView(WagtailAdminTemplateMixin, TemplateView):
+class ReportsView(AdminPageView):
+    permission = DASHBOARD_PERMISSION
     template_name = "reporting/reports.html"
     page_title = "Business reports"
     header_icon = "table"
-
-    def get_breadcrumbs_items(self):
-        return [*super().get_breadcrumbs_items(), {"url": "", "label": self.page_title}]
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.has_perm(DASHBOARD_PERMISSION):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
         start, end = default_range()
@@ -166,23 +157,28 @@ class ReportsView(WagtailAdminTemplateMixin, TemplateView):
         return context
 
 
-class TogglePeriodicTaskView(WagtailAdminTemplateMixin, TemplateView):
+class TogglePeriodicTaskView(ConfirmObjectActionView):
     """Enable or disable a periodic task from the listing: a confirmation page, then a POST."""
 
+    permission = "django_celery_beat.change_periodictask"
+    model = PeriodicTask
+    context_object_name = "task"
     template_name = "reporting/toggle_periodic_task.html"
     header_icon = "time"
+    cancel_url_name = "periodic_tasks:index"
 
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.has_perm("django_celery_beat.change_periodictask"):
-            raise PermissionDenied
-        self.task = get_object_or_404(PeriodicTask, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    @property
+    def task(self):
+        return self.object
 
     def get_page_title(self):
         return f"{'Disable' if self.task.enabled else 'Enable'} {self.task.name}"
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(task=self.task, **kwargs)
+    def get_submit_label(self):
+        return "Disable" if self.task.enabled else "Enable"
+
+    def get_submit_class(self):
+        return "button no" if self.task.enabled else "button"
 
     def post(self, request, *args, **kwargs):
         self.task.enabled = not self.task.enabled
@@ -199,6 +195,12 @@ class RunPeriodicTaskView(TogglePeriodicTaskView):
 
     def get_page_title(self):
         return f"Run {self.task.name} now"
+
+    def get_submit_label(self):
+        return "Run now"
+
+    def get_submit_class(self):
+        return "button"
 
     def post(self, request, *args, **kwargs):
         try:

@@ -5,7 +5,6 @@ import datetime
 from django.urls import path, reverse
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
-from laces.components import Component
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem as AdminMenuItem
 from wagtail.admin.ui.menus import MenuItem
@@ -15,6 +14,7 @@ from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from backoffice.models import TaskRun
+from backoffice.viewsets import HomePanel, register_home_panel
 
 from . import selectors
 from .forms import PeriodicTaskForm
@@ -42,12 +42,14 @@ def register_reports_menu_item():
     )
 
 
-class DashboardPanel(Component):
+@register_home_panel
+class DashboardPanel(HomePanel):
     """Headline figures of the last week and the moderation queue, on the admin home page."""
 
     name = "reporting_dashboard"
     order = 50
     template_name = "reporting/home_panel.html"
+    permission = DASHBOARD_PERMISSION
 
     def get_context_data(self, parent_context):
         today = timezone.localdate()
@@ -60,30 +62,20 @@ class DashboardPanel(Component):
         }
 
 
-@hooks.register("construct_homepage_panels")
-def add_dashboard_panel(request, panels):
-    if request.user.has_perm(DASHBOARD_PERMISSION):
-        panels.append(DashboardPanel())
-
-
-class FailingJobsHomePanel(Component):
+@register_home_panel
+class FailingJobsHomePanel(HomePanel):
     """The admin's home: periodic jobs whose latest run in the last day failed."""
 
     name = "reporting_failing_jobs"
     order = 30
     template_name = "reporting/failing_jobs_panel.html"
+    permission = "backoffice.view_taskrun"
 
     def get_context_data(self, parent_context):
         return {
             "jobs": selectors.failing_jobs(since=timezone.now() - datetime.timedelta(days=1)),
             "runs_url": reverse("task_runs:index"),
         }
-
-
-@hooks.register("construct_homepage_panels")
-def add_failing_jobs_panel(request, panels):
-    if request.user.has_perm("backoffice.view_taskrun"):
-        panels.append(FailingJobsHomePanel())
 
 
 def _when(value):

@@ -2,16 +2,16 @@
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.views.generic import TemplateView, View
+from django.views.generic import View
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.views import generic
-from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from backoffice.history import HistoryLinkMixin
+from backoffice.viewsets import AdminPageView, PermissionRequiredMixin
 from catalog.models import Store
 
 from . import alerts, orders, repricing, selectors, services
@@ -22,25 +22,13 @@ ACCEPT_PERMISSION = "stores.change_repricingdecision"
 MONITORING_PAGE_SIZE = 50
 
 
-class PermissionRequiredMixin:
-    permission = None
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.has_perm(self.permission):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-
-class PriceMonitoringView(PermissionRequiredMixin, WagtailAdminTemplateMixin, TemplateView):
+class PriceMonitoringView(AdminPageView):
     """Our price against the competition, product by product, with the repricer's open suggestions."""
 
     permission = MONITORING_PERMISSION
     template_name = "stores/admin/price_monitoring.html"
     page_title = "Price monitoring"
     header_icon = "view"
-
-    def get_breadcrumbs_items(self):
-        return [*super().get_breadcrumbs_items(), {"url": "", "label": self.page_title}]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -81,7 +69,7 @@ class AcceptSuggestionsView(PermissionRequiredMixin, View):
         else:
             ids = [value for value in request.POST.getlist("decision") if value.isdigit()]
         try:
-            changed = repricing.accept_suggestions(ids, actor=request.user)
+            changed = repricing.accept_suggestions(decision_ids=ids, actor=request.user)
         except repricing.RepricingRefused as refusal:
             messages.error(request, refusal.message)
         else:
@@ -90,7 +78,9 @@ class AcceptSuggestionsView(PermissionRequiredMixin, View):
         return redirect(back if back.startswith("/admin/") else reverse("stores_price_monitoring"))
 
 
-class OrderInspectView(generic.InspectView):
+class OrderInspectView(HistoryLinkMixin, generic.InspectView):
+    """The order, its items and its next statuses; its status changes are on its History page (the header's link)."""
+
     template_name = "stores/admin/order_inspect.html"
 
     def get_context_data(self, **kwargs):
@@ -98,7 +88,6 @@ class OrderInspectView(generic.InspectView):
         order = self.object
         context.update(
             items=order.items.select_related("product"),
-            history=order.history.select_related("history_user").order_by("-history_date")[:50],
             next_statuses=[
                 (status, Order.Status(status).label) for status in sorted(orders.ALLOWED_TRANSITIONS[order.status])
             ],
@@ -116,7 +105,7 @@ class OrderStatusView(PermissionRequiredMixin, View):
     def post(self, request, pk):
         order = get_object_or_404(Order, pk=pk)
         try:
-            orders.change_status(order, request.POST.get("status", ""), actor=request.user)
+            orders.change_status(order=order, new_status=request.POST.get("status", ""), actor=request.user)
         except orders.OrderRefused as refusal:
             messages.error(request, refusal.message)
         except (KeyError, ValueError):
@@ -151,15 +140,12 @@ class RotatePriceListTokenView(PermissionRequiredMixin, View):
         return redirect("stores_marketplace_accounts:inspect", account.pk)
 
 
-class AlertCentreView(WagtailAdminTemplateMixin, TemplateView):
+class AlertCentreView(AdminPageView):
     """The signed-in staff member's alerts, newest first; opening the page marks them read."""
 
     template_name = "stores/admin/alert_centre.html"
     page_title = "Alerts"
     header_icon = "warning"
-
-    def get_breadcrumbs_items(self):
-        return [*super().get_breadcrumbs_items(), {"url": "", "label": self.page_title}]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -189,13 +175,10 @@ class AlertPreferencesForm(forms.Form):
             self.fields[f"{kind}__telegram"] = forms.BooleanField(required=False, label=f"{label}: by Telegram")
 
 
-class AlertPreferencesView(WagtailAdminTemplateMixin, TemplateView):
+class AlertPreferencesView(AdminPageView):
     template_name = "stores/admin/alert_preferences.html"
     page_title = "Alert settings"
     header_icon = "cog"
-
-    def get_breadcrumbs_items(self):
-        return [*super().get_breadcrumbs_items(), {"url": "", "label": self.page_title}]
 
     def get(self, request, *args, **kwargs):
         return self.render_to_response(self.get_context_data(form=AlertPreferencesForm(initial=self._initial())))
@@ -204,7 +187,7 @@ class AlertPreferencesView(WagtailAdminTemplateMixin, TemplateView):
         form = AlertPreferencesForm(request.POST)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form), status=400)
-        services.save_alert_preferences(request.user, form.cleaned_data)
+        services.save_alert_preferences(user=request.user, data=form.cleaned_data)
         messages.success(request, "Alert settings saved.")
         return redirect("stores_alert_preferences")
 
@@ -260,7 +243,9 @@ class StockCountMixin:
 
     def save_instance(self):
         data = self.form.cleaned_data
-        return orders.set_stock(data["sales_point"], data["product"], data["counted"], actor=self.request.user)
+        return orders.set_stock(
+            sales_point=data["sales_point"], product=data["product"], quantity=data["counted"], actor=self.request.user
+        )
 
     def form_valid(self, form):
         try:

@@ -60,7 +60,7 @@ def load(out):
         for point in points[store.pk]
         for product in products[store.pk]
     )
-    orders.sync_product_stock(product.pk for store in stores for product in products[store.pk])
+    orders.sync_product_stock(product_ids=[product.pk for store in stores for product in products[store.pk]])
     for store in stores:
         MarketplaceAccount.objects.get_or_create(store=store)
     _orders(rng, stores, points, products, now)
@@ -117,11 +117,11 @@ def _orders(rng, stores, points, products, now):
                 )
                 steps = len(flow) if day > 3 else rng.randint(0, len(flow))
                 for status in flow[:steps]:
-                    orders.change_status(order, status)
+                    orders.change_status(order=order, new_status=status)
                 if day > 3 and rng.random() < 0.05:
-                    orders.change_status(order, Order.Status.RETURNED)
+                    orders.change_status(order=order, new_status=Order.Status.RETURNED)
                 elif steps == 0 and rng.random() < 0.2:
-                    orders.change_status(order, Order.Status.CANCELLED)
+                    orders.change_status(order=order, new_status=Order.Status.CANCELLED)
 
 
 def _competitors(rng, stores, products, now):

@@ -98,7 +98,7 @@ def _in_stock(value):
     return None  # unreadable: the row is invalid
 
 
-def record_listings(shop, rows, now=None):
+def record_listings(*, shop, rows, now=None):
     """Upsert a competitor shop's listings by external id; match them to our products by SKU."""
     now = now or timezone.now()
     summary = {"rows": len(rows), "listings": 0, "matched": 0, "duplicates": 0, "invalid_rows": 0, "unknown_skus": 0}
@@ -161,7 +161,7 @@ def record_listings(shop, rows, now=None):
 def import_competitor_shop(shop):
     """Fetch and record one competitor shop's feed; a failure is written on the shop and raised."""
     try:
-        summary = record_listings(shop, parse_listings(fetch(shop.feed_url), shop.feed_format))
+        summary = record_listings(shop=shop, rows=parse_listings(fetch(shop.feed_url), shop.feed_format))
     except (FeedInvalid, FeedUnavailable) as exc:
         shop.last_import_error = str(exc)[:1000]
         shop.save(update_fields=["last_import_error"])
@@ -189,7 +189,7 @@ def _client(store, data):
     return Client.objects.create(store=store, phone=phone, **fields)
 
 
-def record_orders(account, rows):
+def record_orders(*, account, rows):
     """Create the orders not seen before; move known ones to the feed's status when the move is allowed."""
     store = account.store
     summary = {
@@ -229,7 +229,7 @@ def record_orders(account, rows):
         if code in existing:
             order = existing[code]
             if status != order.status and status in orders.ALLOWED_TRANSITIONS[order.status]:
-                orders.change_status(order, status)
+                orders.change_status(order=order, new_status=status)
                 summary["status_changes"] += 1
             else:
                 summary["already_imported"] += 1
@@ -279,7 +279,7 @@ def record_orders(account, rows):
             continue
         created.append(order)
         if status != Order.Status.NEW and status in orders.ALLOWED_TRANSITIONS[Order.Status.NEW]:
-            orders.change_status(order, status)
+            orders.change_status(order=order, new_status=status)
     summary["created"] = len(created)
     summary["created_orders"] = [order.pk for order in created]
     return summary
@@ -293,7 +293,7 @@ def import_store_orders(account):
     """Fetch and record one store's marketplace orders; a failure is written on the account and raised."""
     now = timezone.now()
     try:
-        summary = record_orders(account, parse_orders(fetch(account.orders_feed_url)))
+        summary = record_orders(account=account, rows=parse_orders(fetch(account.orders_feed_url)))
     except (FeedInvalid, FeedUnavailable) as exc:
         account.last_orders_import_error = str(exc)[:1000]
         account.save(update_fields=["last_orders_import_error"])

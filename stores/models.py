@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from backoffice.models import actor_link, optional_link
 from catalog.models import Competitor, Product, Store
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -99,7 +100,7 @@ class Order(models.Model):
 
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="orders")
     code = models.CharField("marketplace order code", max_length=64)
-    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.PROTECT, related_name="orders")
+    client = optional_link(Client, on_delete=models.PROTECT, related_name="orders")
     sales_point = models.ForeignKey(SalesPoint, on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW, editable=False)
     total = models.DecimalField(**MONEY, default=Decimal("0"), editable=False)
@@ -181,9 +182,7 @@ class CompetitorListing(models.Model):
     external_id = models.CharField(max_length=64)
     sku = models.CharField("SKU", max_length=64, blank=True)
     name = models.CharField(max_length=200, blank=True)
-    product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="competitor_listings"
-    )
+    product = optional_link(Product, on_delete=models.SET_NULL, related_name="competitor_listings")
     price = models.DecimalField(**MONEY, validators=[MinValueValidator(0)])
     in_stock = models.BooleanField(default=True)
     first_seen_at = models.DateTimeField()
@@ -215,10 +214,8 @@ class RepricingRule(models.Model):
         LIVE = "live", "Live (prices change automatically)"
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="repricing_rules")
-    product = models.ForeignKey(
+    product = optional_link(
         Product,
-        null=True,
-        blank=True,
         on_delete=models.CASCADE,
         related_name="repricing_rules",
         help_text="Leave empty for the store's default rule.",
@@ -308,12 +305,9 @@ class RepricingDecision(models.Model):
     rule = models.ForeignKey(RepricingRule, null=True, on_delete=models.SET_NULL, related_name="+")
     old_price = models.DecimalField(**MONEY)
     new_price = models.DecimalField(**MONEY)
-    lowest_listing = models.ForeignKey(
+    lowest_listing = optional_link(
         CompetitorListing,
-        null=True,
-        blank=True,
         on_delete=models.SET_NULL,  # done by Django's delete, so it holds without a database constraint
-        related_name="+",
         help_text="The competitor offer the new price follows (none: no usable offer).",
         # A record of what the run saw. A database constraint would be checked at commit by locking one listing
         # row per decision: 100,000 scattered rows of the largest table, half a full run's commit.
@@ -323,9 +317,7 @@ class RepricingDecision(models.Model):
     at_floor = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices)
     decided_at = models.DateTimeField()
-    accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    accepted_by = actor_link(on_delete=models.SET_NULL)
 
     class Meta:
         ordering = ["-decided_at"]

@@ -13,10 +13,11 @@ change locks the product rows first (in id order), so the sum is read after ever
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models import F, Subquery
 from django.utils import timezone
 
 from backoffice.errors import DomainError
+from backoffice.queries import sum_per_row
 from catalog.models import Product
 
 from .models import Order, OrderItem, ProductStock
@@ -44,18 +45,12 @@ def _lock_products(product_ids):
 
 def _derive_product_stock(product_ids):
     """Product.stock := the sum of its sales points' quantities, for products stocked at any point."""
-    total = (
-        ProductStock.objects.filter(product=OuterRef("pk"))
-        .order_by()
-        .values("product")
-        .annotate(total=Sum("quantity"))
-        .values("total")
-    )
+    total = sum_per_row(ProductStock.objects.all(), "quantity", per="product")
     stocked = ProductStock.objects.filter(product_id__in=product_ids).values("product_id")
     Product.objects.filter(pk__in=stocked).update(stock=Subquery(total))
 
 
-def sync_product_stock(product_ids):
+def sync_product_stock(*, product_ids):
     """Make Product.stock equal the sum of its per-point stock (after rows were written in bulk, e.g. demo data)."""
     product_ids = sorted(set(product_ids))
     with transaction.atomic():
@@ -143,7 +138,7 @@ def _move_stock(order, *, quantity_delta_sign, reserved_delta_sign, now):
         _derive_product_stock([item.product_id for item in items])
 
 
-def change_status(order, new_status, *, actor=None):
+def change_status(*, order, new_status, actor=None):
     """Move an order along ALLOWED_TRANSITIONS, keeping the sales point's stock right, recorded in history."""
     now = timezone.now()
     with transaction.atomic():
@@ -168,7 +163,7 @@ def change_status(order, new_status, *, actor=None):
     return order
 
 
-def set_stock(sales_point, product, quantity, *, actor=None):
+def set_stock(*, sales_point, product, quantity, actor=None):
     """Count a product at a sales point (a stock take): refused below what open orders have reserved."""
     if int(quantity) < 0:
         raise OrderRefused("invalid_quantity", "Stock cannot be negative.")

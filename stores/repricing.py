@@ -387,7 +387,7 @@ def run_repricing(*, store=None, now=None):
     return run
 
 
-def accept_suggestions(decision_ids, *, actor):
+def accept_suggestions(*, decision_ids, actor):
     """An Admin accepts suggestions in bulk: each still-open one sets its price (once, even if sent twice)."""
     decision = RepricingDecision._meta.db_table
     now = timezone.now()

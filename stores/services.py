@@ -20,7 +20,7 @@ def marketplace_account(store):
     return account
 
 
-def save_alert_preferences(user, data):
+def save_alert_preferences(*, user, data):
     """Store where `user` wants each kind of alert, and their Telegram chat (empty: unlinked)."""
     with transaction.atomic():
         for kind, _label in AlertKind.choices:

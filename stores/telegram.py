@@ -4,10 +4,8 @@ from a request, so a slow or failing Bot API delays nobody."""
 
 import json
 import logging
-from collections import deque
 
 from django.conf import settings
-from django.utils.module_loading import import_string
 
 from backoffice import outbound
 
@@ -23,14 +21,13 @@ class TelegramRefused(Exception):
     """The Bot API refused the message (bad chat id, bot blocked): retrying will not help."""
 
 
-class ConsoleTelegramSender:
+class ConsoleTelegramSender(outbound.ConsoleSender):
     """Writes messages to the log and keeps the last ones in `outbox` (local demo, tests)."""
 
-    outbox = deque(maxlen=200)
+    label = "Telegram"
 
     def send(self, chat_id, text):
-        logger.info("Telegram to %s: %s", chat_id, text)
-        self.outbox.append({"chat_id": chat_id, "text": text})
+        self.keep(chat_id, text, {"chat_id": chat_id, "text": text})
 
 
 class BotApiTelegramSender:
@@ -61,7 +58,7 @@ class BotApiTelegramSender:
 
 
 def get_sender():
-    return import_string(settings.TELEGRAM_SENDER)()
+    return outbound.configured_sender(settings.TELEGRAM_SENDER)
 
 
 def send_message(chat_id, text):

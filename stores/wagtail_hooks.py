@@ -1,9 +1,9 @@
 """The "Store operations" menu of the Wagtail admin (Admins): sales points and stock, clients and orders,
 competitor shops and listings, repricing rules, suggestions and the price monitoring page, marketplace accounts.
 
-Listings search with the ORM (search_backend_name = None), filter, export CSV/XLSX through Wagtail's
-`list_export`, and keep Wagtail's own history of admin edits; service-side changes (order status, stock)
-are in each object's django-simple-history, shown on its inspect page.
+Listings search with the ORM (search_backend_name = None), filter, and export CSV/XLSX through Wagtail's
+`list_export`. Each object's History page (backoffice.history) lists the admin edits and, field by field, the
+service-side changes of its django-simple-history (order status, stock); the order page links to it.
 """
 
 from django import forms
@@ -18,9 +18,11 @@ from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.views.generic import chooser as chooser_views
 from wagtail.admin.viewsets.chooser import ChooserViewSet
-from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.admin.viewsets.model import ModelViewSetGroup
 
+from backoffice import viewsets
 from backoffice.history import ObjectHistoryView
+from backoffice.viewsets import PermissionRequiredMixin
 from catalog.models import Product
 
 from . import admin_views, alerts
@@ -49,9 +51,7 @@ class ProductSearchForm(BaseFilterForm):
 
 
 def _product_viewers_only(view_class):
-    return type(
-        view_class.__name__, (admin_views.PermissionRequiredMixin, view_class), {"permission": "catalog.view_product"}
-    )
+    return type(view_class.__name__, (PermissionRequiredMixin, view_class), {"permission": "catalog.view_product"})
 
 
 class ProductChooserViewSet(ChooserViewSet):
@@ -76,9 +76,10 @@ class ProductChooserViewSet(ChooserViewSet):
 product_chooser = ProductChooserViewSet("stores_product_chooser")
 
 
-class StoresViewSet(ModelViewSet):
+class StoresViewSet(viewsets.ModelViewSet):
     copy_view_enabled = False
-    history_view_class = ObjectHistoryView  # Wagtail's History, with the simple-history field changes
+    # Every store listing's History page has the field-changes section, even for the two untracked models.
+    history_view_class = ObjectHistoryView
     search_backend_name = None  # plain ORM search over search_fields
     list_per_page = 50
 
@@ -109,9 +110,7 @@ class ProductStockViewSet(StoresViewSet):
     list_filter = ["sales_point"]
     list_export = ["product", "sales_point", "quantity", "reserved", "available"]
     search_fields = ["product__sku", "product__name", "sales_point__name"]
-
-    def get_index_view_kwargs(self, **kwargs):
-        return super().get_index_view_kwargs(select_related=("product", "sales_point__store"), **kwargs)
+    list_select_related = ("product", "sales_point__store")
 
 
 class ClientViewSet(StoresViewSet):
@@ -156,14 +155,12 @@ class OrderViewSet(StoresViewSet):
     list_filter = ["store", "status", "sales_point"]
     list_export = ["store", "code", "status", "client", "sales_point", "total", "placed_at", "status_changed_at"]
     search_fields = ["code", "client__name", "client__phone"]
+    list_select_related = ("client", "sales_point")
     ordering = ["-placed_at"]
 
     @property
     def edit_view(self):
         return self.inspect_view
-
-    def get_index_view_kwargs(self, **kwargs):
-        return super().get_index_view_kwargs(select_related=("client", "sales_point"), **kwargs)
 
 
 class CompetitorStoreViewSet(StoresViewSet):
@@ -191,9 +188,7 @@ class CompetitorListingViewSet(StoresViewSet):
     list_filter = ["competitor_store", "in_stock"]
     list_export = ["competitor_store", "external_id", "sku", "name", "product", "price", "in_stock", "seen_at"]
     search_fields = ["sku", "name", "external_id"]
-
-    def get_index_view_kwargs(self, **kwargs):
-        return super().get_index_view_kwargs(select_related=("competitor_store__competitor", "product"), **kwargs)
+    list_select_related = ("competitor_store__competitor", "product")
 
 
 class RepricingRuleViewSet(StoresViewSet):
@@ -217,9 +212,7 @@ class RepricingRuleViewSet(StoresViewSet):
     list_filter = ["store", "mode", "strategy", "active"]
     list_export = ["store", "product", "floor", "ceiling", "strategy", "beat_by", "step", "mode", "active"]
     search_fields = ["product__sku", "product__name"]
-
-    def get_index_view_kwargs(self, **kwargs):
-        return super().get_index_view_kwargs(select_related=("store", "product"), **kwargs)
+    list_select_related = ("store", "product")
 
 
 class RepricingDecisionViewSet(StoresViewSet):
@@ -246,13 +239,11 @@ class RepricingDecisionViewSet(StoresViewSet):
     ]
     search_fields = ["product__sku", "product__name"]
     ordering = ["-decided_at"]
+    list_select_related = ("product",)
 
     @property
     def edit_view(self):
         return self.inspect_view
-
-    def get_index_view_kwargs(self, **kwargs):
-        return super().get_index_view_kwargs(select_related=("product",), **kwargs)
 
 
 class MarketplaceAccountViewSet(StoresViewSet):

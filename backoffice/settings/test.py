@@ -9,6 +9,9 @@ from .base import media_storages
 # smoke test runs the persistent connections of the real processes).
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405  (no pool either: a connection per test thread)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # The test database is a throwaway file (conftest.py): no fsync at each commit.
+    DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA synchronous = OFF"  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="rewards-test-media-"))  # noqa: F405
 PRIVATE_MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="rewards-test-private-media-"))  # noqa: F405

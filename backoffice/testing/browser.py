@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.urls import reverse
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
@@ -54,12 +55,25 @@ def screenshot(page, name):
     return path
 
 
-def log_in_to_admin(page, live_server_url, email, password):
-    page.goto(f"{live_server_url}/admin/login/")
+def _submit_login_form(page, login_url, email, password, *, button):
+    """Fill a Django login form (username = the email) at `login_url` and press its `button`."""
+    page.goto(login_url)
     page.fill("input[name=username]", email)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    page.click(button)
+
+
+def log_in_to_admin(page, live_server_url, email, password):
+    _submit_login_form(page, f"{live_server_url}/admin/login/", email, password, button="button[type=submit]")
     page.wait_for_url(f"{live_server_url}/admin/")
+
+
+def upload_product_file(page, live_server_url, path):
+    """On the admin's product upload page, send the file at `path` (what follows, a preview or progress, is the
+    test's to check)."""
+    page.goto(f"{live_server_url}{reverse('product_uploads:add')}")
+    page.set_input_files("input[type=file]", str(path))
+    page.click("[data-upload-submit]")
 
 
 # --- every main screen at both widths: screenshot, overflow, broken images, accessibility ----------------------
@@ -122,8 +136,5 @@ def check_screen(page, url, name, problems, *, axe=True):
 
 
 def log_in_to_site(page, live_server_url, email, password):
-    page.goto(f"{live_server_url}/accounts/login/")
-    page.fill("input[name=username]", email)
-    page.fill("input[name=password]", password)
-    page.click("main button[type=submit]")
+    _submit_login_form(page, f"{live_server_url}/accounts/login/", email, password, button="main button[type=submit]")
     page.wait_for_load_state("networkidle")

@@ -1,9 +1,14 @@
 """Posting an admin form back as it was rendered, for tests that change one field."""
 
 
+def rendered_form(response):
+    """The form a (Wagtail or Django) admin page rendered."""
+    return response.context["adminform"].form if "adminform" in response.context else response.context["form"]
+
+
 def form_data(response):
     """The POST data of the form a (Wagtail or Django) admin page rendered, with its initial values."""
-    form = response.context["adminform"].form if "adminform" in response.context else response.context["form"]
+    form = rendered_form(response)
     data = {}
     for name, field in form.fields.items():
         value = form.initial.get(name, field.initial)

@@ -5,6 +5,7 @@ import contextlib
 import http.server
 import socket
 import threading
+from typing import NamedTuple
 
 
 @contextlib.contextmanager
@@ -71,6 +72,15 @@ def http_server(status=200, body=b"{}", content_type="application/json"):
         server.server_close()
 
 
+class Request(NamedTuple):
+    """One request a fake server received."""
+
+    method: str
+    path: str
+    headers: dict
+    body: bytes
+
+
 class ScriptedHTTPServer:
     """An HTTP server answering each path from a script of answers (feeds that fail, then work; APIs that hang).
 
@@ -78,7 +88,9 @@ class ScriptedHTTPServer:
             server.respond("/orders.json", body=b"[...]")   # 200 with this body
             server.respond("/feed", status=503, times=2)     # twice 503, then the next answer queued for it
             server.respond("/slow", body=b"ok", delay=5)     # hangs 5 s before answering
-            server.url("/feed"); server.requests_to("/feed")  # [(method, path, headers, body), ...]
+            server.respond("/drip", body=b"x" * 400, drip=0.1)  # sends the body 10 bytes every 0.1 s
+            server.respond("/go", status=302, headers={"Location": "/b"})
+            server.url("/feed"); server.requests_to("/feed")  # [Request(method, path, headers, body), ...]
 
     Answers for a path are served in order and the last one repeats; unknown paths get 404.
     """
@@ -95,11 +107,11 @@ class ScriptedHTTPServer:
                 body = self.rfile.read(length) if length else b""
                 path = self.path.split("?", 1)[0]
                 with fake._lock:
-                    fake.requests.append((self.command, self.path, dict(self.headers), body))
+                    fake.requests.append(Request(self.command, self.path, dict(self.headers), body))
                     queue = fake.answers.get(path)
                     answer = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else None
                 if answer is None:
-                    answer = {"status": 404, "body": b"", "headers": {}, "delay": 0}
+                    answer = {"status": 404, "body": b"", "headers": {}, "delay": 0, "drip": 0}
                 if answer["delay"] and fake._stop.wait(answer["delay"]):
                     return
                 try:
@@ -108,9 +120,19 @@ class ScriptedHTTPServer:
                         self.send_header(name, value)
                     self.send_header("Content-Length", str(len(answer["body"])))
                     self.end_headers()
-                    self.wfile.write(answer["body"])
+                    self._write(answer["body"], answer["drip"])
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
+
+            def _write(self, body, drip):
+                if not drip:
+                    self.wfile.write(body)
+                    return
+                for start in range(0, len(body), 10):
+                    self.wfile.write(body[start : start + 10])
+                    self.wfile.flush()
+                    if fake._stop.wait(drip):
+                        return
 
             do_GET = do_POST = do_PUT = _answer
 
@@ -121,20 +143,37 @@ class ScriptedHTTPServer:
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def respond(self, path, *, body=b"", status=200, content_type="application/octet-stream", delay=0, times=1):
-        """Queue `times` identical answers for `path` (the last queued answer repeats forever)."""
+    def respond(
+        self,
+        path,
+        *,
+        body=b"",
+        status=200,
+        content_type="application/octet-stream",
+        headers=None,
+        delay=0,
+        drip=0,
+        times=1,
+        replace=False,
+    ):
+        """Queue `times` identical answers for `path` (the last queued answer repeats forever); `replace` drops the
+        answers still queued for it first."""
         if isinstance(body, str):
             body = body.encode()
-        answer = {"status": status, "body": body, "headers": {"Content-Type": content_type}, "delay": delay}
+        headers = {"Content-Type": content_type, **(headers or {})}
+        answer = {"status": status, "body": body, "headers": headers, "delay": delay, "drip": drip}
         with self._lock:
-            self.answers.setdefault(path, []).extend([answer] * times)
+            queue = self.answers.setdefault(path, [])
+            if replace:
+                queue.clear()
+            queue.extend([answer] * times)
         return self
 
     def url(self, path="/"):
         return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
 
     def requests_to(self, path):
-        return [request for request in self.requests if request[1].split("?", 1)[0] == path]
+        return [request for request in self.requests if request.path.split("?", 1)[0] == path]
 
     def __enter__(self):
         self.thread.start()

@@ -4,10 +4,18 @@ import factory
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.mail import EmailMessage
 
+from backoffice.delivery import email_to_dict
+from backoffice.models import Delivery
 from backoffice.roles import ADMINS, MARKETERS, MODERATORS, sync_roles
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+def numbered(label):
+    """A unique, readable name for each row a factory makes: "Client 0", "Client 1"..."""
+    return factory.Sequence(lambda n: f"{label} {n}")
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -48,3 +56,18 @@ def admin():
 
 def marketer():
     return StaffFactory(role=MARKETERS)
+
+
+def email_delivery(**fields):
+    """A Delivery of a real email's stored message; by default one that failed for good (Deliveries' "Send again")."""
+    email = EmailMessage("Your proof was approved", "Well done", "from@example.test", ["member@example.test"])
+    values = {
+        "channel": Delivery.Channel.EMAIL,
+        "to": "member@example.test",
+        "subject": email.subject,
+        "message": email_to_dict(email),
+        "status": Delivery.Status.FAILED,
+        "attempts": 5,
+        "last_error": "ConnectionRefusedError: [Errno 111] Connection refused",
+    }
+    return Delivery.objects.create(**{**values, **fields})

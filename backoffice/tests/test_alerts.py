@@ -115,3 +115,14 @@ def test_an_inactive_person_is_not_alerted():
     gone = StaffFactory(is_active=False)
     raise_alert(groups=(), users=[gone])
     assert not Notification.objects.exists()
+
+
+def test_an_alert_that_cannot_be_raised_is_logged_and_not_raised_over_the_callers_outcome(monkeypatch, caplog):
+    from backoffice import alerts
+
+    def broken(**alert):
+        raise RuntimeError("mail server down")
+
+    monkeypatch.setattr(alerts, "alert_staff", broken)
+    assert alerts.alert_staff_or_log(kind="job_failed", subject="Job x failed") is None
+    assert "could not alert staff (job_failed): Job x failed" in caplog.text

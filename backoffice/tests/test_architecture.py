@@ -116,3 +116,47 @@ def test_settings_are_read_as_attributes_not_with_getattr(app):
 def test_the_getattr_settings_rule_sees_a_read_with_a_default():
     tree = ast.parse('from django.conf import settings\nX = getattr(settings, "X", 5)\nY = settings.Y\n')
     assert list(settings_reads_with_getattr(tree)) == [2]
+
+
+def positional_service_entry_points(tree):
+    """Public module-level functions that open a transaction or lock rows, yet accept positional arguments.
+
+    Such a function is a service entry point (it writes); the house style calls it with keywords only, so a call
+    site reads `change_status(order=..., new_status=...)` and reordering parameters can never swap two values.
+    Views and Celery tasks keep Django's and Celery's calling conventions: they are not services.
+    """
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+            continue
+        if any(
+            isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "").endswith("task")
+            for decorator in node.decorator_list
+        ):
+            continue
+        positional = node.args.posonlyargs + node.args.args
+        if positional and positional[0].arg == "request":
+            continue
+        source = ast.unparse(node)
+        if positional and ("transaction.atomic" in source or "select_for_update" in source):
+            yield node.lineno, node.name
+
+
+@pytest.mark.parametrize("app", PRESENT)
+def test_services_that_write_take_keyword_arguments_only(app):
+    offences = [
+        f"{path.relative_to(ROOT)}:{line} {name}()"
+        for path in python_files(app)
+        for line, name in positional_service_entry_points(parse(path))
+    ]
+    assert offences == []
+
+
+def test_the_keyword_only_rule_sees_a_positional_service():
+    tree = ast.parse(
+        "from django.db import transaction\n"
+        "def pay(order, amount):\n    with transaction.atomic():\n        pass\n"
+        "def refund(*, order):\n    with transaction.atomic():\n        pass\n"
+        "def view(request, pk):\n    with transaction.atomic():\n        pass\n"
+        "def label(order):\n    return str(order)\n"
+    )
+    assert list(positional_service_entry_points(tree)) == [(2, "pay")]

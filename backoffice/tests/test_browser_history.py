@@ -17,7 +17,7 @@ def test_a_products_history_page_shows_field_and_price_changes(live_server):
     admin = StaffFactory(role=ADMINS)
     product = ProductFactory(name="Apple", price="5.00")
     product.price = Decimal("6.00")
-    services.save_product(product, user=admin)
+    services.save_product(product=product, user=admin)
     problems = []
 
     with chromium_page() as page:

@@ -23,18 +23,6 @@ pytestmark = pytest.mark.django_db
 Status = Delivery.Status
 
 
-@pytest.fixture
-def smtp(settings):
-    """Send through real SMTP to a local port chosen by the test, with a short timeout."""
-    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_TIMEOUT = "127.0.0.1", 1
-
-    def point_at(port):
-        settings.EMAIL_PORT = port
-
-    return point_at
-
-
 def make_due(delivery):
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - datetime.timedelta(seconds=1))
 
@@ -73,6 +61,7 @@ def test_nothing_is_queued_or_sent_when_the_callers_transaction_rolls_back(djang
     assert not Delivery.objects.exists() and mail.outbox == []
 
 
+@pytest.mark.slow  # waits out a timeout
 def test_a_silent_smtp_server_costs_the_caller_one_timeout_and_the_email_waits_for_a_retry(smtp):
     user = UserFactory()
     with silent_server() as port:

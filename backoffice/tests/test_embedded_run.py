@@ -16,6 +16,8 @@ from django.conf import settings
 
 from backoffice.tests.test_production_smoke import free_port, stop_process_groups, wait_for
 
+pytestmark = pytest.mark.slow  # migrates a database and starts web, worker and beat processes
+
 BASE_DIR = Path(settings.BASE_DIR)
 SEED = (
     "from django_celery_beat.models import IntervalSchedule, PeriodicTask; "

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from backoffice import exports
-from backoffice.tests.factories import UserFactory, admin, marketer, moderator
+from backoffice.tests.factories import UserFactory, moderator
 from catalog.tests.factories import AppFactory, ProductFactory
 from growth.models import Redemption, Referral
 from growth.tests.factories import CampaignFactory
@@ -39,18 +39,6 @@ def assert_escaped(cells, *values):
     for value in values:
         assert value not in cells, f"{value!r} was written unescaped"
         assert "'" + value in cells
-
-
-@pytest.fixture
-def as_admin(client, db):
-    client.force_login(admin())
-    return client
-
-
-@pytest.fixture
-def as_marketer(client, db):
-    client.force_login(marketer())
-    return client
 
 
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])

@@ -69,6 +69,7 @@ def test_a_check_that_never_answers_is_reported_after_the_timeout(monkeypatch, s
     assert health.readiness()["broker"] == "no answer within 0.2 s"
 
 
+@pytest.mark.slow  # waits out a timeout
 def test_a_database_server_that_accepts_and_never_answers_is_reported_after_the_timeout(monkeypatch, settings):
     settings.READINESS_TIMEOUT = 1
     monkeypatch.setitem(health.CHECKS, "cache", lambda: None)

@@ -36,6 +36,19 @@ def test_field_changes_are_newest_first_with_the_changed_fields():
     assert (created["record"].history_type, changes.truncated) == ("+", False)
 
 
+def test_a_service_change_to_a_field_no_form_edits_is_listed():
+    from stores import orders
+    from stores.tests.factories import ProductStockFactory
+
+    stock = ProductStockFactory(quantity=3)
+    order = orders.create_order(
+        store=stock.product.store, code="F-1", sales_point=stock.sales_point, items=[(stock.product, 1, "5")]
+    )
+    orders.change_status(order=order, new_status="accepted")
+    newest = field_changes(order).rows[0]
+    assert ("status", "new", "accepted") in [(change.field, change.old, change.new) for change in newest["changes"]]
+
+
 def test_only_the_latest_changes_are_listed():
     app = AppFactory(points_reward=1)
     for points in range(2, 6):

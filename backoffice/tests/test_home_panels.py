@@ -8,7 +8,7 @@ from django.utils import timezone
 from backoffice.models import TaskRun
 from backoffice.tests.factories import admin, marketer, moderator
 from catalog.models import ProductUpload
-from growth.tests.factories import CampaignFactory
+from growth.tests.factories import CampaignFactory, force_counters
 from moderation.tests.factories import ScreenshotProofFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ def test_a_moderator_sees_the_pending_count_the_oldest_wait_and_a_start_button(c
 def test_a_marketer_sees_live_campaigns_with_their_budget_burn(client):
     now = timezone.now()
     live = CampaignFactory(name="Spring sale", budget=200, starts_at=now - datetime.timedelta(days=1))
-    type(live).objects.filter(pk=live.pk).update(budget_spent=50)
+    force_counters(live, budget_spent=50)
     CampaignFactory(
         name="Long gone", starts_at=now - datetime.timedelta(days=9), ends_at=now - datetime.timedelta(days=2)
     )

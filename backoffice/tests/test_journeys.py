@@ -12,7 +12,7 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from backoffice.images import placeholder_png
 from backoffice.roles import ADMINS, MARKETERS, MODERATORS
-from backoffice.testing.browser import chromium_page, log_in_to_admin, screenshot
+from backoffice.testing.browser import chromium_page, log_in_to_admin, screenshot, upload_product_file
 from backoffice.tests.factories import PASSWORD, StaffFactory, UserFactory
 from catalog.models import Product, ProductPriceChange
 from catalog.tests.factories import AppFactory, ProductFactory, StoreFactory
@@ -151,9 +151,7 @@ def test_an_admin_bulk_uploads_products_with_a_dry_run_then_confirms(live_server
 
     with chromium_page() as page:
         log_in_to_admin(page, live_server.url, admin.email, PASSWORD)
-        page.goto(f"{live_server.url}/admin/product_uploads/new/")
-        page.set_input_files("input[type=file]", str(csv))
-        page.click("[data-upload-submit]")
+        upload_product_file(page, live_server.url, csv)
         page.wait_for_selector("[data-upload-confirm]")
         screenshot(page, "journey-5-dry-run-preview")
         assert Product.objects.count() == 1, "a dry run writes nothing"

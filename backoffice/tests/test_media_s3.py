@@ -17,7 +17,7 @@ from catalog.models import Product, ProductUpload
 from catalog.tests.factories import AppFactory, StoreFactory
 from moderation.tests.factories import ScreenshotProofFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # a moto S3 server, started here
 BUCKET = "rewards-media-test"
 S3_STORAGES = {**media_storages("s3"), "staticfiles": settings.STORAGES["staticfiles"]}
 
@@ -110,6 +110,6 @@ def test_product_upload_previewed_on_one_instance_is_confirmed_on_another(s3, tm
         MEDIA_ROOT=tmp_path / "other-instance-media",
         PRIVATE_MEDIA_ROOT=tmp_path / "other-instance-private",
     ):
-        confirmed = catalog_services.confirm_product_upload(ProductUpload.objects.get(pk=upload.pk), user=user)
+        confirmed = catalog_services.confirm_product_upload(upload=ProductUpload.objects.get(pk=upload.pk), user=user)
     assert confirmed.status == ProductUpload.Status.IMPORTED, confirmed.row_errors
     assert Product.objects.get(store=store, sku="A1").name == "Thing"

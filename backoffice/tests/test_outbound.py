@@ -1,65 +1,27 @@
 """The one outbound HTTP helper: only public addresses, redirects re-checked, limits, errors without detail."""
 
+import contextlib
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from backoffice import outbound
-
-
-class Server:
-    """A tiny HTTP server on 127.0.0.1 whose answers are given per path: {path: (status, headers, body)}."""
-
-    def __init__(self, routes, delay_per_chunk=0.0):
-        self.routes, self.received = routes, []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                server.received.append((self.command, self.path, dict(self.headers), self.rfile.read(length)))
-                status, headers, body = server.routes.get(self.path, (404, {}, b"missing"))
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if delay_per_chunk:
-                    for start in range(0, len(body), 10):
-                        self.wfile.write(body[start : start + 10])
-                        self.wfile.flush()
-                        time.sleep(delay_per_chunk)
-                else:
-                    self.wfile.write(body)
-
-            do_GET = do_POST = _answer
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from backoffice.testing.servers import ScriptedHTTPServer
 
 
 @pytest.fixture
 def serve():
-    servers = []
+    """serve({path: (status, headers, body)}, drip=seconds per 10 bytes sent): a server on 127.0.0.1."""
+    with contextlib.ExitStack() as servers:
 
-    def start(routes, **kwargs):
-        servers.append(Server(routes, **kwargs))
-        return servers[-1]
+        def start(routes, drip=0.0):
+            server = servers.enter_context(ScriptedHTTPServer())
+            for path, (status, headers, body) in routes.items():
+                server.respond(path, status=status, headers=headers, body=body, drip=drip)
+            return server
 
-    yield start
-    for server in servers:
-        server.close()
+        yield start
 
 
 @pytest.fixture
@@ -75,7 +37,7 @@ def closed_port():
 
 def test_an_allowed_address_is_fetched(serve):
     server = serve({"/list": (200, {"Content-Type": "text/csv"}, b"a,b\n1,2\n")})
-    response = outbound.fetch(server.base + "/list")
+    response = outbound.fetch(server.url("/list"))
     assert (response.status, response.body, response.headers["content-type"]) == (200, b"a,b\n1,2\n", "text/csv")
 
 
@@ -133,37 +95,38 @@ def test_the_connection_goes_to_the_checked_address_not_a_second_lookup(serve, m
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
     assert outbound.fetch(f"http://feed.example.com:{port}/list").body == b"ok"
     assert lookups == ["feed.example.com"]
-    assert server.received[0][2]["Host"] == f"feed.example.com:{port}"
+    assert server.requests[0].headers["Host"] == f"feed.example.com:{port}"
 
 
 def test_a_redirect_to_a_private_address_is_refused(serve, settings):
     server = serve({"/go": (302, {"Location": "http://10.0.0.7/secret"}, b"")})
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     with pytest.raises(outbound.OutboundRefused, match="not allowed"):
-        outbound.fetch(server.base + "/go")
+        outbound.fetch(server.url("/go"))
 
 
 def test_redirects_are_followed_and_limited(serve, settings):
     server = serve({"/a": (301, {"Location": "/b"}, b""), "/b": (200, {}, b"there")})
-    assert outbound.fetch(server.base + "/a").body == b"there"
+    assert outbound.fetch(server.url("/a")).body == b"there"
     loop = serve({"/loop": (302, {"Location": "/loop"}, b"")})
     settings.OUTBOUND_MAX_REDIRECTS = 3
     with pytest.raises(outbound.OutboundRefused, match="more than 3"):
-        outbound.fetch(loop.base + "/loop")
-    assert len(loop.received) == 4
+        outbound.fetch(loop.url("/loop"))
+    assert len(loop.requests) == 4
 
 
 def test_an_answer_larger_than_the_limit_is_refused(serve):
     server = serve({"/big": (200, {}, b"x" * 5000)})
     with pytest.raises(outbound.OutboundRefused, match="larger than 1000 bytes"):
-        outbound.fetch(server.base + "/big", max_bytes=1000)
+        outbound.fetch(server.url("/big"), max_bytes=1000)
 
 
+@pytest.mark.slow  # waits out a timeout
 def test_a_slow_answer_is_cut_off_at_the_total_time_limit(serve):
-    server = serve({"/slow": (200, {}, b"x" * 400)}, delay_per_chunk=0.1)  # 4 s in 10-byte drips
+    server = serve({"/slow": (200, {}, b"x" * 400)}, drip=0.1)  # 4 s in 10-byte drips
     started = time.monotonic()
     with pytest.raises(outbound.OutboundRetryable, match="too long"):
-        outbound.fetch(server.base + "/slow", timeout=1)
+        outbound.fetch(server.url("/slow"), timeout=1)
     assert time.monotonic() - started < 2.5
 
 
@@ -179,23 +142,23 @@ def test_a_closed_port_and_an_unknown_host_give_the_same_message_with_no_detail(
 def test_server_errors_are_retryable_and_client_errors_are_not(serve):
     server = serve({"/down": (503, {}, b""), "/busy": (429, {}, b""), "/gone": (404, {}, b"")})
     with pytest.raises(outbound.OutboundRetryable, match="HTTP 503"):
-        outbound.fetch(server.base + "/down")
+        outbound.fetch(server.url("/down"))
     with pytest.raises(outbound.OutboundRetryable, match="HTTP 429"):
-        outbound.fetch(server.base + "/busy")
+        outbound.fetch(server.url("/busy"))
     with pytest.raises(outbound.OutboundRefused, match="HTTP 404") as gone:
-        outbound.fetch(server.base + "/gone")
+        outbound.fetch(server.url("/gone"))
     assert gone.value.status == 404
 
 
 def test_a_post_sends_its_body_and_headers_and_can_return_any_status(serve):
     server = serve({"/hook": (410, {}, b"no")})
     response = outbound.request(
-        server.base + "/hook",
+        server.url("/hook"),
         method="POST",
         body=b'{"event": "x"}',
         headers={"Content-Type": "application/json", "X-Signature": "abc"},
         raise_for_status=False,
     )
-    method, path, headers, body = server.received[0]
+    method, path, headers, body = server.requests[0]
     assert (method, path, body, response.status) == ("POST", "/hook", b'{"event": "x"}', 410)
     assert headers["X-Signature"] == "abc"

@@ -41,7 +41,7 @@ from catalog.models import App, Category
 
 category = Category.objects.create(name="Games", slug="games")
 image = placeholder_png("smk", name="smoke.png")
-app = services.save_app(App(name="Smoke Test", slug="smoke-test", category=category, image=image, points_reward=10))
+app = services.save_app(app=App(name="Smoke Test", slug="smoke-test", category=category, image=image, points_reward=10))
 every_two_seconds, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
 PeriodicTask.objects.create(name="smoke: daily rollup", task="reporting.tasks.rollup_daily", interval=every_two_seconds)
 print(json.dumps({"image_url": app.image.url, "slug": app.slug}))

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 
 PRODUCTION_ENV = {
@@ -15,6 +16,7 @@ PRODUCTION_ENV = {
 
 
 def run_manage(*args, env):
+    """manage.py in a new Python process (the tests that call it are marked slow: a second or more each)."""
     inherited = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "CELERY_TASK_ALWAYS_EAGER", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     clean = {k: v for k, v in os.environ.items() if k not in inherited}
     return subprocess.run(
@@ -27,18 +29,21 @@ def run_manage(*args, env):
     )
 
 
+@pytest.mark.slow
 def test_production_settings_pass_the_deploy_check():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
+@pytest.mark.slow
 def test_production_refuses_to_start_without_a_real_secret_key():
     result = run_manage("check", env={**PRODUCTION_ENV, "SECRET_KEY": "short"})
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
 
 
+@pytest.mark.slow
 def test_production_turns_debug_off_and_uses_redis():
     code = "from django.conf import settings as s; print(s.DEBUG, s.CACHES['default']['BACKEND'])"
     result = run_manage("shell", "-v0", "-c", code, env=PRODUCTION_ENV)
@@ -46,6 +51,7 @@ def test_production_turns_debug_off_and_uses_redis():
     assert result.stdout.split() == ["False", "django_redis.cache.RedisCache"]
 
 
+@pytest.mark.slow
 def test_embedded_defaults_need_no_environment():
     code = (
         "from django.conf import settings as s; "
@@ -62,6 +68,7 @@ def test_embedded_defaults_need_no_environment():
     ]
 
 
+@pytest.mark.slow
 def test_production_logs_are_json_lines_with_a_request_id():
     code = "import logging; logging.getLogger('rewards.check').warning('hello %s', 'there')"
     result = run_manage("shell", "-v0", "-c", code, env=PRODUCTION_ENV)
@@ -75,17 +82,20 @@ def test_production_logs_are_json_lines_with_a_request_id():
 IS_SENTRY_ON = "import sentry_sdk; print(sentry_sdk.get_client().is_active())"
 
 
+@pytest.mark.slow
 def test_sentry_is_off_without_a_dsn():
     result = run_manage("shell", "-v0", "-c", IS_SENTRY_ON, env=PRODUCTION_ENV)
     assert (result.returncode, result.stdout.strip()) == (0, "False"), result.stderr
 
 
+@pytest.mark.slow
 def test_sentry_reports_when_a_dsn_is_set():
     env = {**PRODUCTION_ENV, "SENTRY_DSN": "http://public@127.0.0.1:9/1"}
     result = run_manage("shell", "-v0", "-c", IS_SENTRY_ON, env=env)
     assert (result.returncode, result.stdout.strip()) == (0, "True"), result.stderr
 
 
+@pytest.mark.slow
 def test_s3_media_needs_a_bucket():
     result = run_manage("check", env={**PRODUCTION_ENV, "MEDIA_STORAGE": "s3"})
     assert result.returncode != 0
@@ -109,6 +119,7 @@ def test_the_release_step_migrates_and_collects_static_files():
     assert "manage.py migrate --noinput" in release and "manage.py collectstatic --noinput" in release
 
 
+@pytest.mark.slow
 def test_flower_refuses_to_start_without_basic_auth():
     env = {k: v for k, v in os.environ.items() if k != "FLOWER_BASIC_AUTH"}
     result = subprocess.run(

@@ -13,6 +13,8 @@ from django.test import override_settings
 from backoffice.settings.base import redis_cache
 from backoffice.throttling import _spend_in_redis
 
+pytestmark = pytest.mark.slow  # starts a real redis-server
+
 
 @pytest.fixture(scope="module")
 def redis_url():

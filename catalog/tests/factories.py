@@ -2,6 +2,7 @@ import factory
 from django.utils.text import slugify
 
 from backoffice.images import placeholder_png
+from backoffice.tests.factories import numbered
 from catalog.models import App, Category, Product, Store
 
 
@@ -9,7 +10,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Category
 
-    name = factory.Sequence(lambda n: f"Category {n}")
+    name = numbered("Category")
     slug = factory.LazyAttribute(lambda o: slugify(o.name))
 
 
@@ -21,7 +22,7 @@ class AppFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = App
 
-    name = factory.Sequence(lambda n: f"App {n}")
+    name = numbered("App")
     slug = factory.LazyAttribute(lambda o: slugify(o.name))
     category = factory.SubFactory(CategoryFactory)
     points_reward = 100
@@ -44,6 +45,6 @@ class ProductFactory(factory.django.DjangoModelFactory):
 
     store = factory.SubFactory(StoreFactory)
     sku = factory.Sequence(lambda n: f"SKU-{n:06d}")
-    name = factory.Sequence(lambda n: f"Product {n}")
+    name = numbered("Product")
     price = "19.99"
     stock = 5

@@ -104,3 +104,35 @@ def test_schema_documents_the_apps_endpoints(api):
     assert "/api/apps/" in paths
     assert "/api/apps/{slug}/" in paths
     assert any(p["name"] == "category" for p in paths["/api/apps/"]["get"]["parameters"])
+
+
+def test_the_list_json_is_rendered_once_until_the_catalog_changes(api, monkeypatch, django_capture_on_commit_callbacks):
+    from rest_framework.renderers import JSONRenderer
+
+    AppFactory(name="Block Drop")
+    renders = []
+    original = JSONRenderer.render
+    monkeypatch.setattr(
+        JSONRenderer, "render", lambda self, *args, **kw: renders.append(1) or original(self, *args, **kw)
+    )
+
+    first = api.get("/api/apps/")
+    second = api.get("/api/apps/")
+    with django_capture_on_commit_callbacks(execute=True):
+        AppFactory(name="Sky Racer")
+    third = api.get("/api/apps/")
+
+    assert len(renders) == 2
+    assert first.content == second.content
+    assert (second["Content-Type"], second.json()["count"], third.json()["count"]) == ("application/json", 1, 2)
+
+
+def test_the_browsable_api_still_renders_the_cached_list(api):
+    AppFactory(name="Block Drop")
+    api.get("/api/apps/")
+
+    response = api.get("/api/apps/", HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "Block Drop" in response.content.decode()

@@ -30,14 +30,14 @@ def new_app(**overrides):
         "image": placeholder_png("sky", size=(800, 600), name="sky.png"),
     }
     created_by = overrides.pop("created_by", None)
-    return services.save_app(App(**(fields | overrides)), user=created_by)
+    return services.save_app(app=App(**(fields | overrides)), user=created_by)
 
 
 def edit_app(app, *, user=None, **fields):
     """An edit as the admin's form makes it: fields set on the instance, then saved through the service."""
     for name, value in fields.items():
         setattr(app, name, value)
-    return services.save_app(app, user=user)
+    return services.save_app(app=app, user=user)
 
 
 def test_create_app_makes_a_thumbnail_within_256_pixels():
@@ -150,7 +150,7 @@ def test_manual_price_edit_records_a_manual_price_change():
     product = ProductFactory(price="10.00")
     product.price = Decimal("12.00")
 
-    services.save_product(product)
+    services.save_product(product=product)
 
     change = ProductPriceChange.objects.get()
     assert (change.old_price, change.new_price, change.source) == (Decimal("10.00"), Decimal("12.00"), "manual")
@@ -160,7 +160,7 @@ def test_saving_a_product_without_price_change_records_nothing():
     product = ProductFactory(price="10.00")
     product.name = "Renamed"
 
-    services.save_product(product)
+    services.save_product(product=product)
 
     assert ProductPriceChange.objects.count() == 0
 
@@ -170,6 +170,6 @@ def test_negative_manual_price_is_refused():
     product.price = Decimal("-1.00")
 
     with pytest.raises(ValidationError):
-        services.save_product(product)
+        services.save_product(product=product)
 
     assert ProductPriceChange.objects.count() == 0

@@ -12,7 +12,7 @@ from backoffice.models import Notification, TaskRun
 from backoffice.tests.factories import admin, moderator
 from catalog import resources, services
 from catalog.models import Product, ProductPriceChange, ProductUpload
-from catalog.tests.factories import ProductFactory, StoreFactory
+from catalog.tests.factories import ProductFactory
 from catalog.tests.test_product_upload import csv_file
 
 pytestmark = pytest.mark.django_db
@@ -23,16 +23,6 @@ ROWS = "".join(f"main-store,SKU{n},Product {n},{n}.50,{n},yes\n" for n in range(
 @pytest.fixture(autouse=True)
 def small_threshold(settings):
     settings.PRODUCT_UPLOAD_INLINE_MAX_BYTES = 64  # every file below but the tiniest runs in the background
-
-
-@pytest.fixture
-def store():
-    return StoreFactory(slug="main-store")
-
-
-@pytest.fixture
-def staff():
-    return admin()
 
 
 @pytest.fixture
@@ -244,7 +234,8 @@ def test_a_repeated_delivery_of_the_import_task_imports_once(store, staff, not_t
     _, options = not_taken.queued[0]
     not_taken(services.IMPORT_TASK)
 
-    assert services.import_queued_upload(*options["args"]) is None
+    upload_id, user_id = options["args"]
+    assert services.import_queued_upload(upload_id=upload_id, user_id=user_id) is None
     assert ProductPriceChange.objects.count() == 7
 
 
@@ -266,7 +257,7 @@ def test_a_task_for_a_deleted_upload_does_nothing(store, staff, not_taken):
     not_taken(services.CHECK_TASK)
 
     assert not ProductUpload.objects.exists() and Product.objects.count() == 0
-    assert services.import_queued_upload(upload.pk, staff.pk) is None
+    assert services.import_queued_upload(upload_id=upload.pk, user_id=staff.pk) is None
     assert not Notification.objects.exists()
 
 

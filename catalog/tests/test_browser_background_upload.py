@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from backoffice.celery import app
 from backoffice.roles import ADMINS
-from backoffice.testing.browser import check_screen, chromium_page, log_in_to_admin, screenshot
+from backoffice.testing.browser import check_screen, chromium_page, log_in_to_admin, screenshot, upload_product_file
 from backoffice.tests.factories import PASSWORD, StaffFactory
 from catalog import services
 from catalog.models import Product, ProductUpload
@@ -56,9 +56,7 @@ def test_a_large_upload_shows_its_progress_across_reloads_then_its_result(live_s
 
     with chromium_page() as page:
         log_in_to_admin(page, live_server.url, admin.email, PASSWORD)
-        page.goto(f"{live_server.url}{reverse('product_uploads:add')}")
-        page.set_input_files("input[name=file]", str(csv_path))
-        page.click("[data-upload-submit]")
+        upload_product_file(page, live_server.url, csv_path)
 
         page.wait_for_selector("[data-upload-progress] progress")
         assert "Waiting for a background worker" in page.inner_text("[data-upload-progress]")

@@ -6,15 +6,15 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from openpyxl import Workbook
 
 from backoffice.images import placeholder_png
 from backoffice.testing.concurrency import run_in_threads
 from backoffice.tests.factories import admin
 from catalog import product_files, services
 from catalog.models import Product, ProductPriceChange, ProductUpload, Store
-from catalog.resources import PostgresProductWriter, ProductResource, UploadLockLost
+from catalog.resources import ProductResource, UploadLockLost
 from catalog.tests.factories import ProductFactory, StoreFactory
+from catalog.tests.test_hostile_product_files import xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -26,19 +26,13 @@ def csv_file(body, header=HEADER, name="products.csv", encoding="utf-8"):
 
 
 def xlsx_file(rows, name="products.xlsx"):
-    workbook = Workbook()
-    sheet = workbook.active
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return SimpleUploadedFile(name, buffer.getvalue())
+    return SimpleUploadedFile(name, xlsx_bytes(rows))
 
 
 def preview_and_confirm(upload_file, user):
     upload = services.preview_product_upload(upload_file, user=user)
     assert upload.status == ProductUpload.Status.PREVIEWED, upload.row_errors
-    return services.confirm_product_upload(upload, user=user)
+    return services.confirm_product_upload(upload=upload, user=user)
 
 
 def database_state():
@@ -47,16 +41,6 @@ def database_state():
         ProductPriceChange.objects.count(),
         Product.history.count(),
     )
-
-
-@pytest.fixture
-def store():
-    return StoreFactory(slug="main-store")
-
-
-@pytest.fixture
-def staff():
-    return admin()
 
 
 def test_preview_reports_creates_and_updates_without_writing_products(store, staff):
@@ -210,16 +194,16 @@ def test_failed_preview_cannot_be_confirmed(store, staff):
     upload = services.preview_product_upload(csv_file("main-store,A1,Apple,-1,1,yes\n"), user=staff)
 
     with pytest.raises(services.UploadNotConfirmable):
-        services.confirm_product_upload(upload, user=staff)
+        services.confirm_product_upload(upload=upload, user=staff)
     assert Product.objects.count() == 0
 
 
 def test_confirming_twice_imports_once(store, staff):
     upload = services.preview_product_upload(csv_file("main-store,A1,Apple,1.00,1,yes\n"), user=staff)
-    services.confirm_product_upload(upload, user=staff)
+    services.confirm_product_upload(upload=upload, user=staff)
 
     with pytest.raises(services.UploadNotConfirmable, match="imported"):
-        services.confirm_product_upload(upload, user=staff)
+        services.confirm_product_upload(upload=upload, user=staff)
     assert ProductPriceChange.objects.count() == 1
 
 
@@ -228,23 +212,21 @@ def test_confirm_that_meets_changed_data_fails_whole_and_says_so(store, staff):
     store.slug = "renamed"
     store.save()
 
-    upload = services.confirm_product_upload(upload, user=staff)
+    upload = services.confirm_product_upload(upload=upload, user=staff)
 
     assert upload.status == ProductUpload.Status.FAILED
     assert upload.row_errors == [{"row": 2, "column": "store", "message": "Unknown store 'main-store'."}]
     assert Product.objects.count() == 0
 
 
-def test_a_row_refused_after_chunks_were_written_imports_nothing(store, staff, monkeypatch):
-    """On PostgreSQL the confirm writes chunk by chunk while it reads: a bad row in a later chunk undoes the rest."""
-    monkeypatch.setattr(PostgresProductWriter, "chunk_rows", 2)
+def test_a_last_row_refused_at_confirm_imports_none_of_the_good_rows_before_it(store, staff):
     StoreFactory(slug="outlet", name="Outlet")
     body = "".join(f"main-store,S{i},Thing {i},{i}.00,1,yes\n" for i in range(4)) + "outlet,S9,Nine,9.00,1,yes\n"
     upload = services.preview_product_upload(csv_file(body), user=staff)
     before = database_state()
     Store.objects.filter(slug="outlet").update(slug="closed")
 
-    upload = services.confirm_product_upload(upload, user=staff)
+    upload = services.confirm_product_upload(upload=upload, user=staff)
 
     assert upload.status == ProductUpload.Status.FAILED
     assert upload.row_errors == [{"row": 6, "column": "store", "message": "Unknown store 'outlet'."}]
@@ -261,7 +243,7 @@ def test_store_deleted_while_importing_fails_the_upload_whole_and_says_so(store,
 
     monkeypatch.setattr(ProductResource, "before_import", delete_store_after_reading_it)
 
-    upload = services.confirm_product_upload(upload, user=staff)
+    upload = services.confirm_product_upload(upload=upload, user=staff)
 
     assert upload.status == ProductUpload.Status.FAILED
     assert "Nothing was imported" in upload.row_errors[0]["message"]
@@ -374,7 +356,7 @@ def test_two_confirms_at_once_import_once(on_postgres):
         from django.db import connection
 
         try:
-            outcomes.append(services.confirm_product_upload(upload, user=staff).status)
+            outcomes.append(services.confirm_product_upload(upload=upload, user=staff).status)
         except services.UploadNotConfirmable:
             outcomes.append("refused")
         finally:
@@ -400,7 +382,7 @@ def test_two_uploads_creating_the_same_sku_at_once_serialize_and_both_import(on_
         )
         for n in (1, 2)
     ]
-    results, errors = run_in_threads(2, lambda n: services.confirm_product_upload(uploads[n], user=staff))
+    results, errors = run_in_threads(2, lambda n: services.confirm_product_upload(upload=uploads[n], user=staff))
     assert errors == []
     assert sorted(upload.status for upload in results) == ["imported", "imported"]
     assert Product.objects.filter(sku="SHARED").count() == 1
@@ -438,7 +420,7 @@ def overlapping_uploads(count, products=300):
 @pytest.mark.parametrize("count", [2, 8])
 def test_overlapping_uploads_serialize_and_every_old_price_is_the_price_just_before(on_postgres, count):
     uploads, staff = overlapping_uploads(count)
-    results, errors = run_in_threads(count, lambda n: services.confirm_product_upload(uploads[n], user=staff))
+    results, errors = run_in_threads(count, lambda n: services.confirm_product_upload(upload=uploads[n], user=staff))
     assert errors == []
     assert [upload.status for upload in results] == ["imported"] * count, [u.row_errors[:1] for u in results]
     assert ProductPriceChange.objects.count() == 300 * (count + 1)
@@ -462,7 +444,7 @@ def test_an_upload_that_cannot_get_its_rows_in_time_fails_whole_with_a_clear_mes
 
     def confirm():
         held.wait(5)
-        return services.confirm_product_upload(upload, user=staff)
+        return services.confirm_product_upload(upload=upload, user=staff)
 
     results, errors = run_in_threads(2, lambda n: (hold_a_product_row, confirm)[n]())
     assert errors == []

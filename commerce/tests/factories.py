@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import factory
 
-from backoffice.tests.factories import UserFactory
+from backoffice.tests.factories import UserFactory, numbered
 from commerce.models import Plan
 from moderation.ledger import post_entry
 from moderation.models import RewardEntry
@@ -27,7 +27,7 @@ class PlanFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Plan
 
-    name = factory.Sequence(lambda n: f"Plan {n}")
+    name = numbered("Plan")
     price = 100
     duration_days = 30
     points_multiplier = Decimal("1.00")

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def bought(points=100, price=30, **app):
     member = member_with(points)
-    purchase, _ = buy_app(member=member, app=AppFactory(credit_price=price, **app), idempotency_key=next_key())
+    purchase = buy_app(member=member, app=AppFactory(credit_price=price, **app), idempotency_key=next_key()).purchase
     return purchase
 
 

@@ -52,7 +52,8 @@ def nothing_written(member, balance):
 def test_the_discount_lowers_the_price_paid_through_the_ledger():
     member, app = member_with(100), AppFactory(credit_price=40)
     campaign = CampaignFactory(discount_value=Decimal("25"))
-    purchase, created = buy(member, app, campaign, expected_price=30)
+    result = buy(member, app, campaign, expected_price=30)
+    purchase, created = result.purchase, result.created
     member.refresh_from_db()
     assert created and purchase.price_paid == 30 and member.points_balance == 70
     assert RewardEntry.objects.get(kind=RewardEntry.Kind.PURCHASE).amount == -30
@@ -60,7 +61,7 @@ def test_the_discount_lowers_the_price_paid_through_the_ledger():
 
 def test_the_redemption_records_the_purchase_it_discounted():
     member, app = member_with(100), AppFactory(credit_price=40)
-    purchase, _ = buy(member, app, CampaignFactory(discount_value=Decimal("25")), expected_price=30)
+    purchase = buy(member, app, CampaignFactory(discount_value=Decimal("25")), expected_price=30).purchase
     redemption = Redemption.objects.get()
     assert purchase.redemption == redemption
     assert (redemption.cart_reference, redemption.cart_total, redemption.discount_amount, redemption.app) == (
@@ -79,14 +80,14 @@ def test_the_campaign_counters_move_by_the_discount():
 
 def test_a_discount_is_whole_credits_rounded_down():
     campaign = CampaignFactory(discount_value=Decimal("15"))  # 15 % of 30 = 4.50: 4 credits off
-    purchase, _ = buy(member_with(100), AppFactory(credit_price=30), campaign, expected_price=26)
+    purchase = buy(member_with(100), AppFactory(credit_price=30), campaign, expected_price=26).purchase
     assert (purchase.price_paid, purchase.redemption.discount_amount) == (26, Decimal("4.00"))
 
 
 def test_a_fixed_discount_never_exceeds_the_price():
     campaign = CampaignFactory(discount_kind=Campaign.DiscountKind.FIXED, discount_value=Decimal("50"))
     member = member_with(100)
-    purchase, _ = buy(member, AppFactory(credit_price=20), campaign, expected_price=0)
+    purchase = buy(member, AppFactory(credit_price=20), campaign, expected_price=0).purchase
     member.refresh_from_db()
     assert (purchase.price_paid, purchase.redemption.discount_amount, member.points_balance) == (0, Decimal(20), 100)
 
@@ -167,8 +168,9 @@ def test_a_campaign_for_other_apps_is_refused():
 
 def test_a_replay_returns_the_discounted_purchase_without_charging_again():
     member, app, campaign = member_with(100), AppFactory(credit_price=40), CampaignFactory(discount_value=25)
-    first, _ = buy(member, app, campaign, expected_price=30, key="k")
-    again, created = buy(member, app, campaign, expected_price=30, key="k")
+    first = buy(member, app, campaign, expected_price=30, key="k").purchase
+    result = buy(member, app, campaign, expected_price=30, key="k")
+    again, created = result.purchase, result.created
     member.refresh_from_db()
     assert (again.pk, created, member.points_balance, counters(campaign)[0]) == (first.pk, False, 70, 1)
 
@@ -183,8 +185,8 @@ def test_a_replay_without_the_campaign_is_another_request():
 def test_refunding_voids_the_discount_and_gives_back_use_budget_and_points():
     member, app = member_with(100), AppFactory(credit_price=40)
     campaign = CampaignFactory(discount_value=Decimal("25"), points_cost=5, budget=Decimal("100"))
-    purchase, _ = buy(member, app, campaign, expected_price=30)
-    refund_purchase(purchase, actor=admin(), reason="wrong app")
+    purchase = buy(member, app, campaign, expected_price=30).purchase
+    refund_purchase(purchase=purchase, actor=admin(), reason="wrong app")
     member.refresh_from_db()
     redemption = Redemption.objects.get()
     assert member.points_balance == 100
@@ -196,15 +198,16 @@ def test_refunding_voids_the_discount_and_gives_back_use_budget_and_points():
 
 def test_a_refunded_discount_frees_the_per_user_limit():
     member, app, campaign = member_with(100), AppFactory(credit_price=40), CampaignFactory(discount_value=25)
-    purchase, _ = buy(member, app, campaign, expected_price=30)
-    refund_purchase(purchase, actor=admin(), reason="wrong app")
-    again, created = buy(member, app, campaign, expected_price=30)
+    purchase = buy(member, app, campaign, expected_price=30).purchase
+    refund_purchase(purchase=purchase, actor=admin(), reason="wrong app")
+    result = buy(member, app, campaign, expected_price=30)
+    again, created = result.purchase, result.created
     assert created and again.price_paid == 30
 
 
 def test_a_purchase_discount_is_voided_only_by_refunding_the_purchase():
     member, app, campaign = member_with(100), AppFactory(credit_price=40), CampaignFactory(discount_value=25)
-    purchase, _ = buy(member, app, campaign, expected_price=30)
+    purchase = buy(member, app, campaign, expected_price=30).purchase
     with pytest.raises(RedemptionRefused) as refused:
         void_redemption(purchase.redemption, actor=marketer(), reason="nope")
     assert refused.value.code == "applied_to_purchase"

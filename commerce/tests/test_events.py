@@ -52,7 +52,7 @@ def test_a_failing_subscriber_does_not_stop_the_others(heard):
 def test_a_redemption_publishes_redemption_created_after_commit(heard, django_capture_on_commit_callbacks):
     member = UserFactory(verified=True)
     with django_capture_on_commit_callbacks(execute=True):
-        redemption, _ = redeem(member, CampaignFactory(), cart_total="80")
+        redemption = redeem(member, CampaignFactory(), cart_total="80").redemption
         assert heard == []
     assert [(event, payload["id"], payload["user_id"]) for event, payload in heard] == [
         ("redemption.created", redemption.pk, member.pk)

@@ -28,7 +28,8 @@ def refused_code(call):
 
 def test_buying_debits_the_price_through_one_purchase_entry():
     member, app = member_with(100), AppFactory(credit_price=30)
-    purchase, created = buy(member, app)
+    result = buy(member, app)
+    purchase, created = result.purchase, result.created
     member.refresh_from_db()
     assert created and purchase.price_paid == 30 and member.points_balance == 70
     entry = RewardEntry.objects.get(kind=RewardEntry.Kind.PURCHASE)
@@ -37,8 +38,9 @@ def test_buying_debits_the_price_through_one_purchase_entry():
 
 def test_the_same_idempotency_key_replays_the_first_purchase_without_charging_again():
     member, app = member_with(100), AppFactory(credit_price=30)
-    first, _ = buy(member, app, key="k")
-    again, created = buy(member, app, key="k")
+    first = buy(member, app, key="k").purchase
+    result = buy(member, app, key="k")
+    again, created = result.purchase, result.created
     member.refresh_from_db()
     assert (again.pk, created, member.points_balance) == (first.pk, False, 70)
 
@@ -81,7 +83,8 @@ def test_an_unverified_phone_cannot_buy():
 
 def test_a_free_app_is_bought_once_with_no_ledger_entry():
     member, app = member_with(0), AppFactory(credit_price=0)
-    purchase, created = buy(member, app)
+    result = buy(member, app)
+    purchase, created = result.purchase, result.created
     assert created and purchase.price_paid == 0 and purchase.entry is None
     assert refused_code(lambda: buy(member, app)) == "already_purchased"
     assert not RewardEntry.objects.filter(kind=RewardEntry.Kind.PURCHASE).exists()
@@ -120,8 +123,8 @@ def test_a_purchase_publishes_an_event_after_commit(django_capture_on_commit_cal
 
 def test_an_admin_refund_posts_one_reversing_entry_with_actor_and_reason_and_tells_the_member():
     member, app, staff = member_with(100), AppFactory(credit_price=30), admin()
-    purchase, _ = buy(member, app)
-    refunded = refund_purchase(purchase, actor=staff, reason="Did not install")
+    purchase = buy(member, app).purchase
+    refunded = refund_purchase(purchase=purchase, actor=staff, reason="Did not install")
     member.refresh_from_db()
     assert member.points_balance == 100
     entry = refunded.refund_entry
@@ -132,32 +135,33 @@ def test_an_admin_refund_posts_one_reversing_entry_with_actor_and_reason_and_tel
 
 
 def test_a_refunded_purchase_cannot_be_refunded_again():
-    purchase, _ = buy(member_with(100), AppFactory(credit_price=30))
-    refund_purchase(purchase, actor=admin(), reason="once")
-    assert refused_code(lambda: refund_purchase(purchase, actor=admin(), reason="twice")) == "already_refunded"
+    purchase = buy(member_with(100), AppFactory(credit_price=30)).purchase
+    refund_purchase(purchase=purchase, actor=admin(), reason="once")
+    assert refused_code(lambda: refund_purchase(purchase=purchase, actor=admin(), reason="twice")) == "already_refunded"
     assert RewardEntry.objects.filter(kind=RewardEntry.Kind.REFUND).count() == 1
 
 
 def test_only_admins_refund_and_a_reason_is_required():
-    purchase, _ = buy(member_with(100), AppFactory(credit_price=30))
+    purchase = buy(member_with(100), AppFactory(credit_price=30)).purchase
     with pytest.raises(PermissionDenied):
-        refund_purchase(purchase, actor=marketer(), reason="no")
-    assert refused_code(lambda: refund_purchase(purchase, actor=admin(), reason="  ")) == "reason_required"
+        refund_purchase(purchase=purchase, actor=marketer(), reason="no")
+    assert refused_code(lambda: refund_purchase(purchase=purchase, actor=admin(), reason="  ")) == "reason_required"
     purchase.refresh_from_db()
     assert not purchase.refunded
 
 
 def test_a_refunded_app_can_be_bought_again():
     member, app = member_with(100), AppFactory(credit_price=30)
-    purchase, _ = buy(member, app)
-    refund_purchase(purchase, actor=admin(), reason="mistake")
-    again, created = buy(member, app)
+    purchase = buy(member, app).purchase
+    refund_purchase(purchase=purchase, actor=admin(), reason="mistake")
+    result = buy(member, app)
+    again, created = result.purchase, result.created
     assert created and again.pk != purchase.pk
 
 
 def test_refunding_a_free_app_writes_no_ledger_entry():
-    purchase, _ = buy(member_with(0), AppFactory(credit_price=0))
-    refunded = refund_purchase(purchase, actor=admin(), reason="free")
+    purchase = buy(member_with(0), AppFactory(credit_price=0)).purchase
+    refunded = refund_purchase(purchase=purchase, actor=admin(), reason="free")
     assert refunded.refunded and refunded.refund_entry is None
 
 
@@ -179,13 +183,13 @@ def test_one_idempotency_key_sent_concurrently_buys_once(on_postgres):
     member, app = member_with(1000), AppFactory(credit_price=30)
     results, errors = run_in_threads(10, lambda n: buy(member, app, key="same"))
     assert errors == []
-    assert len({p.pk for p, _ in results}) == 1 and sum(created for _, created in results) == 1
+    assert len({r.purchase.pk for r in results}) == 1 and sum(r.created for r in results) == 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_refunds_of_one_purchase_refund_once(on_postgres):
-    purchase, _ = buy(member_with(100), AppFactory(credit_price=30))
+    purchase = buy(member_with(100), AppFactory(credit_price=30)).purchase
     staff = admin()
-    results, errors = run_in_threads(8, lambda n: refund_purchase(purchase, actor=staff, reason=f"r{n}"))
+    results, errors = run_in_threads(8, lambda n: refund_purchase(purchase=purchase, actor=staff, reason=f"r{n}"))
     assert len(results) == 1 and {e.code for e in errors} == {"already_refunded"}
     assert RewardEntry.objects.filter(kind=RewardEntry.Kind.REFUND).count() == 1

@@ -5,6 +5,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from backoffice.tests.factories import numbered
 from growth.models import Campaign
 
 
@@ -13,7 +14,7 @@ class CampaignFactory(factory.django.DjangoModelFactory):
         model = Campaign
         skip_postgeneration_save = True
 
-    name = factory.Sequence(lambda n: f"Campaign {n}")
+    name = numbered("Campaign")
     discount_kind = Campaign.DiscountKind.PERCENT
     discount_value = Decimal("10")
     min_cart_total = Decimal("0")
@@ -41,3 +42,23 @@ def redeem(user, campaign, cart_total=None, app=None, key=None, cart_reference=N
         expected_points_cost=campaign.points_cost if expected_points_cost is None else expected_points_cost,
         idempotency_key=key,
     )
+
+
+def force_counters(campaign, *, uses_count=None, budget_spent=None):
+    """Set a campaign's counter totals by hand (as an edit in the database would): the difference goes to slot 0,
+    whose share is raised to hold it."""
+    from backoffice.counters import writing_counters
+    from growth.models import CampaignCounterShard
+
+    shards = list(CampaignCounterShard.objects.filter(campaign=campaign).order_by("slot"))
+    first, others = shards[0], shards[1:]
+    if uses_count is not None:
+        first.uses_count = uses_count - sum(s.uses_count for s in others)
+        if first.max_uses is not None:
+            first.max_uses = max(first.max_uses, first.uses_count)
+    if budget_spent is not None:
+        first.budget_spent = Decimal(budget_spent) - sum((s.budget_spent for s in others), Decimal(0))
+        if first.budget is not None:
+            first.budget = max(first.budget, first.budget_spent)
+    with writing_counters():
+        first.save(update_fields=["uses_count", "max_uses", "budget_spent", "budget"])

@@ -1,11 +1,13 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backoffice.tests.factories import UserFactory, marketer, moderator
 from growth.models import Campaign, Redemption, Referral
-from growth.tests.factories import CampaignFactory, redeem
+from growth.tests.factories import CampaignFactory, force_counters, redeem
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +65,7 @@ def test_an_invalid_campaign_is_refused_with_a_field_error(client, overrides, fi
 
 def test_max_uses_cannot_drop_below_uses_already_made(client):
     campaign = CampaignFactory(max_uses=10)
-    Campaign.objects.filter(pk=campaign.pk).update(uses_count=5)
+    force_counters(campaign, uses_count=5)
     client.force_login(marketer())
     response = client.post(f"/admin/campaigns/edit/{campaign.pk}/", campaign_form(max_uses="3"))
     assert "max_uses" in response.context["form"].errors
@@ -101,7 +103,7 @@ def test_the_inspect_page_previews_who_is_eligible(client):
 
 def test_marketers_list_referrals_and_redemptions_but_cannot_change_them(client):
     referral = Referral.objects.create(referrer=UserFactory(), referred=UserFactory())
-    redemption, _ = redeem(UserFactory(verified=True), CampaignFactory(), cart_total=10, key="k")
+    redemption = redeem(UserFactory(verified=True), CampaignFactory(), cart_total=10, key="k").redemption
     client.force_login(marketer())
     assert client.get("/admin/referrals/").status_code == 200
     assert client.get("/admin/redemptions/").status_code == 200
@@ -123,6 +125,19 @@ def test_the_campaign_listing_queries_stay_flat(client, django_assert_max_num_qu
     client.force_login(marketer())
     with django_assert_max_num_queries(30):
         assert client.get("/admin/campaigns/").status_code == 200
+
+
+def test_the_campaign_listing_does_not_query_each_campaigns_counters(client):
+    client.force_login(marketer())
+    CampaignFactory()
+    client.get("/admin/campaigns/")  # warm: the first request also reads what every later one finds cached
+    with CaptureQueriesContext(connection) as one:
+        client.get("/admin/campaigns/")
+    for _ in range(10):
+        CampaignFactory()
+    with CaptureQueriesContext(connection) as eleven:
+        assert client.get("/admin/campaigns/").status_code == 200
+    assert len(eleven) == len(one)
 
 
 def test_the_redemption_and_referral_listings_do_not_query_per_row(client, django_assert_max_num_queries):

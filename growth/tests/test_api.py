@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 
 from backoffice.tests.factories import UserFactory
 from catalog.tests.factories import AppFactory
-from growth.models import Campaign, Redemption
-from growth.tests.factories import CampaignFactory
+from growth.models import Redemption
+from growth.tests.factories import CampaignFactory, force_counters
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +140,7 @@ def test_a_body_that_is_not_json_is_refused(api):
 
 def test_a_campaign_out_of_uses_is_refused_with_409(api):
     campaign = CampaignFactory(max_uses=1)
-    Campaign.objects.filter(pk=campaign.pk).update(uses_count=1)
+    force_counters(campaign, uses_count=1)
     response = redeem(api, campaign.pk)
     assert (response.status_code, response.json()["error"]["code"]) == (409, "campaign_exhausted")
 

@@ -11,17 +11,6 @@ from growth.models import Referral
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks):
-    """Run a write's after-commit hooks (the cache version bumps) as a real commit would."""
-
-    def run(write):
-        with django_capture_on_commit_callbacks(execute=True):
-            return write()
-
-    return run
-
-
 @pytest.mark.parametrize("path", ["/", "/apps/", "/leaderboard/"])
 def test_an_anonymous_page_is_served_from_the_cache_without_a_query(client, path, django_assert_num_queries):
     AppFactory(name="Cached App")
@@ -33,21 +22,21 @@ def test_an_anonymous_page_is_served_from_the_cache_without_a_query(client, path
 
 
 @pytest.mark.parametrize("path", ["/", "/apps/", "/api/apps/"])
-def test_renaming_an_app_shows_on_the_next_visit(client, commit, path):
+def test_renaming_an_app_shows_on_the_next_visit(client, committed, path):
     app = AppFactory(name="Old Name")
     assert "Old Name" in client.get(path).content.decode()
     app.name = "New Name"
-    commit(app.save)
+    committed(app.save)
     body = client.get(path).content.decode()
     assert "New Name" in body and "Old Name" not in body
 
 
 @pytest.mark.parametrize("path", ["/", "/apps/", "/api/apps/"])
-def test_a_deactivated_or_deleted_app_leaves_the_lists_at_once(client, commit, path):
+def test_a_deactivated_or_deleted_app_leaves_the_lists_at_once(client, committed, path):
     hidden, deleted = AppFactory(name="Soon Hidden"), AppFactory(name="Soon Deleted")
     assert "Soon Hidden" in client.get(path).content.decode()
-    commit(_deactivated(hidden).save)
-    commit(deleted.delete)
+    committed(_deactivated(hidden).save)
+    committed(deleted.delete)
     body = client.get(path).content.decode()
     assert "Soon Hidden" not in body and "Soon Deleted" not in body
 
@@ -57,12 +46,12 @@ def _deactivated(app):
     return app
 
 
-def test_a_renamed_category_shows_in_the_filter(client, commit):
+def test_a_renamed_category_shows_in_the_filter(client, committed):
     category = CategoryFactory(name="Old Category")
     AppFactory(category=category)
     assert "Old Category" in client.get("/apps/").content.decode()
     category.name = "New Category"
-    commit(category.save)
+    committed(category.save)
     assert "New Category" in client.get("/apps/").content.decode()
 
 
@@ -102,16 +91,16 @@ def credit(referrer):
     )
 
 
-def test_a_referral_credit_shows_on_the_cached_anonymous_leaderboard(client, commit):
+def test_a_referral_credit_shows_on_the_cached_anonymous_leaderboard(client, committed):
     leader = UserFactory(verified=True, display_name="Leader")
-    commit(
+    committed(
         lambda: referrals.credit_referral(
             referral=Referral.objects.create(referrer=leader, referred=UserFactory(verified=True))
         )
     )
     assert "Leader" in client.get("/leaderboard/").content.decode()
     chaser = UserFactory(verified=True, display_name="Chaser")
-    commit(
+    committed(
         lambda: referrals.credit_referral(
             referral=Referral.objects.create(referrer=chaser, referred=UserFactory(verified=True))
         )

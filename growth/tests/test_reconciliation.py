@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db.models import F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +18,7 @@ from growth import reconciliation
 from growth.campaigns import RedemptionRefused, void_redemption
 from growth.models import Campaign, Redemption
 from growth.tasks import reconcile as reconcile_task
-from growth.tests.factories import CampaignFactory, redeem
+from growth.tests.factories import CampaignFactory, force_counters, redeem
 from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry, ScreenshotProof
 from moderation.proofs import approve_proof, invalidate_reward
@@ -49,7 +48,7 @@ def test_a_balance_that_does_not_match_its_entries_alerts_the_admins():
 def test_campaign_counters_that_do_not_match_their_redemptions_alert_the_admins():
     campaign, staff = CampaignFactory(), admin()
     redeem(UserFactory(verified=True), campaign)
-    Campaign.objects.filter(pk=campaign.pk).update(uses_count=5)
+    force_counters(campaign, uses_count=5)
     result = reconciliation.reconcile()
     assert [c["campaign"] for c in result["campaigns"]] == [campaign.pk]
     assert "1 campaign(s)" in Notification.objects.get(user=staff).subject
@@ -63,7 +62,7 @@ def test_counters_built_by_additions_and_voids_match_their_redemptions_to_the_ce
     """
     campaign = CampaignFactory(discount_value=Decimal("10"), points_cost=0, per_user_limit=5, budget=Decimal("100"))
     member = UserFactory(verified=True)
-    first, _, _ = [redeem(member, campaign, cart_total=str(n), cart_reference=f"cart-{n}")[0] for n in (1, 2, 3)]
+    first, _, _ = [redeem(member, campaign, cart_total=n, cart_reference=f"cart-{n}").redemption for n in (1, 2, 3)]
     void_redemption(first, actor=marketer(), reason="customer changed their mind")
     assert Campaign.objects.get(pk=campaign.pk).budget_spent == Decimal("0.50")
     assert reconciliation.find_differences() == {"balances": [], "campaigns": []}
@@ -72,7 +71,7 @@ def test_counters_built_by_additions_and_voids_match_their_redemptions_to_the_ce
 def test_a_budget_one_cent_off_is_reported():
     campaign = CampaignFactory()
     redeem(UserFactory(verified=True), campaign)
-    Campaign.objects.filter(pk=campaign.pk).update(budget_spent=F("budget_spent") + Decimal("0.01"))
+    force_counters(campaign, budget_spent=campaign.budget_spent + Decimal("0.01"))
     assert [c["campaign"] for c in reconciliation.find_differences()["campaigns"]] == [campaign.pk]
 
 

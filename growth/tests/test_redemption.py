@@ -9,7 +9,7 @@ from backoffice.tests.factories import UserFactory
 from catalog.tests.factories import AppFactory
 from growth.campaigns import RedemptionRefused, available_campaigns, eligible_users_preview
 from growth.models import Campaign, Redemption
-from growth.tests.factories import CampaignFactory, redeem
+from growth.tests.factories import CampaignFactory, force_counters, redeem
 from moderation.ledger import post_entry
 from moderation.models import RewardEntry
 
@@ -21,16 +21,14 @@ def give_points(user, amount):
 
 
 def test_a_percent_discount_is_taken_off_the_cart():
-    redemption, created = redeem(
-        UserFactory(verified=True), CampaignFactory(discount_value=Decimal("15")), cart_total="80.00"
-    )
-    assert created
-    assert redemption.discount_amount == Decimal("12.00")
+    result = redeem(UserFactory(verified=True), CampaignFactory(discount_value=Decimal("15")), cart_total="80.00")
+    assert result.created
+    assert result.redemption.discount_amount == Decimal("12.00")
 
 
 def test_a_fixed_discount_never_exceeds_the_cart():
     campaign = CampaignFactory(discount_kind=Campaign.DiscountKind.FIXED, discount_value=Decimal("25"))
-    redemption, _ = redeem(UserFactory(verified=True), campaign, cart_total="10")
+    redemption = redeem(UserFactory(verified=True), campaign, cart_total="10").redemption
     assert redemption.discount_amount == Decimal("10.00")
 
 
@@ -44,7 +42,7 @@ def test_redeeming_moves_the_campaign_counters():
 def test_the_points_cost_is_debited_through_the_ledger():
     user = UserFactory(verified=True)
     give_points(user, 80)
-    redemption, _ = redeem(user, CampaignFactory(points_cost=50))
+    redemption = redeem(user, CampaignFactory(points_cost=50)).redemption
     user.refresh_from_db()
     assert user.points_balance == 30
     assert RewardEntry.objects.get(kind=RewardEntry.Kind.REDEEM).source == redemption
@@ -93,14 +91,17 @@ def test_a_campaign_for_a_category_applies_to_its_apps():
     app = AppFactory()
     campaign = CampaignFactory()
     campaign.eligible_categories.add(app.category)
-    _, created = redeem(UserFactory(verified=True), campaign, app=app)
+    result = redeem(UserFactory(verified=True), campaign, app=app)
+    _, created = result.redemption, result.created
     assert created
 
 
 def test_the_same_idempotency_key_twice_returns_the_same_redemption_and_redeems_once():
     user, campaign = UserFactory(verified=True), CampaignFactory(per_user_limit=5)
-    first, created_first = redeem(user, campaign, key="same")
-    second, created_second = redeem(user, campaign, key="same")
+    result = redeem(user, campaign, key="same")
+    first, created_first = result.redemption, result.created
+    result = redeem(user, campaign, key="same")
+    second, created_second = result.redemption, result.created
     campaign.refresh_from_db()
     assert (second.pk, created_first, created_second) == (first.pk, True, False)
     assert campaign.uses_count == 1
@@ -140,9 +141,7 @@ def test_available_campaigns_lists_only_what_the_user_can_redeem():
     CampaignFactory(
         name="expired", starts_at=timezone.now() - timedelta(days=9), ends_at=timezone.now() - timedelta(days=1)
     )
-    CampaignFactory(name="used up", max_uses=1, per_user_limit=1).__class__.objects.filter(name="used up").update(
-        uses_count=1
-    )
+    force_counters(CampaignFactory(name="used up", max_uses=1, per_user_limit=1), uses_count=1)
     other_app = CampaignFactory(name="other app")
     other_app.eligible_apps.add(AppFactory())
     for_this_app = CampaignFactory(name="this app")
@@ -186,8 +185,8 @@ def test_one_idempotency_key_sent_concurrently_redeems_once(on_postgres):
     user, campaign = UserFactory(verified=True), CampaignFactory(per_user_limit=10)
     results, errors = run_in_threads(10, lambda n: redeem(user, campaign, key="same"))
     assert errors == []
-    assert len({r.pk for r, _ in results}) == 1
-    assert sum(created for _, created in results) == 1
+    assert len({r.redemption.pk for r in results}) == 1
+    assert sum(r.created for r in results) == 1
 
 
 @pytest.mark.django_db(transaction=True)

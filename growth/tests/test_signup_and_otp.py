@@ -139,23 +139,25 @@ def test_brute_force_is_locked_out_even_for_the_right_code(settings):
     assert not user.phone_verified
 
 
-def test_wrong_codes_back_off_exponentially():
+def after_one_wrong_code():
+    """A new member sent a code who then typed a wrong one; returns the member and the right code."""
     user = sign_up()
     otp.send_verification_code(user=user)
     code = last_code()
     with pytest.raises(OTPRefused, match="Wrong code"):
         otp.verify_phone(user=user, code="x")
+    return user, code
+
+
+def test_wrong_codes_back_off_exponentially():
+    user, code = after_one_wrong_code()
     with pytest.raises(OTPRefused, match="Please wait 1 s before trying another code"):
         otp.verify_phone(user=user, code=code)
 
 
 def test_the_right_code_within_the_back_off_is_asked_to_wait_not_called_too_many():
     """One typo then the right code a moment later: the member is told how long to wait, and it then works."""
-    user = sign_up()
-    otp.send_verification_code(user=user)
-    code = last_code()
-    with pytest.raises(OTPRefused, match="Wrong code"):
-        otp.verify_phone(user=user, code="x")
+    user, code = after_one_wrong_code()
     with pytest.raises(OTPRefused) as refused:
         otp.verify_phone(user=user, code=code)
     assert "Too many" not in str(refused.value)

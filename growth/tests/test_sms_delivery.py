@@ -54,6 +54,7 @@ def test_signing_up_while_twilio_answers_503_creates_the_account_and_says_the_sm
     assert len(requests) == 1
 
 
+@pytest.mark.slow  # waits out a timeout
 def test_asking_for_a_code_while_twilio_hangs_answers_within_the_timeout(client, twilio):
     client.force_login(UserFactory())
     with silent_server() as port:

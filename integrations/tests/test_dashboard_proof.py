@@ -21,7 +21,7 @@ from commerce.purchases import buy_app
 from commerce.tests.factories import member_with, next_key
 from integrations.models import WebhookEndpoint
 from integrations.tests.helpers import bearer, new_client, token_response
-from integrations.tests.receiver import Receiver
+from integrations.tests.receiver import HOOK, webhook_receiver
 from reporting import selectors as reporting
 
 ENDPOINTS = ("/api/v1/apps/", "/api/v1/purchases/", "/api/v1/users/", "/api/v1/ledger/")
@@ -92,13 +92,15 @@ def test_a_separate_dashboard_service_reaches_the_products_own_figures(on_postgr
     token = token_response(client.client_id, secret).json()["access_token"]
     service = DashboardService(bearer(token))
 
-    with Receiver() as receiver:
+    with webhook_receiver() as receiver:
         WebhookEndpoint.objects.create(
-            name="Dashboard", url=receiver.url, secret="s" * 40, events=["app.created", "purchase.created"]
+            name="Dashboard", url=receiver.url(HOOK), secret="s" * 40, events=["app.created", "purchase.created"]
         )
         apps = [
             save_app(
-                App(name=f"Proof {n}", slug=f"proof-{n}", category=category, points_reward=5, credit_price=n * 7 + 1)
+                app=App(
+                    name=f"Proof {n}", slug=f"proof-{n}", category=category, points_reward=5, credit_price=n * 7 + 1
+                )
             )
             for n in range(5)
         ]
@@ -109,7 +111,7 @@ def test_a_separate_dashboard_service_reaches_the_products_own_figures(on_postgr
             try:
                 for n, member in enumerate(members):
                     for app in apps[: 1 + n % len(apps)]:
-                        written.append(buy_app(member=member, app=app, idempotency_key=next_key())[0].pk)
+                        written.append(buy_app(member=member, app=app, idempotency_key=next_key()).purchase.pk)
                         time.sleep(0.01)
             except Exception as exc:  # asserted below
                 errors.append(exc)
@@ -139,6 +141,6 @@ def test_a_separate_dashboard_service_reaches_the_products_own_figures(on_postgr
     assert theirs["top_by_purchases"][:10] == [(row["app_id"], row["purchases"]) for row in board.top_by_purchases]
     assert theirs["top_by_credits"][:10] == [(row["app_id"], row["credits"]) for row in board.top_by_credits]
 
-    received = Counter(r["headers"]["X-Rewards-Event"] for r in receiver.requests)
+    received = Counter(r.headers["X-Rewards-Event"] for r in receiver.requests)
     assert received["purchase.created"] == len(written)
     assert received["app.created"] == len(apps)

@@ -64,12 +64,14 @@ def test_pages_follow_each_other_without_gaps_or_repeats():
 
 def test_resuming_from_the_last_cursor_returns_only_what_was_written_since():
     member = member_with(1000)
-    first = [buy_app(member=member, app=AppFactory(credit_price=5), idempotency_key=next_key())[0] for _ in range(3)]
+    first = [
+        buy_app(member=member, app=AppFactory(credit_price=5), idempotency_key=next_key()).purchase for _ in range(3)
+    ]
     http, _ = authorized()
     rows, cursor = pull(http, "/api/v1/purchases/", page_size=2)
     assert [r["id"] for r in rows] == [p.pk for p in first]
-    later, _ = buy_app(member=member, app=AppFactory(credit_price=5), idempotency_key=next_key())
-    refund_purchase(first[0], actor=admin(), reason="test")
+    later = buy_app(member=member, app=AppFactory(credit_price=5), idempotency_key=next_key()).purchase
+    refund_purchase(purchase=first[0], actor=admin(), reason="test")
     rows, _ = pull(http, "/api/v1/purchases/", cursor=cursor, page_size=2)
     assert [r["id"] for r in rows] == [later.pk, first[0].pk]  # the refund rewrote the first purchase
     assert rows[1]["refunded_at"] is not None

@@ -53,13 +53,13 @@ def test_an_expired_client_gets_no_token_and_its_tokens_stop_working():
 def test_a_revoked_client_gets_no_token_and_its_tokens_stop_working():
     client, secret = new_client()
     token = token_response(client.client_id, secret).json()["access_token"]
-    revoke_client(client, actor=admin())
+    revoke_client(client=client, actor=admin())
     assert token_response(client.client_id, secret).status_code == 401
     assert bearer(token).get("/api/v1/apps/").status_code == 401
     client.refresh_from_db()
     assert client.revoked_at is not None and client.application is None
     with pytest.raises(ClientRefused):
-        revoke_client(client, actor=admin())
+        revoke_client(client=client, actor=admin())
 
 
 def test_an_expired_token_is_refused():

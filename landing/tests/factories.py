@@ -1,5 +1,6 @@
 import factory
 
+from backoffice.tests.factories import numbered
 from landing.models import FaqEntry, Review
 
 
@@ -7,7 +8,7 @@ class ReviewFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Review
 
-    name = factory.Sequence(lambda n: f"Reviewer {n}")
+    name = numbered("Reviewer")
     text = "Points came in quickly."
     rating = 5
     published = True

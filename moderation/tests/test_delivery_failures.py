@@ -15,17 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def smtp(settings):
-    settings.EMAIL_DELIVERY_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_TIMEOUT = "127.0.0.1", 1
-
-    def point_at(port):
-        settings.EMAIL_PORT = port
-
-    return point_at
-
-
-@pytest.fixture
 def approve(client, django_capture_on_commit_callbacks):
     def approve(proof):
         """POST the approval; the commit's callbacks (the email send) run inside the timing, as in production."""
@@ -40,6 +29,7 @@ def approve(client, django_capture_on_commit_callbacks):
     return approve
 
 
+@pytest.mark.slow  # waits out a timeout
 def test_approval_answers_quickly_when_the_smtp_server_never_answers(approve, smtp):
     proof = ScreenshotProofFactory()
     with silent_server() as port:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from backoffice.models import TaskRun
-from backoffice.tests.factories import admin, marketer, moderator
+from backoffice.tests.factories import moderator
 from reporting import services
 from reporting.tests.factories import generate_activity
 
@@ -19,24 +19,6 @@ pytestmark = pytest.mark.django_db
 REPORTS = "/admin/business-reports/"
 TODAY = timezone.localdate()
 YESTERDAY = TODAY - datetime.timedelta(days=1)
-
-
-@pytest.fixture
-def as_admin(client):
-    client.force_login(admin())
-    return client
-
-
-@pytest.fixture
-def as_marketer(client):
-    client.force_login(marketer())
-    return client
-
-
-@pytest.fixture
-def as_moderator(client):
-    client.force_login(moderator())
-    return client
 
 
 def assert_refused(response):
@@ -235,7 +217,7 @@ def test_an_admin_adds_a_crontab_and_a_bad_crontab_is_refused(as_admin):
 
 def test_the_reports_page_shows_the_figures_of_the_range(as_marketer):
     expected = generate_activity(YESTERDAY, scale=1)
-    services.rollup_day(YESTERDAY)
+    services.rollup_day(day=YESTERDAY)
     response = as_marketer.get(REPORTS, {"start": YESTERDAY, "end": TODAY})
     assert response.status_code == 200
     board = response.context["board"]
@@ -306,7 +288,7 @@ def test_csv_cells_cannot_start_a_spreadsheet_formula(as_marketer):
 def test_the_reports_page_query_count_does_not_grow_with_the_range(as_marketer, django_assert_max_num_queries):
     for day in (YESTERDAY, YESTERDAY - datetime.timedelta(days=1)):
         generate_activity(day, scale=1)
-        services.rollup_day(day)
+        services.rollup_day(day=day)
     with django_assert_max_num_queries(55):
         assert (
             as_marketer.get(REPORTS, {"start": TODAY - datetime.timedelta(days=365), "end": TODAY}).status_code == 200

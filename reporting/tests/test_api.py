@@ -75,7 +75,7 @@ def test_a_wrong_token_is_refused(api):
 
 def test_summary_totals_match_what_happened(api):
     expected = generate_activity(YESTERDAY, scale=1)
-    services.rollup_day(YESTERDAY)
+    services.rollup_day(day=YESTERDAY)
     data = logged_in(api, marketer()).get(ENDPOINTS[0], {"start": YESTERDAY, "end": TODAY}).json()
     assert data["start"] == YESTERDAY.isoformat()
     assert set(data["totals"]) == set(FIGURES)

@@ -15,7 +15,7 @@ def test_a_marketer_opens_the_business_reports_and_sees_the_charts(live_server):
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
     generate_activity(yesterday, scale=1)
     generate_activity(timezone.localdate(), scale=1)
-    services.rollup_day(yesterday)
+    services.rollup_day(day=yesterday)
     user = marketer()
     with chromium_page() as page:
         log_in_to_admin(page, live_server.url, user.email, PASSWORD)

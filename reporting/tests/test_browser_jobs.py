@@ -5,31 +5,16 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from backoffice.models import Delivery, TaskRun
 from backoffice.testing.browser import chromium_page, log_in_to_admin, screenshot
-from backoffice.tests.factories import PASSWORD, admin
+from backoffice.tests.factories import PASSWORD, admin, email_delivery
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-EMAIL = {
-    "subject": "Your proof was approved",
-    "body": "Well done",
-    "from_email": "from@example.test",
-    "to": ["member@example.test"],
-    "cc": [],
-    "bcc": [],
-    "reply_to": [],
-    "headers": {},
-    "alternatives": [],
-    "attachments": [],
-}
 
 
 @pytest.mark.parametrize("width", [1440, 390])
 def test_an_admin_runs_a_schedule_now_and_sends_a_failed_email_again(live_server, width):
     every_5_minutes = IntervalSchedule.objects.create(every=5, period="minutes")
     task = PeriodicTask.objects.create(name="Claims", task="moderation.tasks.expire_claims", interval=every_5_minutes)
-    failed = Delivery.objects.create(
-        channel="email", to="member@example.test", subject=EMAIL["subject"], message=EMAIL, status="failed", attempts=5
-    )
+    failed = email_delivery()
     user = admin()
     with chromium_page() as page:
         page.set_viewport_size({"width": width, "height": 900})

@@ -68,12 +68,6 @@ def test_each_formerly_unrecorded_job_now_leaves_a_run(name):
 # Run now
 
 
-@pytest.fixture
-def as_admin(client):
-    client.force_login(admin())
-    return client
-
-
 def test_the_schedule_listing_offers_run_now(as_admin):
     task = PeriodicTask.objects.get(task="moderation.tasks.expire_claims")
     body = as_admin.get(reverse("periodic_tasks:index")).content.decode()

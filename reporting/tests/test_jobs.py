@@ -1,13 +1,13 @@
+import contextlib
 import datetime
-import http.server
 import json
-import threading
 
 import pytest
 from django.utils import timezone
 
 from backoffice import jobs, outbound
 from backoffice.models import TaskRun
+from backoffice.testing.servers import ScriptedHTTPServer, refused_port
 from reporting import services, tasks
 from reporting.models import DailyListEntry, DailyStat
 
@@ -16,46 +16,22 @@ pytestmark = pytest.mark.django_db
 YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
 
 
-class ListServer:
-    """A local HTTP server answering with a queue of (status, content type, body) responses, the last one repeated."""
-
-    def __init__(self, *responses):
-        self.responses, self.requests = list(responses), 0
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                outer.requests += 1
-                status, content_type, body = outer.responses[0] if len(outer.responses) == 1 else outer.responses.pop(0)
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/list.csv"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+LIST = "/list.csv"
 
 
 @pytest.fixture
 def serve():
-    servers = []
+    """serve(*answers): a server on 127.0.0.1 answering LIST with each (status, content type, body) in turn, the last
+    one repeated."""
+    with contextlib.ExitStack() as servers:
 
-    def start(*responses):
-        servers.append(ListServer(*responses))
-        return servers[-1]
+        def start(*answers):
+            server = servers.enter_context(ScriptedHTTPServer())
+            for status, content_type, body in answers:
+                server.respond(LIST, status=status, content_type=content_type, body=body)
+            return server
 
-    yield start
-    for server in servers:
-        server.close()
+        yield start
 
 
 CSV_OK = (200, "text/csv", b"sku,name\nA1,Alpha\nB2,Beta\n")
@@ -98,7 +74,7 @@ def test_bad_task_arguments_fail_once_with_a_clear_error(kwargs):
 
 def test_the_daily_list_is_downloaded_and_stored(serve):
     server = serve(CSV_OK)
-    tasks.download_daily_list.delay(url=server.url)
+    tasks.download_daily_list.delay(url=server.url(LIST))
     assert list(DailyListEntry.objects.order_by("line_number").values_list("data", flat=True)) == [
         {"sku": "A1", "name": "Alpha"},
         {"sku": "B2", "name": "Beta"},
@@ -108,25 +84,25 @@ def test_the_daily_list_is_downloaded_and_stored(serve):
 
 def test_a_json_list_is_accepted(serve):
     server = serve((200, "application/json", json.dumps([{"id": 1}, {"id": 2}, {"id": 3}]).encode()))
-    assert tasks.download_daily_list.delay(url=server.url).get() == 3
+    assert tasks.download_daily_list.delay(url=server.url(LIST)).get() == 3
 
 
 def test_downloading_the_same_day_again_replaces_its_rows(serve):
     server = serve(CSV_OK)
-    tasks.download_daily_list.delay(url=server.url)
-    tasks.download_daily_list.delay(url=server.url)
+    tasks.download_daily_list.delay(url=server.url(LIST))
+    tasks.download_daily_list.delay(url=server.url(LIST))
     assert DailyListEntry.objects.count() == 2
 
 
 def test_the_url_comes_from_settings_by_default(serve, settings):
-    settings.DAILY_LIST_URL = serve(CSV_OK).url
+    settings.DAILY_LIST_URL = serve(CSV_OK).url(LIST)
     tasks.download_daily_list.delay()
     assert DailyListEntry.objects.count() == 2
 
 
 def test_a_failing_download_is_retried_and_each_attempt_recorded(serve):
     server = serve(SERVER_ERROR, SERVER_ERROR, CSV_OK)
-    tasks.download_daily_list.delay(url=server.url)
+    tasks.download_daily_list.delay(url=server.url(LIST))
     runs = list(TaskRun.objects.order_by("attempt").values_list("attempt", "status"))
     assert runs == [(1, "retrying"), (2, "retrying"), (3, "succeeded")]
     assert "The server answered HTTP 500." in TaskRun.objects.get(attempt=1).error
@@ -136,18 +112,16 @@ def test_a_failing_download_is_retried_and_each_attempt_recorded(serve):
 def test_a_download_that_keeps_failing_ends_failed_with_its_error(serve):
     server = serve(SERVER_ERROR)
     with pytest.raises(Exception, match="HTTP 500"):
-        tasks.download_daily_list.delay(url=server.url)
-    assert server.requests == jobs.DEFAULT_MAX_RETRIES + 1
+        tasks.download_daily_list.delay(url=server.url(LIST))
+    assert len(server.requests) == jobs.DEFAULT_MAX_RETRIES + 1
     last = TaskRun.objects.order_by("-attempt").first()
     assert (last.attempt, last.status) == (jobs.DEFAULT_MAX_RETRIES + 1, TaskRun.Status.FAILED)
     assert "The server answered HTTP 500." in last.error
     assert not DailyListEntry.objects.exists()
 
 
-def test_an_unreachable_server_is_retried(serve):
-    server = serve(CSV_OK)
-    url = server.url
-    server.close()
+def test_an_unreachable_server_is_retried():
+    url = f"http://127.0.0.1:{refused_port()}{LIST}"
     with pytest.raises(outbound.OutboundRetryable):
         tasks.download_daily_list.delay(url=url)
     assert "refused" not in TaskRun.objects.order_by("-attempt").first().error.lower()
@@ -169,8 +143,8 @@ def test_a_malformed_list_fails_without_retrying_and_keeps_the_old_rows(serve, b
     DailyListEntry.objects.create(list_date=timezone.localdate(), line_number=1, data={"kept": True})
     server = serve((200, "text/csv", body))
     with pytest.raises(services.PermanentJobError, match=message):
-        tasks.download_daily_list.delay(url=server.url)
-    assert server.requests == 1
+        tasks.download_daily_list.delay(url=server.url(LIST))
+    assert len(server.requests) == 1
     assert TaskRun.objects.get().status == TaskRun.Status.FAILED
     assert DailyListEntry.objects.get().data == {"kept": True}
 
@@ -201,7 +175,7 @@ def test_on_a_worker_a_failure_is_requeued_with_exponential_back_off(serve, monk
     task.push_request(id="worker-task", retries=2, is_eager=False, called_directly=False)
     try:
         with pytest.raises(Retry):
-            task.run(url=server.url)
+            task.run(url=server.url(LIST))
     finally:
         task.pop_request()
     assert requeued == [jobs.retry_delay(2)]
@@ -214,6 +188,6 @@ def test_a_daily_list_at_a_loopback_address_is_refused_and_not_retried(serve, se
     server = serve(CSV_OK)
     settings.OUTBOUND_ALLOWED_NETWORKS = []
     with pytest.raises(services.PermanentJobError, match="not allowed"):
-        tasks.download_daily_list.delay(url=server.url)
-    assert server.requests == 0
+        tasks.download_daily_list.delay(url=server.url(LIST))
+    assert len(server.requests) == 0
     assert TaskRun.objects.get().status == TaskRun.Status.FAILED

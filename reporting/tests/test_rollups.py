@@ -40,14 +40,14 @@ def test_raw_figures_count_what_happened_each_day(three_days):
 
 
 def test_rollup_stores_the_raw_figures_of_each_day(three_days):
-    services.rollup_days(days_ago(3), days_ago(1))
+    services.rollup_days(start=days_ago(3), end=days_ago(1))
     for day in three_days:
         stored = DailyStat.objects.values(*selectors.FIGURES).get(date=day)
         assert stored == selectors.raw_daily_figures(day, day)[day]
 
 
 def test_rollup_stores_per_app_downloads_approvals_and_sales(three_days):
-    services.rollup_day(YESTERDAY)
+    services.rollup_day(day=YESTERDAY)
     expected = three_days[YESTERDAY]
     for stat in DailyAppStat.objects.filter(date=YESTERDAY):
         assert stat.downloads == expected[("downloads", stat.app_id)]
@@ -60,7 +60,7 @@ def test_rollup_stores_per_app_downloads_approvals_and_sales(three_days):
 
 
 def test_dashboard_from_rollups_equals_dashboard_from_raw_tables(three_days):
-    services.rollup_days(days_ago(3), days_ago(1))
+    services.rollup_days(start=days_ago(3), end=days_ago(1))
     rolled, raw = selectors.dashboard(days_ago(5), TODAY), selectors.raw_dashboard(days_ago(5), TODAY)
     assert rolled.days == raw.days
     assert rolled.totals == raw.totals
@@ -70,18 +70,18 @@ def test_dashboard_from_rollups_equals_dashboard_from_raw_tables(three_days):
 
 
 def test_rerunning_a_day_gives_the_same_rows(three_days):
-    services.rollup_days(days_ago(3), days_ago(1))
+    services.rollup_days(start=days_ago(3), end=days_ago(1))
     before = stored_rows()
-    services.rollup_days(days_ago(3), days_ago(1))
+    services.rollup_days(start=days_ago(3), end=days_ago(1))
     assert stored_rows() == before
     assert DailyStat.objects.count() == 3
 
 
 def test_rerunning_a_day_picks_up_late_changes(three_days):
-    services.rollup_day(YESTERDAY)
+    services.rollup_day(day=YESTERDAY)
     proof = ScreenshotProofFactory()
     type(proof).objects.filter(pk=proof.pk).update(status="rejected", reviewed_at=at(YESTERDAY, 22))
-    services.rollup_day(YESTERDAY)
+    services.rollup_day(day=YESTERDAY)
     assert DailyStat.objects.get(date=YESTERDAY).proofs_rejected == three_days[YESTERDAY]["proofs_rejected"] + 1
 
 
@@ -101,14 +101,14 @@ def test_today_is_computed_live_without_a_rollup():
 
 
 def test_rolled_up_days_are_read_from_the_rollup_not_the_raw_tables(three_days):
-    services.rollup_day(YESTERDAY)
+    services.rollup_day(day=YESTERDAY)
     DailyStat.objects.filter(date=YESTERDAY).update(downloads=12345)
     assert selectors.dashboard(YESTERDAY, YESTERDAY).totals["downloads"] == 12345
 
 
 def test_today_and_future_days_cannot_be_rolled_up():
     with pytest.raises(services.PermanentJobError, match="not over yet"):
-        services.rollup_day(TODAY)
+        services.rollup_day(day=TODAY)
 
 
 def test_top_apps_rank_by_downloads_then_app(three_days):
@@ -176,7 +176,7 @@ def test_top_apps_over_several_weeks_with_gaps_match_the_raw_tables():
     for n in (2, 8, 9, 15, 17):
         generate_activity(days_ago(n), scale=1, moderator=reviewer)
     for n in (2, 8, 15, 17):  # day 9 is left for the dashboard to count live
-        services.rollup_day(days_ago(n))
+        services.rollup_day(day=days_ago(n))
     for start in (days_ago(20), days_ago(16), days_ago(9)):
         rolled, raw = selectors.dashboard(start, TODAY, top=50), selectors.raw_dashboard(start, TODAY, top=50)
         assert rolled.top_by_downloads == raw.top_by_downloads
@@ -189,14 +189,14 @@ def test_rerolling_a_day_rewrites_its_week():
 
     reviewer = moderator()
     generate_activity(YESTERDAY, scale=1, moderator=reviewer)
-    services.rollup_day(YESTERDAY)
+    services.rollup_day(day=YESTERDAY)
     monday = selectors.week_start(YESTERDAY)
     before = sum(WeeklyAppStat.objects.filter(week_start=monday).values_list("downloads", flat=True))
     ScreenshotProofFactory(download__app__name="Late app")
     from moderation.models import Download
 
     Download.objects.filter(app__name="Late app").update(created_at=at(YESTERDAY, 20))
-    services.rollup_day(YESTERDAY)
+    services.rollup_day(day=YESTERDAY)
     assert sum(WeeklyAppStat.objects.filter(week_start=monday).values_list("downloads", flat=True)) == before + 1
 
 

@@ -3,6 +3,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from backoffice.tests.factories import numbered
 from catalog.models import Competitor
 from catalog.tests.factories import ProductFactory, StoreFactory
 from stores.models import (
@@ -21,7 +22,7 @@ class SalesPointFactory(factory.django.DjangoModelFactory):
         model = SalesPoint
 
     store = factory.SubFactory(StoreFactory)
-    name = factory.Sequence(lambda n: f"Point {n}")
+    name = numbered("Point")
     address = "1 Market Street"
 
 
@@ -39,7 +40,7 @@ class ClientFactory(factory.django.DjangoModelFactory):
         model = Client
 
     store = factory.SubFactory(StoreFactory)
-    name = factory.Sequence(lambda n: f"Client {n}")
+    name = numbered("Client")
     phone = factory.Sequence(lambda n: f"+7700{n:07d}")
     city = "Almaty"
 
@@ -48,7 +49,7 @@ class CompetitorFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Competitor
 
-    name = factory.Sequence(lambda n: f"Competitor {n}")
+    name = numbered("Competitor")
 
 
 class CompetitorStoreFactory(factory.django.DjangoModelFactory):
@@ -57,7 +58,7 @@ class CompetitorStoreFactory(factory.django.DjangoModelFactory):
 
     competitor = factory.SubFactory(CompetitorFactory)
     store = factory.SubFactory(StoreFactory)
-    name = factory.Sequence(lambda n: f"Shop {n}")
+    name = numbered("Shop")
 
 
 class CompetitorListingFactory(factory.django.DjangoModelFactory):

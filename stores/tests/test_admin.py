@@ -168,6 +168,22 @@ def test_an_admin_moves_an_order_through_the_service(admin_client):
     assert "cannot become delivered" in response.content.decode()
 
 
+def test_an_orders_page_links_to_its_one_history_page_which_shows_who_changed_its_status(admin_client):
+    from stores import orders
+
+    stock = ProductStockFactory(quantity=3)
+    order = orders.create_order(
+        store=stock.product.store, code="H-1", sales_point=stock.sales_point, items=[(stock.product, 1, "5")]
+    )
+    admin_client.post(f"/admin/orders/{order.pk}/status/", {"status": "accepted"})
+    history_url = reverse("stores_orders:history", args=[order.pk])
+    inspect = admin_client.get(f"/admin/orders/inspect/{order.pk}/").content.decode()
+    assert f'href="{history_url}"' in inspect
+    assert "Status history" not in inspect  # no second history table of its own
+    history = admin_client.get(history_url).content.decode()
+    assert "<strong>status</strong>: new → accepted" in history
+
+
 def test_rotating_the_token_retires_the_old_price_list_url(admin_client, client):
     account = MarketplaceAccountFactory()
     old_url = reverse("stores_public:price_list", args=[account.price_list_token])

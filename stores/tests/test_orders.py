@@ -71,22 +71,22 @@ def test_negative_quantity_is_refused(stock):
 
 def test_shipping_takes_the_items_off_the_shelf(stock):
     order = place(stock, quantity=2)
-    orders.change_status(order, Order.Status.ACCEPTED)
-    orders.change_status(order, Order.Status.SHIPPED)
+    orders.change_status(order=order, new_status=Order.Status.ACCEPTED)
+    orders.change_status(order=order, new_status=Order.Status.SHIPPED)
     assert stock_of(stock) == (3, 0)
 
 
 def test_cancelling_an_open_order_releases_its_reservation(stock):
     order = place(stock, quantity=2)
-    orders.change_status(order, Order.Status.ACCEPTED)
-    orders.change_status(order, Order.Status.CANCELLED)
+    orders.change_status(order=order, new_status=Order.Status.ACCEPTED)
+    orders.change_status(order=order, new_status=Order.Status.CANCELLED)
     assert stock_of(stock) == (5, 0)
 
 
 def test_a_return_puts_the_items_back(stock):
     order = place(stock, quantity=2)
     for status in (Order.Status.ACCEPTED, Order.Status.SHIPPED, Order.Status.DELIVERED, Order.Status.RETURNED):
-        orders.change_status(order, status)
+        orders.change_status(order=order, new_status=status)
     assert stock_of(stock) == (5, 0)
 
 
@@ -101,10 +101,10 @@ def test_a_return_puts_the_items_back(stock):
 def test_transitions_outside_the_table_are_refused_and_move_no_stock(stock, path, refused_status):
     order = place(stock, quantity=2)
     for status in path:
-        orders.change_status(order, status)
+        orders.change_status(order=order, new_status=status)
     before = stock_of(stock)
     with pytest.raises(orders.OrderRefused) as refused:
-        orders.change_status(order, refused_status)
+        orders.change_status(order=order, new_status=refused_status)
     assert refused.value.code == "transition_not_allowed"
     assert stock_of(stock) == before
 
@@ -112,7 +112,7 @@ def test_transitions_outside_the_table_are_refused_and_move_no_stock(stock, path
 def test_every_status_change_is_in_the_history_with_its_actor(stock, django_user_model):
     actor = django_user_model.objects.create_user(email="staff@example.com", is_staff=True)
     order = place(stock, quantity=1)
-    orders.change_status(order, Order.Status.ACCEPTED, actor=actor)
+    orders.change_status(order=order, new_status=Order.Status.ACCEPTED, actor=actor)
     latest = order.history.order_by("-history_date").first()
     assert (latest.status, latest.history_user) == (Order.Status.ACCEPTED, actor)
     assert order.history.count() == 2
@@ -121,7 +121,7 @@ def test_every_status_change_is_in_the_history_with_its_actor(stock, django_user
 def test_a_stock_count_below_what_is_reserved_is_refused(stock):
     place(stock, quantity=3)
     with pytest.raises(orders.OrderRefused) as refused:
-        orders.set_stock(stock.sales_point, stock.product, 2)
+        orders.set_stock(sales_point=stock.sales_point, product=stock.product, quantity=2)
     assert refused.value.code == "below_reserved"
     assert stock_of(stock) == (5, 3)
 
@@ -172,7 +172,7 @@ def two_points():
 
 def test_a_stock_take_makes_the_product_stock_the_sum_of_its_points(two_points):
     first, second = two_points
-    orders.set_stock(first.sales_point, first.product, 8)
+    orders.set_stock(sales_point=first.sales_point, product=first.product, quantity=8)
     assert product_stock(first) == 8 + 7
 
 
@@ -180,10 +180,10 @@ def test_shipping_and_returning_keep_the_product_stock_equal_to_the_sum(two_poin
     first, _second = two_points
     order = place(first, quantity=2)
     assert product_stock(first) == 99  # a reservation moves nothing off the shelf
-    orders.change_status(order, Order.Status.ACCEPTED)
-    orders.change_status(order, Order.Status.SHIPPED)
+    orders.change_status(order=order, new_status=Order.Status.ACCEPTED)
+    orders.change_status(order=order, new_status=Order.Status.SHIPPED)
     assert product_stock(first) == 3 + 7
-    orders.change_status(order, Order.Status.RETURNED)
+    orders.change_status(order=order, new_status=Order.Status.RETURNED)
     assert product_stock(first) == 5 + 7
 
 
@@ -191,14 +191,14 @@ def test_a_refused_stock_take_leaves_the_product_stock_alone(two_points):
     first, _second = two_points
     place(first, quantity=4)
     with pytest.raises(orders.OrderRefused):
-        orders.set_stock(first.sales_point, first.product, 3)
+        orders.set_stock(sales_point=first.sales_point, product=first.product, quantity=3)
     assert product_stock(first) == 99
 
 
 def test_sync_fixes_products_whose_rows_were_written_in_bulk_and_leaves_unstocked_ones(two_points):
     first, _second = two_points
     unstocked = ProductFactory(stock=42)
-    orders.sync_product_stock([first.product_id, unstocked.pk])
+    orders.sync_product_stock(product_ids=[first.product_id, unstocked.pk])
     assert product_stock(first) == 12
     unstocked.refresh_from_db()
     assert unstocked.stock == 42  # the catalog's own figure: no sales point stocks it
@@ -210,10 +210,10 @@ def test_concurrent_shipments_from_two_points_leave_the_exact_sum(on_postgres):
     second = ProductStockFactory(quantity=20, product=first.product)
     placed = [place(stock, quantity=1, code=f"S-{n}") for n in range(8) for stock in [(first, second)[n % 2]]]
     for order in placed:
-        orders.change_status(order, Order.Status.ACCEPTED)
+        orders.change_status(order=order, new_status=Order.Status.ACCEPTED)
 
     def ship(i):
-        orders.change_status(placed[i], Order.Status.SHIPPED)
+        orders.change_status(order=placed[i], new_status=Order.Status.SHIPPED)
 
     _results, errors = run_in_threads(8, ship)
     assert errors == []

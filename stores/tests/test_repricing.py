@@ -169,7 +169,7 @@ def test_an_accepted_suggestion_is_in_the_products_history_with_the_admin(produc
     offer(product, "19.00")
     suggestion = repricing.run_repricing().decisions.get()
     before = product.history.count()
-    repricing.accept_suggestions([suggestion.pk], actor=admin_user)
+    repricing.accept_suggestions(decision_ids=[suggestion.pk], actor=admin_user)
     assert product.history.count() == before + 1
     assert (product.history.first().price, product.history.first().history_user) == (D("18.00"), admin_user)
 
@@ -180,7 +180,7 @@ def test_a_price_edited_since_the_suggestion_gets_no_history_row(product, admin_
     suggestion = repricing.run_repricing().decisions.get()
     type(product).objects.filter(pk=product.pk).update(price=D("21.00"))
     before = product.history.count()
-    repricing.accept_suggestions([suggestion.pk], actor=admin_user)
+    repricing.accept_suggestions(decision_ids=[suggestion.pk], actor=admin_user)
     assert product.history.count() == before
 
 
@@ -201,7 +201,7 @@ def test_suggest_mode_changes_no_price_until_an_admin_accepts(product, admin_use
     assert (suggestion.status, price_of(product)) == (RepricingDecision.Status.SUGGESTED, D("20.00"))
     assert ProductPriceChange.objects.count() == 0
 
-    assert repricing.accept_suggestions([suggestion.pk], actor=admin_user) == 1
+    assert repricing.accept_suggestions(decision_ids=[suggestion.pk], actor=admin_user) == 1
     assert price_of(product) == D("18.00")
     suggestion.refresh_from_db()
     assert (suggestion.status, suggestion.accepted_by) == (RepricingDecision.Status.ACCEPTED, admin_user)
@@ -212,8 +212,8 @@ def test_accepting_twice_changes_the_price_once(product, admin_user):
     rule_for(product, beat_by=D("1.00"), mode=RepricingRule.Mode.SUGGEST)
     offer(product, "19.00")
     suggestion = repricing.run_repricing().decisions.get()
-    repricing.accept_suggestions([suggestion.pk], actor=admin_user)
-    assert repricing.accept_suggestions([suggestion.pk], actor=admin_user) == 0
+    repricing.accept_suggestions(decision_ids=[suggestion.pk], actor=admin_user)
+    assert repricing.accept_suggestions(decision_ids=[suggestion.pk], actor=admin_user) == 0
     assert ProductPriceChange.objects.filter(product=product).count() == 1
 
 
@@ -226,7 +226,7 @@ def test_a_newer_run_supersedes_open_suggestions(product, admin_user):
     repricing.run_repricing()
     first.refresh_from_db()
     assert first.status == RepricingDecision.Status.SUPERSEDED
-    assert repricing.accept_suggestions([first.pk], actor=admin_user) == 0
+    assert repricing.accept_suggestions(decision_ids=[first.pk], actor=admin_user) == 0
     assert price_of(product) == D("20.00")
 
 
@@ -235,14 +235,14 @@ def test_a_suggestion_is_not_applied_over_a_price_edited_since(product, admin_us
     offer(product, "19.00")
     suggestion = repricing.run_repricing().decisions.get()
     type(product).objects.filter(pk=product.pk).update(price=D("21.00"))
-    assert repricing.accept_suggestions([suggestion.pk], actor=admin_user) == 0
+    assert repricing.accept_suggestions(decision_ids=[suggestion.pk], actor=admin_user) == 0
     assert price_of(product) == D("21.00")
     assert ProductPriceChange.objects.count() == 0
 
 
 def test_accepting_nothing_is_refused():
     with pytest.raises(repricing.RepricingRefused) as refused:
-        repricing.accept_suggestions([], actor=None)
+        repricing.accept_suggestions(decision_ids=[], actor=None)
     assert refused.value.code == "nothing_selected"
 
 
@@ -310,19 +310,10 @@ def test_the_sql_and_python_paths_make_the_same_decisions(on_postgres, seed):
                 seen_at=now - timedelta(hours=rng.choice([1, 1, 1, 60])),
             )
 
+    decision = [column for column in repricing.DECISION_COLUMNS if column not in ("run_id", "decided_at")]
+
     def decided(run_id):
-        return sorted(
-            RepricingDecision.objects.filter(run_id=run_id).values_list(
-                "product_id",
-                "rule_id",
-                "old_price",
-                "new_price",
-                "lowest_listing_id",
-                "suspicious_offers",
-                "at_floor",
-                "status",
-            )
-        )
+        return sorted(RepricingDecision.objects.filter(run_id=run_id).values_list(*decision))
 
     python_run, sql_run = RepricingRun.objects.create(), RepricingRun.objects.create()
     repricing._insert_decisions(list(repricing.compute_decisions(python_run, now=now)))
