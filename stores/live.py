@@ -10,14 +10,35 @@ an open stream costs a coroutine, not a worker.
 """
 
 import asyncio
+import datetime
 import json
+import math
 
 from django.conf import settings
 from django.http import HttpResponseForbidden, StreamingHttpResponse
+from django.urls import reverse
+from django.utils import timezone
 
 from .models import UserAlert
 
 BATCH = 50
+
+
+def _rendered_at(since):
+    """The page's render time from `since` (epoch seconds, written by the page's script tag), or None."""
+    try:
+        seconds = float(since)
+    except ValueError:
+        return None
+    if not math.isfinite(seconds):
+        return None
+    return min(datetime.datetime.fromtimestamp(max(seconds, 0), tz=datetime.UTC), timezone.now())
+
+
+def stream_url():
+    """The stream's address for a page being rendered now: an alert raised between this render and the
+    browser's first connection is still delivered."""
+    return f"{reverse('stores_public:alert_stream')}?since={timezone.now().timestamp():.3f}"
 
 
 def _event(alert):
@@ -33,8 +54,9 @@ async def alert_stream(request):
     mine = UserAlert.objects.filter(user_id=user.pk, in_app=True)
     if resume.isdigit():
         last_id = int(resume)
-    else:  # a fresh page: only what arrives from now on
-        newest = await mine.order_by("-pk").values_list("pk", flat=True).afirst()
+    else:  # a fresh page: what arrived since the page was rendered (`since`, the server's clock), or from now on
+        older = mine.filter(created_at__lt=_rendered_at(request.GET.get("since", "")) or timezone.now())
+        newest = await older.order_by("-pk").values_list("pk", flat=True).afirst()
         last_id = newest or 0
 
     # Under WSGI (runserver, `make run`) a response is sent only once its iterator ends: answer with what is

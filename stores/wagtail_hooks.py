@@ -9,7 +9,7 @@ service-side changes of its django-simple-history (order status, stock); the ord
 from django import forms
 from django.db.models import Q
 from django.templatetags.static import static
-from django.urls import path, reverse, reverse_lazy
+from django.urls import path, reverse_lazy
 from django.utils.html import format_html
 from wagtail import hooks
 from wagtail.admin.forms.choosers import BaseFilterForm
@@ -25,7 +25,7 @@ from backoffice.history import ObjectHistoryView
 from backoffice.viewsets import PermissionRequiredMixin
 from catalog.models import Product
 
-from . import admin_views, alerts
+from . import admin_views, alerts, live
 from .models import (
     Client,
     CompetitorListing,
@@ -313,7 +313,7 @@ def live_alerts_js():
     return format_html(
         '<script src="{}" data-stream-url="{}" defer></script>',
         static("stores/alerts.js"),
-        reverse("stores_public:alert_stream"),
+        live.stream_url(),
     )
 
 

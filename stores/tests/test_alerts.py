@@ -9,7 +9,7 @@ from django.test import AsyncClient
 
 from backoffice.testing.servers import ScriptedHTTPServer
 from backoffice.tests.factories import admin, moderator
-from stores import alerts, tasks, telegram
+from stores import alerts, live, tasks, telegram
 from stores.models import AlertPreference, TelegramChat, UserAlert
 
 pytestmark = pytest.mark.django_db
@@ -89,14 +89,14 @@ def test_a_chat_id_that_is_not_a_number_is_refused(client, staff):
 # Live stream
 
 
-def read_stream(user, settings, **headers):
+def read_stream(user, settings, path="/staff/alerts/stream/", **headers):
     settings.ALERTS_STREAM_MAX_SECONDS = 0
     settings.ALERTS_STREAM_POLL_SECONDS = 0
 
     async def fetch():
         client = AsyncClient()
         await client.aforce_login(user)
-        response = await client.get("/staff/alerts/stream/", **headers)
+        response = await client.get(path, **headers)
         if not response.streaming:
             return response, response.content.decode()
         return response, b"".join([chunk async for chunk in response.streaming_content]).decode()
@@ -164,6 +164,7 @@ def test_a_failing_bot_api_is_retried_until_it_answers(bot, staff):
     assert alert.telegram_sent_at is not None
 
 
+@pytest.mark.slow  # waits out a timeout
 def test_a_hanging_bot_api_times_out_and_is_retried(bot, staff):
     bot.respond(PATH, body=b'{"ok": true}', delay=5)
     started = time.monotonic()
@@ -189,3 +190,31 @@ def test_a_fresh_stream_starts_after_the_newest_alert_and_tells_the_browser_wher
     _, body = read_stream(staff, settings)
     assert body.startswith(f"id: {newest.pk}\n")  # the browser's reconnect resumes here
     assert "old news" not in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_alert_raised_between_the_page_render_and_the_first_connection_is_delivered(settings):
+    staff = admin()
+    alerts.notify(alerts.NEW_ORDER, "before the page")
+    url = live.stream_url()  # the admin page is rendered
+    time.sleep(0.01)
+    alerts.notify(alerts.NEW_ORDER, "while the page loads")
+    _, body = read_stream(staff, settings, path=url)
+    events = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
+    assert [event["subject"] for event in events] == ["while the page loads"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("since", ["soon", "nan", "inf", "-1e400", ""])
+def test_a_malformed_render_time_starts_from_now(settings, since):
+    staff = admin()
+    alerts.notify(alerts.NEW_ORDER, "old news")
+    response, body = read_stream(staff, settings, path=f"/staff/alerts/stream/?since={since}")
+    assert response.status_code == 200
+    assert "old news" not in body
+
+
+def test_the_admin_pages_load_the_stream_from_their_render_time(client, staff):
+    client.force_login(staff)
+    page = client.get("/admin/").content.decode()
+    assert 'data-stream-url="/staff/alerts/stream/?since=' in page
