@@ -339,10 +339,11 @@ def bench_campaign(prefix, uses):
 
     from django.utils import timezone
 
+    from growth.campaigns import create_campaign
     from growth.models import Campaign
 
     now = timezone.now()
-    return Campaign.objects.create(
+    campaign = Campaign(
         name=f"bench {prefix}",
         discount_kind="percent",
         discount_value=Decimal("10"),
@@ -351,6 +352,7 @@ def bench_campaign(prefix, uses):
         max_uses=uses,
         per_user_limit=1,
     )
+    return create_campaign(campaign=campaign, actor=None)
 
 
 def libpq_url(database_url, port=None):

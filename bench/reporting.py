@@ -112,15 +112,19 @@ def generate(n, regenerate=False):
             FROM backoffice_user WHERE id % 5 = 0
             """
         )
+    from growth.campaigns import create_campaign
     from growth.models import Campaign
 
-    campaign = Campaign.objects.create(
-        name="Bench campaign",
-        discount_value=10,
-        points_cost=50,
-        starts_at=datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC),
-        ends_at=datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC),
-        per_user_limit=1000,
+    campaign = create_campaign(
+        campaign=Campaign(
+            name="Bench campaign",
+            discount_value=10,
+            points_cost=50,
+            starts_at=datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC),
+            ends_at=datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC),
+            per_user_limit=1000,
+        ),
+        actor=None,
     )
     with connection.cursor() as cursor:
         cursor.execute(

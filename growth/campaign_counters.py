@@ -9,8 +9,9 @@ commit is flushed). Instead the campaign's caps are split over CAMPAIGN_COUNTER_
   the campaign is never oversold.
 - **Slow path.** No free shard with room (all busy, or the room is spread thinner than one discount): lock every
   shard in slot order, move room from the others to one shard, claim it; none left in total: exhausted.
-- **Re-split.** Every save of a campaign (the marketer's edits, deactivation) locks its shards, shares what is left
-  of its caps over them again and bumps `terms_version`; an in-flight redemption whose UPDATE waited on that lock no
+- **Re-split.** The campaign services (create_campaign, update_campaign, deactivate_campaign) call `split_counters`
+  in their transaction: it locks the shards, shares what is left of the caps over them again and bumps
+  `terms_version`; an in-flight redemption whose UPDATE waited on that lock no
   longer matches and is refused (`campaign_changed`, or the new points cost), never charged a changed price.
 - **Give back.** A void locks every shard (slot order) and takes the use and the discount back from shards that
   hold them: the sums stay exact, and the room returns to the campaign.
@@ -22,7 +23,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Max, OuterRef, Subquery
-from django.db.models.signals import post_save
 
 from .models import Campaign, CampaignCounterShard
 
@@ -96,14 +96,6 @@ def split_counters(*, campaign):
 
 def _at(shares, index):
     return shares[index] if index < len(shares) else 0
-
-
-def _campaign_saved(sender, instance, raw=False, **kwargs):
-    if not raw:
-        split_counters(campaign=instance)
-
-
-post_save.connect(_campaign_saved, sender=Campaign, dispatch_uid="growth.campaign_counters.split")
 
 
 # --- claiming and giving back --------------------------------------------------------------------------------------

@@ -121,15 +121,16 @@ def create_campaign(*, campaign, actor):
     campaign.created_by = actor
     campaign._history_user = actor
     with transaction.atomic():
-        campaign.save()  # its counter shards are created in the same transaction (campaign_counters)
+        campaign.save()
+        campaign_counters.split_counters(campaign=campaign)
         campaigns_changed()
     return campaign
 
 
 def update_campaign(*, campaign, actor):
     """Save a campaign's settings. Limits are checked against the counters read with the row and its counter shards
-    locked; the save re-splits what is left of the caps over the shards (campaign_counters) in the same transaction,
-    so a redemption committing meanwhile is never undone nor charged a price changed under it."""
+    locked; what is left of the caps is then split over the shards again (campaign_counters) in the same
+    transaction, so a redemption committing meanwhile is never undone nor charged a price changed under it."""
     with transaction.atomic():
         # NO KEY: a redemption's foreign key to the campaign is checked at its COMMIT (deferred) with a KEY SHARE
         # lock, while it holds its counter shard; FOR UPDATE here would deadlock with it waiting for that shard.
@@ -142,6 +143,7 @@ def update_campaign(*, campaign, actor):
         validate_campaign(campaign, **used)
         campaign._history_user = actor
         campaign.save()
+        campaign_counters.split_counters(campaign=campaign)
         campaigns_changed()
     campaign.uses_count, campaign.budget_spent = used["uses_count"], used["budget_spent"]
     return campaign
@@ -151,7 +153,8 @@ def deactivate_campaign(*, campaign, actor):
     campaign.active = False
     campaign._history_user = actor
     with transaction.atomic():
-        campaign.save(update_fields=["active"])  # bumps the terms version: in-flight redemptions are refused
+        campaign.save(update_fields=["active"])
+        campaign_counters.split_counters(campaign=campaign)  # a new terms version: in-flight redemptions are refused
         campaigns_changed()
     return campaign
 

@@ -146,12 +146,15 @@ def _redemptions(rng, members):
     campaigns = {}
     for name, (fields, started_days_ago, ends_in_days, _) in CAMPAIGNS.items():
         # Every campaign runs while the demo redeems; the ended one gets its real end date afterwards.
-        campaigns[name] = Campaign.objects.create(
-            name=name,
-            starts_at=now - datetime.timedelta(days=started_days_ago),
-            ends_at=now + datetime.timedelta(days=max(ends_in_days, 1)),
-            description=f"Demo campaign: {name}.",
-            **fields,
+        campaigns[name] = campaigns_service.create_campaign(
+            campaign=Campaign(
+                name=name,
+                starts_at=now - datetime.timedelta(days=started_days_ago),
+                ends_at=now + datetime.timedelta(days=max(ends_in_days, 1)),
+                description=f"Demo campaign: {name}.",
+                **fields,
+            ),
+            actor=None,
         )
     verified = [m for m in members if m.phone_verified_at]
     made, dated = 0, {}

@@ -86,6 +86,13 @@ class ShardTotal:
     def __set__(self, instance, value):
         instance.__dict__[self.slot] = self.clean(value)
 
+    @classmethod
+    def forget(cls, instance):
+        """Drop the totals read on `instance`: the next access reads them again."""
+        for attribute in vars(type(instance)).values():
+            if isinstance(attribute, cls):
+                instance.__dict__.pop(attribute.slot, None)
+
 
 class CampaignQuerySet(models.QuerySet):
     def with_counters(self):
@@ -185,8 +192,7 @@ class Campaign(CounterFieldsModel):
         self.uses_count, self.budget_spent = totals["uses_count"], totals["budget_spent"]
 
     def refresh_from_db(self, *args, **kwargs):
-        self.__dict__.pop("_uses_count", None)
-        self.__dict__.pop("_budget_spent", None)
+        ShardTotal.forget(self)
         return super().refresh_from_db(*args, **kwargs)
 
 

@@ -6,6 +6,7 @@ from django.urls import reverse
 from backoffice.history import FieldChanges, ObjectHistoryView, field_changes
 from backoffice.tests.factories import admin, marketer
 from catalog.tests.factories import AppFactory
+from growth.campaigns import update_campaign
 from growth.tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
@@ -63,10 +64,11 @@ def test_an_object_without_field_history_has_none():
 
 
 def test_a_campaigns_history_page_shows_the_marketers_edit(client):
-    client.force_login(marketer())
+    user = marketer()
+    client.force_login(user)
     campaign = CampaignFactory(name="Spring")
     campaign.name = "Summer"
-    campaign.save()
+    update_campaign(campaign=campaign, actor=user)
     response = client.get(reverse("campaigns:history", args=[campaign.pk]))
     assert response.status_code == 200
     assert "Spring → Summer" in response.content.decode()

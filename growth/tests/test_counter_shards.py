@@ -10,7 +10,7 @@ from backoffice.counters import writing_counters
 from backoffice.testing.concurrency import run_in_threads, wait_until_a_session_waits_for_a_lock
 from backoffice.tests.factories import UserFactory, marketer
 from growth import campaign_counters, reconciliation
-from growth.campaigns import RedemptionRefused, update_campaign, void_redemption
+from growth.campaigns import RedemptionRefused, deactivate_campaign, update_campaign, void_redemption
 from growth.models import Campaign, CampaignCounterShard, Redemption
 from growth.tests.factories import CampaignFactory, redeem
 
@@ -79,6 +79,13 @@ def test_a_claim_under_terms_changed_since_they_were_read_moves_nothing():
     update_campaign(campaign=campaign, actor=marketer())
     assert campaign_counters.claim_use(campaign_id=campaign.pk, discount=Decimal(1), terms_version=stale) is None
     assert Campaign.objects.get(pk=campaign.pk).uses_count == 0
+
+
+def test_deactivating_a_campaign_refuses_a_claim_read_before_it():
+    campaign = CampaignFactory()
+    stale = shards_of(campaign)[0].terms_version
+    deactivate_campaign(campaign=campaign, actor=marketer())
+    assert campaign_counters.claim_use(campaign_id=campaign.pk, discount=Decimal(1), terms_version=stale) is None
 
 
 @pytest.mark.django_db(transaction=True)
