@@ -100,18 +100,32 @@ class ModelViewSet(WagtailModelViewSet):
 
 
 class HomePanel(Component):
-    """A panel of the admin's home page (Wagtail's `construct_homepage_panels`), shown to who holds `permission`.
-    Subclasses set `name`, `order`, `template_name`, `permission` and fill `get_context_data`."""
+    """A panel of the admin's home page (Wagtail's `construct_homepage_panels`); made by `home_panel`."""
 
-    permission = None
+    def __init__(self, *, name, order, template_name, context):
+        self.name, self.order, self.template_name, self._context = name, order, template_name, context
+
+    def get_context_data(self, parent_context):
+        return self._context(parent_context)
 
 
-def register_home_panel(panel_class):
-    """Class decorator: adds the panel to the admin's home of every user who holds its permission."""
+def home_panel(*, order, permission):
+    """Decorator: `<app>.wagtail_hooks.<panel>(parent_context) -> dict` fills the template `<app>/home/<panel>.html`
+    as a panel of the admin's home, shown to every user who holds `permission`, in `order` among the others."""
 
-    def add_panel(request, panels):
-        if request.user.has_perm(panel_class.permission):
-            panels.append(panel_class())
+    def register(context):
+        app = context.__module__.split(".")[0]
+        panel = {
+            "name": f"{app}_{context.__name__}",
+            "order": order,
+            "template_name": f"{app}/home/{context.__name__}.html",
+        }
 
-    hooks.register("construct_homepage_panels", add_panel)
-    return panel_class
+        def add_panel(request, panels):
+            if request.user.has_perm(permission):
+                panels.append(HomePanel(**panel, context=context))
+
+        hooks.register("construct_homepage_panels", add_panel)
+        return context
+
+    return register

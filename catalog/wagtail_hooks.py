@@ -7,7 +7,7 @@ from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
 from backoffice import viewsets
-from backoffice.viewsets import HomePanel, register_home_panel
+from backoffice.viewsets import home_panel
 
 from . import admin_views, selectors, services
 from .models import App, Category, Competitor, Product, ProductUpload, Store
@@ -203,15 +203,8 @@ def authorize_product_upload_file(user, name):
     return selectors.may_see_product_upload_file(user, name)
 
 
-@register_home_panel
-class PendingUploadsHomePanel(HomePanel):
+@home_panel(order=40, permission="catalog.add_productupload")
+def pending_uploads(parent_context):
     """The admin's home: product uploads left at the preview step, or failed."""
-
-    name = "catalog_pending_uploads"
-    order = 40
-    template_name = "catalog/admin/home_panel.html"
-    permission = "catalog.add_productupload"
-
-    def get_context_data(self, parent_context):
-        uploads = selectors.uploads_awaiting_confirmation()
-        return {"count": uploads.count(), "uploads": uploads[:5], "uploads_url": reverse("product_uploads:index")}
+    uploads = selectors.uploads_awaiting_confirmation()
+    return {"count": uploads.count(), "uploads": uploads[:5], "uploads_url": reverse("product_uploads:index")}

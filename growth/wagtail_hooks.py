@@ -10,7 +10,7 @@ from wagtail.admin.views.generic.models import CreateView, DeleteView, EditView,
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from backoffice import viewsets
-from backoffice.viewsets import HomePanel, register_home_panel
+from backoffice.viewsets import home_panel
 
 from . import campaigns, selectors
 from .admin_forms import CampaignForm
@@ -210,14 +210,7 @@ def referrals_section(member):
     }
 
 
-@register_home_panel
-class LiveCampaignsHomePanel(HomePanel):
+@home_panel(order=20, permission="growth.view_campaign")
+def live_campaigns(parent_context):
     """The marketer's home: campaigns running now, how fast each burns its budget and uses against its time."""
-
-    name = "growth_live_campaigns"
-    order = 20
-    template_name = "growth/admin/home_panel.html"
-    permission = "growth.view_campaign"
-
-    def get_context_data(self, parent_context):
-        return {"campaigns": selectors.live_campaigns()[:10], "campaigns_url": reverse("campaigns:index")}
+    return {"campaigns": selectors.live_campaigns()[:10], "campaigns_url": reverse("campaigns:index")}

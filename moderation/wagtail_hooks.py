@@ -2,7 +2,7 @@ from django.urls import include, path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
-from backoffice.viewsets import HomePanel, register_home_panel
+from backoffice.viewsets import home_panel
 
 from . import proofs, selectors, urls
 from .views import VIEW_DOWNLOADS_PERM
@@ -64,14 +64,7 @@ def authorize_proof_image(user, name):
     return selectors.may_see_proof_image(user, name)
 
 
-@register_home_panel
-class QueueHomePanel(HomePanel):
+@home_panel(order=10, permission=proofs.MODERATE_PERM)
+def queue(parent_context):
     """The moderator's home: how many proofs wait, how long the oldest has waited, and a way in."""
-
-    name = "moderation_queue"
-    order = 10
-    template_name = "moderation/home_panel.html"
-    permission = proofs.MODERATE_PERM
-
-    def get_context_data(self, parent_context):
-        return {**selectors.queue_summary(), "queue_url": reverse("moderation_queue")}
+    return {**selectors.queue_summary(), "queue_url": reverse("moderation_queue")}

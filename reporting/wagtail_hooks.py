@@ -14,7 +14,7 @@ from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from backoffice.models import TaskRun
-from backoffice.viewsets import HomePanel, register_home_panel
+from backoffice.viewsets import home_panel
 
 from . import selectors
 from .forms import PeriodicTaskForm
@@ -42,40 +42,26 @@ def register_reports_menu_item():
     )
 
 
-@register_home_panel
-class DashboardPanel(HomePanel):
+@home_panel(order=50, permission=DASHBOARD_PERMISSION)
+def dashboard(parent_context):
     """Headline figures of the last week and the moderation queue, on the admin home page."""
-
-    name = "reporting_dashboard"
-    order = 50
-    template_name = "reporting/home_panel.html"
-    permission = DASHBOARD_PERMISSION
-
-    def get_context_data(self, parent_context):
-        today = timezone.localdate()
-        board = selectors.dashboard(today - datetime.timedelta(days=HOME_PANEL_DAYS - 1), today)
-        return {
-            "heading": f"Business figures, last {HOME_PANEL_DAYS} days",
-            "figures": [(selectors.FIGURES[name], board.totals[name]) for name in HEADLINE],
-            "queue": board.queue,
-            "reports_url": reverse("reporting_reports"),
-        }
+    today = timezone.localdate()
+    board = selectors.dashboard(today - datetime.timedelta(days=HOME_PANEL_DAYS - 1), today)
+    return {
+        "heading": f"Business figures, last {HOME_PANEL_DAYS} days",
+        "figures": [(selectors.FIGURES[name], board.totals[name]) for name in HEADLINE],
+        "queue": board.queue,
+        "reports_url": reverse("reporting_reports"),
+    }
 
 
-@register_home_panel
-class FailingJobsHomePanel(HomePanel):
+@home_panel(order=30, permission="backoffice.view_taskrun")
+def failing_jobs(parent_context):
     """The admin's home: periodic jobs whose latest run in the last day failed."""
-
-    name = "reporting_failing_jobs"
-    order = 30
-    template_name = "reporting/failing_jobs_panel.html"
-    permission = "backoffice.view_taskrun"
-
-    def get_context_data(self, parent_context):
-        return {
-            "jobs": selectors.failing_jobs(since=timezone.now() - datetime.timedelta(days=1)),
-            "runs_url": reverse("task_runs:index"),
-        }
+    return {
+        "jobs": selectors.failing_jobs(since=timezone.now() - datetime.timedelta(days=1)),
+        "runs_url": reverse("task_runs:index"),
+    }
 
 
 def _when(value):
