@@ -25,14 +25,13 @@ Exits 1 when one is missed.
 
 import argparse
 import io
-import json
 import os
 import resource
 import statistics
 import sys
 import time
 
-from _common import prepare_django
+from _common import Goal, finish, prepare_django
 
 FULL_ROWS = 100_000
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_catalog"
@@ -297,23 +296,21 @@ def main():
             f"(the default peer ran on the first {default_peer_rows:,} rows: at {peer_default_rate:,.0f} rows/s "
             f"{rows:,} rows would take {rows / peer_default_rate / 60:.0f} min)"
         )
-    checks = [
-        (
+    goals = [
+        Goal(
             "confirm vs three-table COPY",
             f"{vs_three_table:.2f}x",
             f"<= {GOAL_VS_THREE_TABLE_COPY}x",
             vs_three_table <= GOAL_VS_THREE_TABLE_COPY,
         ),
-        ("peak memory (max RSS)", f"{peak_mb:.0f} MB", f"< {GOAL_MEMORY_MB} MB", peak_mb < GOAL_MEMORY_MB),
-        (
+        Goal("peak memory (max RSS)", f"{peak_mb:.0f} MB", f"< {GOAL_MEMORY_MB} MB", peak_mb < GOAL_MEMORY_MB),
+        Goal(
             "confirm vs django-import-export bulk",
             f"{vs_bulk_peer:.1f}x",
             f">= {GOAL_VS_BULK_PEER}x",
             vs_bulk_peer >= GOAL_VS_BULK_PEER,
         ),
     ]
-    for label, value, goal, met in checks:
-        print(f"{label:<40}{value:>10}   goal {goal:<10} {'ok' if met else 'MISSED'}")
     writes_vs_three_table = writes_seconds / three_table_seconds
     print(
         f"where the confirm's time goes: its writes alone are {writes_vs_three_table:.2f}x the three-table COPY; "
@@ -354,10 +351,8 @@ def main():
         "goal_vs_three_table_copy": GOAL_VS_THREE_TABLE_COPY,
         "goal_memory_mb": GOAL_MEMORY_MB,
         "goal_vs_peer_bulk": GOAL_VS_BULK_PEER,
-        "goals_met": all(met for *_, met in checks),
     }
-    print("BENCH_RESULT " + json.dumps({"bench": "bulk_upload", **figures}))
-    return 0 if figures["goals_met"] else 1
+    return finish("bulk_upload", figures, goals)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import statistics
 import sys
 import time
 
-from _common import median_seconds, prepare_django
+from _common import Goal, finish, median_seconds, prepare_django
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench_moderation"
 APPS = 20
@@ -384,9 +384,23 @@ def main():
         " (BEGIN/COMMIT not counted)"
     )
     print(f"{'ledger balanced':<28}{ledger_ok!s:>10}")
-    ok = approvals_ok and round_trip_ok and ledger_ok
-    print("BENCH_RESULT " + json.dumps({"bench": "moderation", **result, "goal_met": ok}))
-    return 0 if ok else 1
+    goals = [
+        Goal("round trip approve → next vs dashboard", f"{trip_ratio:.2f}x", f"<= {ROUND_TRIP_GOAL}x", round_trip_ok),
+        Goal(
+            "approvals through the service vs raw SQL",
+            f"{floor_share:.0%}",
+            f">= {APPROVALS_GOAL_SHARE:.0%}",
+            floor_share >= APPROVALS_GOAL_SHARE,
+        ),
+        Goal(
+            "statements per approval",
+            str(approving["statements"]),
+            f"<= {APPROVAL_STATEMENTS_GOAL}",
+            approving["statements"] <= APPROVAL_STATEMENTS_GOAL,
+        ),
+        Goal("ledger balanced", str(ledger_ok), "= True", ledger_ok),
+    ]
+    return finish("moderation", result, goals)
 
 
 if __name__ == "__main__":

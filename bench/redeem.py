@@ -24,14 +24,13 @@ single-row UPDATE rate; its curve rising, not collapsing, from 1 to 8 to 32 to 6
 
 import argparse
 import asyncio
-import json
 import multiprocessing
 import os
 import socket
 import sys
 import time
 
-from _common import prepare_django
+from _common import Goal, finish, prepare_django
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_growth"
 CLIENTS = (1, 8, 32, 64)
@@ -383,48 +382,52 @@ def curve(database_url, uses, client_counts, port):
 
 
 def judge(rows, label):
-    """The goals for one curve: a list of (goal, met, figure) lines."""
+    """The goals for one curve."""
     by_clients = {row["clients"]: row for row in rows}
     service = [row["service"]["rate"] for row in rows]
-    checks = []
+    goals = []
     if GOAL_CLIENTS in by_clients:
         at = by_clients[GOAL_CLIENTS]
         vs_locking = at["service"]["rate"] / at["select_for_update"]["rate"]
         vs_update = at["service"]["rate"] / at["update"]["rate"]
-        checks.append(
-            (
-                f"{label}: service >= {GOAL_VS_LOCKING:g}x select_for_update at {GOAL_CLIENTS} clients",
-                vs_locking >= GOAL_VS_LOCKING,
+        goals.append(
+            Goal(
+                f"{label}: service vs select_for_update at {GOAL_CLIENTS} clients",
                 f"{vs_locking:.2f}x",
+                f">= {GOAL_VS_LOCKING:g}x",
+                vs_locking >= GOAL_VS_LOCKING,
             )
         )
-        checks.append(
-            (
-                f"{label}: service >= {GOAL_VS_UPDATE:.0%} of single-row UPDATE at {GOAL_CLIENTS} clients",
-                vs_update >= GOAL_VS_UPDATE,
+        goals.append(
+            Goal(
+                f"{label}: service vs single-row UPDATE at {GOAL_CLIENTS} clients",
                 f"{vs_update:.1%}",
+                f">= {GOAL_VS_UPDATE:.0%}",
+                vs_update >= GOAL_VS_UPDATE,
             )
         )
     steps = [later / earlier for earlier, later in zip(service, service[1:], strict=False)]
     rising = len(service) < 2 or (service[1] > service[0] and all(step >= NOT_COLLAPSING for step in steps))
-    checks.append(
-        (
-            f"{label}: curve rising, not collapsing (each step >= {NOT_COLLAPSING:.0%})",
-            rising,
+    goals.append(
+        Goal(
+            f"{label}: service curve (per s, by clients)",
             " -> ".join(f"{rate:.0f}" for rate in service),
+            f"rising, each step >= {NOT_COLLAPSING:.0%}",
+            rising,
         )
     )
     oversell = sum(row[i]["oversell"] for row in rows for i in IMPLEMENTATIONS)
     errors = sum(row[i]["errors"] for row in rows for i in IMPLEMENTATIONS)
     matches = all(row[i]["counter_matches_rows"] for row in rows for i in IMPLEMENTATIONS)
-    checks.append(
-        (
-            f"{label}: oversell 0, counters = rows, no errors",
-            oversell == 0 and errors == 0 and matches,
+    goals.append(
+        Goal(
+            f"{label}: oversold uses and errors (counters = rows: {matches})",
             f"oversell {oversell}, errors {errors}",
+            "0 and 0, counters = rows",
+            oversell == 0 and errors == 0 and matches,
         )
     )
-    return checks
+    return goals
 
 
 def main():
@@ -464,10 +467,7 @@ def main():
             proxy.terminate()
             proxy.join()
 
-    checks = [check for label, rows in results.items() for check in judge(rows, label)]
-    print("goals (issue #16):")
-    for goal, met, figure in checks:
-        print(f"  [{'met' if met else 'MISSED'}] {goal}: {figure}")
+    goals = [goal for label, rows in results.items() for goal in judge(rows, label)]
     local = results["local"]
     one_client_update = local[0]["update"]["rate"] if local and local[0]["clients"] == 1 else None
     print(
@@ -503,18 +503,15 @@ def main():
                         f"{row[implementation]['first_error']}"
                     )
     summary = {
-        "bench": "redeem",
         "scale": args.scale,
         "max_uses": uses,
-        "goals_met": all(met for _, met, _ in checks),
     }
     for label, rows in results.items():
         for row in rows:
             for name, key in (("service", "service"), ("select_for_update", "select_for_update"), ("update", "update")):
                 summary[f"{label}_{name}_{row['clients']}_per_s"] = round(row[key]["rate"], 1)
         summary[f"{label}_oversell"] = sum(row[i]["oversell"] for row in rows for i in IMPLEMENTATIONS)
-    print("BENCH_RESULT " + json.dumps(summary))
-    return 0 if summary["goals_met"] else 1
+    return finish("redeem", summary, goals)
 
 
 if __name__ == "__main__":

@@ -158,3 +158,10 @@ def test_finish_exits_0_when_every_goal_is_met(bench_module, capsys):
     common = bench_module("_common")
 
     assert common.finish("x", {}, [common.Goal("a", "1", "<= 2", True)]) == 0
+
+
+def test_every_bench_reports_its_goals_through_finish(run_all):
+    """One way to judge and report goals: a bench that printed its own BENCH_RESULT would bypass the summary."""
+    for script in run_all.all_scripts():
+        source = script.read_text()
+        assert "finish(" in source and 'print("BENCH_RESULT' not in source, script.name
