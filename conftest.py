@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.core.management import call_command
+from django.db import connection, transaction
 from django.test import override_settings
 
 DB_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"}
@@ -123,8 +124,10 @@ def fresh_cache():
     from backoffice.cache import forget_local_cache
     from growth.sms import ConsoleSMSBackend
 
-    for cache in caches.all(initialized_only=True):
-        cache.clear()
+    # Every configured cache, not only those this context already opened: after a test that changed CACHES, Django
+    # starts with no cache open, while LocMemCache's entries (kept per process) would still hold that test's data.
+    for alias in settings.CACHES:
+        caches[alias].clear()
     forget_local_cache()  # each process's copy of cached pages and versions (backoffice/cache.py)
     ConsoleSMSBackend.outbox.clear()  # SMS sent by an earlier test in this worker are not this test's
 
@@ -163,6 +166,32 @@ def as_marketer(client, db):
 @pytest.fixture
 def as_moderator(client, db):
     return logged_in(client, "moderator")
+
+
+DEMO_MEMBERS = 80  # the real demo has 300; 80 show the same shapes in a quarter of the time
+
+
+@pytest.fixture(scope="module")
+def demo_data(django_db_setup, django_db_blocker):
+    """The demo (`load_demo_data`) loaded once for a whole test module, whose tests read it.
+
+    Loading it takes half a minute; a test module asks for it once, not once per test. The load runs in a
+    transaction held open until the module ends and then rolled back: each test's own transaction is a savepoint
+    inside it, so no test sees another's writes and the next module starts from the empty database. (Callbacks
+    queued for after the commit, such as emails, never run: the demo's data is all in the database.)"""
+    with pytest.MonkeyPatch.context() as patch:  # a test that loads the demo again loads the same demo
+        patch.setattr("backoffice.demo.MEMBER_COUNT", DEMO_MEMBERS)
+        with django_db_blocker.unblock():
+            held = transaction.atomic()
+            held.__enter__()
+        try:
+            with django_db_blocker.unblock():
+                call_command("load_demo_data", verbosity=0)
+            yield
+        finally:
+            with django_db_blocker.unblock():
+                transaction.set_rollback(True)
+                held.__exit__(None, None, None)
 
 
 @pytest.fixture

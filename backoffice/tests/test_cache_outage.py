@@ -129,6 +129,7 @@ def test_readiness_names_the_cache(client, broken_cache):
     assert seconds < QUICKLY
 
 
+@pytest.mark.slow  # a subprocess that waits out the broker timeout
 def test_queuing_a_task_on_a_silent_redis_broker_fails_within_seconds_instead_of_hanging():
     from backoffice.tests.test_settings import PRODUCTION_ENV, run_manage
 

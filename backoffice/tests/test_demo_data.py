@@ -13,13 +13,14 @@ from growth.models import Campaign, Redemption, Referral, ReferralVisit
 from moderation.models import Download, RewardEntry, ScreenshotProof
 from reporting.models import DailyStat
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fewer_members(monkeypatch):
-    """The real demo has 300 members; 80 show the same shapes in a quarter of the time."""
-    monkeypatch.setattr("backoffice.demo.MEMBER_COUNT", 80)
+# The demo is loaded once for this module (conftest.demo_data); each test reads it, or loads it again. One worker
+# runs the module (xdist_group). Loading the whole demo takes seconds: `make test` runs these, `make test-fast` not.
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("demo_data"),
+    pytest.mark.xdist_group("demo"),
+    pytest.mark.slow,
+]
 
 
 def load(verbosity=1):
@@ -41,7 +42,6 @@ def counts():
 
 
 def test_demo_data_has_staff_for_each_role_members_and_app_icons():
-    load()
     User = get_user_model()
     assert User.objects.filter(is_staff=False).count() == 80
     for email in ["admin@example.com", "moderator@example.com", "marketer@example.com"]:
@@ -49,24 +49,25 @@ def test_demo_data_has_staff_for_each_role_members_and_app_icons():
     assert App.objects.exclude(image="").exclude(thumbnail="").count() == App.objects.count() > 0
 
 
-def test_loading_demo_data_twice_adds_nothing_the_second_time():
-    load()
+def test_loading_demo_data_again_adds_nothing():
     first = counts()
     load()
     assert counts() == first
 
 
 def test_demo_data_refuses_production_settings(settings):
+    before = counts()
     settings.PRODUCTION = True
     with pytest.raises(CommandError, match="production settings"):
-        call_command("load_demo_data")
-    assert set(counts()) == {0}
+        call_command("load_demo_data", "-v", "2", stdout=io.StringIO())
+    assert counts() == before
 
 
 def test_demo_data_loads_under_production_settings_when_forced(settings):
     settings.PRODUCTION = True
-    call_command("load_demo_data", "--force", stdout=io.StringIO())
-    assert get_user_model().objects.filter(email="admin@example.com").exists()
+    out = io.StringIO()
+    call_command("load_demo_data", "--force", stdout=out)
+    assert "Demo data ready: 80 members" in out.getvalue()
 
 
 def test_it_prints_a_short_summary_and_the_logins_and_each_step_only_with_verbosity_2(capsys):
@@ -80,7 +81,6 @@ def test_it_prints_a_short_summary_and_the_logins_and_each_step_only_with_verbos
 
 
 def test_apps_sit_in_categories_that_fit_them():
-    load()
     placed = {app.name: (app.category.name, app.subcategory.name) for app in App.objects.select_related("category")}
     assert placed["Run Club"] == ("Health & Fitness", "Fitness")
     assert placed["Budget Bee"] == ("Finance", "Budgeting")
@@ -90,7 +90,6 @@ def test_apps_sit_in_categories_that_fit_them():
 
 
 def test_proofs_look_like_phone_screenshots_of_their_app():
-    load()
     proof = ScreenshotProof.objects.select_related("download__app").first()
     with Image.open(proof.image.path) as image:
         assert image.size == (360, 740) and image.mode == "RGBA"
@@ -99,7 +98,6 @@ def test_proofs_look_like_phone_screenshots_of_their_app():
 
 
 def test_activity_spreads_over_ninety_days_and_grows():
-    load()
     today = timezone.localdate()
     by_day = defaultdict(int)
     for when in Download.objects.values_list("created_at", flat=True):
@@ -119,7 +117,6 @@ def test_activity_spreads_over_ninety_days_and_grows():
 
 
 def test_the_demo_period_is_rolled_up_and_every_ledger_line_shows_its_running_balance():
-    load()
     assert DailyStat.objects.count() >= 89
     running = defaultdict(int)
     for entry in RewardEntry.objects.order_by("user_id", "created_at", "pk"):
@@ -130,7 +127,6 @@ def test_the_demo_period_is_rolled_up_and_every_ledger_line_shows_its_running_ba
 def test_members_inbox_news_is_dated_with_the_review_and_old_news_is_read():
     from backoffice.models import Notification
 
-    load()
     proof = ScreenshotProof.objects.filter(status="approved").select_related("download__app").order_by("reviewed_at")[0]
     notice = Notification.objects.get(
         user=proof.download.user, subject=f"Your proof for {proof.download.app.name} was approved"

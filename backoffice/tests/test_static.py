@@ -48,6 +48,7 @@ def collected(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow  # collectstatic of every file, with the manifest
 def test_collectstatic_succeeds_with_the_production_manifest_storage(collected):
     manifest = json.loads((collected / "staticfiles.json").read_text())["paths"]
     for name in ("css/site.css", "vendor/chartjs/chart.umd.min.js", "vendor/chartjs/chart.umd.min.js.map"):
@@ -55,5 +56,6 @@ def test_collectstatic_succeeds_with_the_production_manifest_storage(collected):
     assert any(name.startswith("wagtailadmin/css/") for name in manifest)
 
 
+@pytest.mark.slow  # shares the collectstatic above
 def test_every_collected_css_and_js_reference_has_a_file(collected):
     assert missing_references(collected) == []

@@ -20,6 +20,7 @@ def migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.mark.slow  # migrates backwards and forwards: half a minute
 @pytest.mark.django_db(transaction=True)
 def test_moving_taskrun_keeps_every_run_and_the_admins_permission():
     old_apps = migrate(BEFORE)

@@ -1,11 +1,8 @@
 import pytest
-from django.core.cache import cache
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache(settings):
-    """Throttles live in the cache; rows are served at once (no sync lag) unless a test sets one."""
+def no_sync_lag(settings):
+    """Rows are served at once (no sync lag) unless a test sets one. (Caches are emptied by the root conftest's
+    fresh_cache, which also forgets each process's local copy: a fixture of the same name here would shadow it.)"""
     settings.DATA_API_SYNC_LAG_SECONDS = 0
-    cache.clear()
-    yield
-    cache.clear()

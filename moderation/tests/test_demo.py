@@ -4,16 +4,11 @@ from django.db.models import Count
 
 from moderation.models import RewardEntry, ScreenshotProof
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fewer_members(monkeypatch):
-    monkeypatch.setattr("backoffice.demo.MEMBER_COUNT", 60)
+# The whole demo, loaded once for the module (conftest.demo_data): seconds of work, so `make test` runs it.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_data"), pytest.mark.slow]
 
 
 def test_demo_reviews_proofs_through_the_services_once():
-    call_command("load_demo_data", verbosity=0)
     statuses = dict(ScreenshotProof.objects.values_list("status").annotate(n=Count("pk")))
     moderation_entries = RewardEntry.objects.filter(kind__in=[RewardEntry.Kind.EARN, RewardEntry.Kind.INVALIDATE])
     entries = moderation_entries.count()

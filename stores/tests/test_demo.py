@@ -1,17 +1,13 @@
 import pytest
 
-from backoffice import demo as accounts_demo
-from catalog import demo as catalog_demo
 from stores import demo
 from stores.models import Order, RepricingDecision, UserAlert
 
-pytestmark = pytest.mark.django_db
+# The whole demo, loaded once for the module (conftest.demo_data): seconds of work, so `make test` runs it.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_data"), pytest.mark.slow]
 
 
 def test_demo_data_gives_the_monitoring_page_and_alerts_something_real_once():
-    accounts_demo.load(print)
-    catalog_demo.load(print)
-    demo.load(print)
     assert Order.objects.filter(placed_at__lt=Order.objects.latest("placed_at").placed_at).count() > 300
     assert RepricingDecision.objects.filter(status="suggested").exists()
     assert RepricingDecision.objects.filter(status="applied").exists()
