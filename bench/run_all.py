@@ -63,20 +63,12 @@ def select(scripts, only):
     return [known[name] for name in names]
 
 
-def is_goal_flag(key):
-    return key.endswith(("goal_met", "goals_met")) or key == "meets_target"
-
-
 def goal_lines(result):
-    """The goals a BENCH_RESULT reports: its "goals" list (bench/_common.py), or, from a bench that does not emit
-    one yet, each boolean `...goal_met` / `...goals_met` / `meets_target` flag it has (no figure or limit)."""
-    if "goals" in result:
-        return [
-            {"goal": g["goal"], "figure": g["figure"], "limit": g["limit"], "met": bool(g["met"])}
-            for g in result["goals"]
-        ]
-    flags = [key for key, value in result.items() if isinstance(value, bool) and is_goal_flag(key)]
-    return [{"goal": key, "figure": "(see output)", "limit": "(see output)", "met": result[key]} for key in flags]
+    """The goals a BENCH_RESULT reports: its "goals" list (bench/_common.py's finish)."""
+    return [
+        {"goal": g["goal"], "figure": g["figure"], "limit": g["limit"], "met": bool(g["met"])}
+        for g in result.get("goals", [])
+    ]
 
 
 def run(script, scale):
@@ -104,13 +96,16 @@ def run(script, scale):
 
 
 def status(entry):
-    """ok; MISSED (a goal missed: exit 1 with goals reported); FAILED (crashed, or exit 1 with no goal missed)."""
+    """ok (every goal met); MISSED (a goal missed); NOT JUDGED (no goal reported: a run from before the bench
+    judged its goals); FAILED (crashed, or a non-zero exit with no goal missed)."""
     goals = [goal for result in entry["results"] for goal in goal_lines(result)]
-    if entry["exit_status"] == 0:
-        return "ok" if entry["results"] else "FAILED (no BENCH_RESULT)"
     if any(not goal["met"] for goal in goals):
         return "MISSED"
-    return f"FAILED (exit {entry['exit_status']})"
+    if entry["exit_status"] != 0:
+        return f"FAILED (exit {entry['exit_status']})"
+    if not entry["results"]:
+        return "FAILED (no BENCH_RESULT)"
+    return "ok" if goals else "NOT JUDGED (no goals reported: re-run it)"
 
 
 def cell(text):
@@ -159,8 +154,9 @@ def section(entry):
     return lines
 
 
-def report(entries, info):
-    missed = [entry["script"] for entry in entries if status(entry) != "ok"]
+def report(entries, info, never_run=()):
+    """RESULTS.md from the stored entries; `never_run` names the benches with no stored run at all."""
+    missed = [entry["script"] for entry in entries if status(entry) != "ok"] + list(never_run)
     lines = [
         "# Benchmark results",
         "",
@@ -170,6 +166,7 @@ def report(entries, info):
         f"Not ok: {', '.join(missed)}." if missed else "Every goal met.",
         "",
         *summary(entries),
+        *(f"| {name} | (never run at this scale) | - | - | **NOT RUN** |" for name in never_run),
         "",
         "## Machine",
         "",
@@ -185,6 +182,17 @@ def stored_entries():
     return [json.loads(path.read_text()) for path in sorted(RESULTS_DIR.glob("*.json"))]
 
 
+def never_run(entries, scripts):
+    stored = {entry["script"] for entry in entries}
+    return [script.name for script in scripts if script.name not in stored]
+
+
+def write_report():
+    """Rebuild RESULTS.md from bench/results/ (also without running anything)."""
+    entries = stored_entries()
+    RESULTS_MD.write_text(report(entries, machine(), never_run(entries, all_scripts())))
+
+
 def main():
     scale = float(os.environ.get("BENCH_SCALE", "1.0"))
     scripts = select(all_scripts(), os.environ.get("BENCH_ONLY"))
@@ -196,7 +204,7 @@ def main():
         print(entry["output"][-2000:], entry["error"], sep="\n", flush=True)
         (RESULTS_DIR / f"{script.stem}.json").write_text(json.dumps(entry, indent=1) + "\n")
         runs.append(entry)
-    RESULTS_MD.write_text(report(stored_entries(), machine()))
+    write_report()
     print(f"wrote {RESULTS_MD} ({len(runs)} run now, the others from bench/results/)")
     for entry in runs:
         print(f"{entry['script']}: {status(entry)}")

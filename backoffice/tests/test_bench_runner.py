@@ -101,7 +101,7 @@ def test_a_missed_goal_is_marked_in_the_summary_table_and_fails_the_run(run_all,
     summary = markdown.split("## Summary", 1)[1].split("## Machine", 1)[0]
     assert "| http_load.py | API /api/apps/: p99 | 61.0 ms | < 50 ms | **MISSED** |" in summary
     assert "## http_load.py: MISSED" in markdown
-    assert "Not ok: http_load.py." in markdown
+    assert "Not ok: http_load.py" in markdown
 
 
 def test_the_summary_lists_every_goal_line_of_every_stored_bench(run_all):
@@ -119,13 +119,12 @@ def test_the_summary_lists_every_goal_line_of_every_stored_bench(run_all):
     ]
 
 
-def test_a_bench_without_a_goals_list_is_summarised_from_its_goal_met_flags(run_all):
-    result = {"bench": "moderation", "round_trip_goal_met": False, "approvals_goal_met": True, "rows": 3}
+def test_a_stored_run_without_goals_is_not_judged_ok(run_all):
+    old = entry("moderation.py", goals=[])
+    old["results"] = [{"bench": "moderation", "round_trip_goal_met": False, "rows": 3}]
 
-    assert [(line["goal"], line["met"]) for line in run_all.goal_lines(result)] == [
-        ("round_trip_goal_met", False),
-        ("approvals_goal_met", True),
-    ]
+    assert run_all.status(old).startswith("NOT JUDGED")
+    assert "**NOT JUDGED" in "\n".join(run_all.summary([old]))
 
 
 def test_a_crashed_bench_is_failed_not_ok(run_all):
@@ -165,3 +164,13 @@ def test_every_bench_reports_its_goals_through_finish(run_all):
     for script in run_all.all_scripts():
         source = script.read_text()
         assert "finish(" in source and 'print("BENCH_RESULT' not in source, script.name
+
+
+def test_a_bench_with_no_stored_run_is_listed_as_not_run(run_all):
+    entries = [entry("leaderboard.py", goals=[goal("page", "1 ms", "<= 2 ms", True)])]
+    scripts = [run_all.BENCH_DIR / "leaderboard.py", run_all.BENCH_DIR / "purchase.py"]
+
+    text = run_all.report(entries, {"cores": 2}, run_all.never_run(entries, scripts))
+
+    assert "Not ok: purchase.py." in text
+    assert "| purchase.py | (never run at this scale) | - | - | **NOT RUN** |" in text
