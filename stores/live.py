@@ -28,11 +28,12 @@ def _rendered_at(since):
     """The page's render time from `since` (epoch seconds, written by the page's script tag), or None."""
     try:
         seconds = float(since)
-    except ValueError:
+        if not math.isfinite(seconds):
+            return None
+        rendered = datetime.datetime.fromtimestamp(max(seconds, 0), tz=datetime.UTC)
+    except (ValueError, OverflowError, OSError):  # not a number, or beyond the calendar
         return None
-    if not math.isfinite(seconds):
-        return None
-    return min(datetime.datetime.fromtimestamp(max(seconds, 0), tz=datetime.UTC), timezone.now())
+    return min(rendered, timezone.now())
 
 
 def stream_url():
