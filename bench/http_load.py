@@ -9,6 +9,7 @@ other tenants weighs on both), the rounds' ratios printed beside it. Goals (issu
   - 50 connections: no 5xx.
 
     .venv/bin/python bench/http_load.py [--scale 0.2] [--connections 8] [--workers 2] [--asgi] [--port 18601]
+                                        [--only campaigns,leaderboard]
 
 --asgi serves as the Procfile does (gunicorn with uvicorn workers); the default is gunicorn's sync workers (WSGI).
 DB_POOL_MAX_SIZE=0 in the environment measures Django's persistent connections instead of the psycopg pool.
@@ -202,6 +203,7 @@ def main():
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_HTTP_PORT", "0")), help="0: any free")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    parser.add_argument("--only", default="", help="comma-separated parts of page names to run (baselines always run)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk; `make bench` does it)")
@@ -231,12 +233,16 @@ def main():
         targets = [
             ("static file (baseline)", static_path, None, False),
             ("trivial view (baseline)", "/bench/trivial/", None, False),
+            ("signed-in trivial view (baseline)", "/bench/signed-in/", cookie, False),
             ("home /", "/", None, True),
             ("apps /apps/", "/apps/", None, True),
             ("leaderboard /leaderboard/", "/leaderboard/", None, True),
             ("API /api/apps/", "/api/apps/", None, True),
             ("API /api/campaigns/available/", "/api/campaigns/available/?cart_total=40", cookie, True),
         ]
+        if args.only:
+            wanted = [part.strip() for part in args.only.split(",") if part.strip()]
+            targets = targets[:3] + [t for t in targets[3:] if any(part in t[0] for part in wanted)]
         kind = "uvicorn (ASGI, as the Procfile)" if args.asgi else "sync (WSGI)"
         print(f"HTTP benchmark: gunicorn {args.workers} {kind} workers, production settings, PostgreSQL + Redis, wrk")
         database = settings.DATABASES["default"]
@@ -268,10 +274,13 @@ def main():
         # is over the goal, no page can meet it here (the load of other processes, not the page, sets it).
         floor_p99 = rows[1]["p99_ms"]
         machine_limited = floor_p99 >= P99_GOAL_MS
+        # A signed-in page also loads its session and user rows: what the signed-in trivial view costs is its floor.
+        signed_in_floor = rows[2]["rps"] / trivial
         goals = []
-        for row, (_name, _path, _cookie, is_goal) in zip(rows, targets, strict=True):
+        for row, (_name, _path, page_cookie, is_goal) in zip(rows, targets, strict=True):
             row["x_trivial"] = row["rps"] / row.get("paired_trivial_rps", trivial)
             limit = f" (machine limit: trivial view p99 {floor_p99:.0f} ms)" if machine_limited else ""
+            floor = f" (signed-in floor: {signed_in_floor:.0%})" if page_cookie and is_goal else ""
             checks = [
                 Goal(
                     f"{row['name']}: answers at {args.connections} connections",
@@ -290,7 +299,7 @@ def main():
                 checks += [
                     Goal(
                         f"{row['name']}: rate vs trivial view",
-                        f"{row['x_trivial']:.0%}",
+                        f"{row['x_trivial']:.0%}{floor}",
                         f">= {RATE_GOAL:.0%}",
                         row["x_trivial"] >= RATE_GOAL,
                     ),
@@ -323,8 +332,13 @@ def main():
                 f"{args.connections} connections on {os.cpu_count()} shared cores "
                 f"(load {load_before:.1f}-{load_after:.1f})"
             )
-        print(f"goals missed: {len(missed)} of {len(targets) - 2} pages" if missed else "all goals met")
+        print(
+            f"signed-in floor: a request that reads request.user runs at {signed_in_floor:.0%} of the trivial view "
+            "(its session and user rows come from PostgreSQL on every request)"
+        )
+        print(f"goals missed: {len(missed)} of {len(targets) - 3} pages" if missed else "all goals met")
         result = {"scale": args.scale, "asgi": args.asgi, "pool": bool(pool), "pages": rows, "missed": missed}
+        result["signed_in_floor"] = signed_in_floor
         result.update(machine_limited=machine_limited, load_before=load_before, load_after=load_after)
         return finish("http_load", result, goals)
     finally:

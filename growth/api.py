@@ -97,8 +97,13 @@ class AvailableCampaignsView(APIView):
         query = CartQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         cart_total, app = query.validated_data["cart_total"], query.validated_data.get("app")
-        offers = campaigns.available_campaigns(request.user, cart_total, app)
-        return Response(CampaignSerializer(offers, many=True, context={"cart_total": cart_total}).data)
+        # The serialized offers are what the service caches: a cache hit skips building the serializer too.
+        offers = campaigns.available_campaigns(request.user, cart_total, app, present=_present_offer)
+        return Response(offers)
+
+
+def _present_offer(campaign, cart_total):
+    return dict(CampaignSerializer(campaign, context={"cart_total": cart_total}).data)
 
 
 class RedeemView(KeyedWriteView):

@@ -291,18 +291,22 @@ m2m_changed.connect(_campaign_links_changed, sender=Campaign.eligible_apps.throu
 m2m_changed.connect(_campaign_links_changed, sender=Campaign.eligible_categories.through)
 
 
-def available_campaigns(user, cart_total, app=None):
+def available_campaigns(user, cart_total, app=None, *, present=None):
     """Campaigns `user` can redeem now for a cart of `cart_total` (for `app`, if given), soonest ending first.
 
     Cached per member and cart (AVAILABLE_CAMPAIGNS_CACHE_SECONDS); the redeem path re-checks every rule anyway.
+    `present(campaign, cart_total)`, when given, turns each campaign into what the caller shows (the API's JSON-ready
+    dict); the presented items are what is cached and returned, so a cache hit skips the presentation too.
     """
     seconds = settings.AVAILABLE_CAMPAIGNS_CACHE_SECONDS
     if not seconds:
-        return available_campaigns_uncached(user, cart_total, app)
+        found = available_campaigns_uncached(user, cart_total, app)
+        return [present(campaign, cart_total) for campaign in found] if present else found
     member_key = _member_generation_key(user.pk)
     key = ":".join(
         [
             "growth:available",
+            f"{present.__module__}.{present.__qualname__}" if present else "campaigns",
             str(user.pk),
             str(user.points_balance),
             "v" if user.phone_verified else "u",
@@ -318,9 +322,12 @@ def available_campaigns(user, cart_total, app=None):
     if stored is not None and stored[0] == generations:
         cached = stored[1]
     else:
-        cached = available_campaigns_uncached(user, cart_total, app)
+        cached = [
+            (campaign.ends_at, present(campaign, cart_total) if present else campaign)
+            for campaign in available_campaigns_uncached(user, cart_total, app)
+        ]
         cache.set(key, (generations, cached), seconds)
-    return [campaign for campaign in cached if now < campaign.ends_at]
+    return [item for ends_at, item in cached if now < ends_at]
 
 
 def available_campaigns_uncached(user, cart_total, app=None):

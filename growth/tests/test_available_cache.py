@@ -35,6 +35,40 @@ def test_a_second_call_is_served_from_the_cache(django_assert_num_queries):
         assert [c.pk for c in campaigns.available_campaigns(fresh, Decimal("50"))] == [campaign.pk]
 
 
+def test_presented_offers_are_cached_so_a_hit_presents_nothing_again():
+    member, campaign = UserFactory(verified=True), CampaignFactory()
+    presented = []
+
+    def present(offer, cart_total):
+        presented.append(offer.pk)
+        return {"id": offer.pk, "cart_total": str(cart_total)}
+
+    first = campaigns.available_campaigns(member, Decimal("50"), present=present)
+    again = campaigns.available_campaigns(get_user_model().objects.get(pk=member.pk), Decimal("50"), present=present)
+
+    assert first == again == [{"id": campaign.pk, "cart_total": "50"}]
+    assert presented == [campaign.pk]
+
+
+def test_presented_and_plain_lists_are_cached_apart():
+    member, campaign = UserFactory(verified=True), CampaignFactory()
+    assert campaigns.available_campaigns(member, Decimal("50"), present=lambda offer, total: offer.name) == [
+        campaign.name
+    ]
+    assert available(member) == [campaign.pk]
+
+
+def test_a_presented_offer_past_its_end_is_dropped_from_the_cached_list():
+    member = UserFactory(verified=True)
+    campaign = CampaignFactory(ends_at=timezone.now() + timezone.timedelta(minutes=1))
+    present = lambda offer, total: offer.pk  # noqa: E731
+    assert campaigns.available_campaigns(member, Decimal("50"), present=present) == [campaign.pk]
+    later = timezone.now() + timezone.timedelta(minutes=2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(campaigns.timezone, "now", lambda: later)
+        assert campaigns.available_campaigns(member, Decimal("50"), present=present) == []
+
+
 def test_a_cached_list_costs_one_cache_round_trip(monkeypatch):
     member, campaign = UserFactory(verified=True), CampaignFactory()
     assert available(member) == [campaign.pk]
