@@ -22,6 +22,16 @@ def send_delivery(delivery_id):
         logger.exception("delivery %s: the attempt could not be recorded; the retry sweep will pick it up", delivery_id)
 
 
+@shared_task(name="backoffice.tasks.send_queued_deliveries", ignore_result=True)
+def send_queued_deliveries():
+    """Send the emails and SMS waiting for their first attempt (woken after the commit that queued them). Each keeps
+    its own record (its Delivery row) and a failure waits for the retry sweep: this never raises either."""
+    try:
+        delivery.send_queued_deliveries()
+    except Exception:
+        logger.exception("queued deliveries could not be sent now; the retry sweep will pick them up")
+
+
 @recorded_task(name="backoffice.tasks.retry_deliveries")
 def retry_deliveries():
     """Send again the emails and SMS whose retry time has come."""

@@ -312,7 +312,8 @@ DELIVERY_RETRY_SECONDS = int(os.environ.get("DELIVERY_RETRY_SECONDS", "60"))
 # ...and marked failed after this many attempts (staff can still send it again from Deliveries).
 DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "5"))
 DELIVERY_STUCK_SECONDS = 15 * 60  # a send still "sending" after this long was lost with its worker: retried
-DELIVERY_SWEEP_BATCH = 500  # deliveries queued again per run of the retry sweep
+DELIVERY_SWEEP_BATCH = 500  # deliveries queued again per run of the retry sweep (and sent per wake-up)
+DELIVERY_WAKE_SECONDS = 10  # a queued wake-up of the sender is trusted this long before another is queued
 
 # Job runs (TaskRun rows) older than this are deleted by the scheduled backoffice.tasks.prune_task_runs.
 TASK_RUN_RETENTION_DAYS = int(os.environ.get("TASK_RUN_RETENTION_DAYS", "30"))

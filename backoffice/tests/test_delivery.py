@@ -140,14 +140,64 @@ def test_a_broker_failure_leaves_the_email_queued_for_the_sweep(monkeypatch, cap
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(tasks.send_delivery, "delay", broker_down)
+    monkeypatch.setattr(tasks.send_queued_deliveries, "delay", broker_down)
     notify_user(UserFactory(), "Approved")
     assert Delivery.objects.get().status == Status.QUEUED
-    assert "retry sweep will send it" in caplog.text
+    assert "retry sweep will send them" in caplog.text
     monkeypatch.undo()
     make_due(Delivery.objects.get())
     tasks.retry_deliveries.delay()
     assert Delivery.objects.get().status == Status.SENT
+
+
+def test_a_burst_of_deliveries_wakes_the_sender_once(monkeypatch, django_capture_on_commit_callbacks):
+    wake_ups = []
+    monkeypatch.setattr(tasks.send_queued_deliveries, "delay", lambda: wake_ups.append(1))
+    for number in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            deliveries.queue_sms("+15550001111", f"code {number}")
+    assert len(wake_ups) == 1
+    assert Delivery.objects.filter(status=Status.QUEUED).count() == 3
+
+
+def test_one_wake_up_sends_every_delivery_waiting_for_its_first_attempt(monkeypatch):
+    monkeypatch.setattr(tasks.send_queued_deliveries, "delay", lambda: None)  # the wake-up is queued, not yet run
+    for number in range(3):
+        deliveries.queue_sms("+15550001111", f"code {number}")
+    ConsoleSMSBackend.outbox.clear()
+    monkeypatch.undo()
+    tasks.send_queued_deliveries.delay()
+    assert [sms["body"] for sms in ConsoleSMSBackend.outbox] == ["code 0", "code 1", "code 2"]
+    assert set(Delivery.objects.values_list("status", "attempts")) == {(Status.SENT, 1)}
+
+
+def test_a_delivery_queued_once_the_sender_started_wakes_it_again(monkeypatch):
+    wake_ups = []
+    monkeypatch.setattr(tasks.send_queued_deliveries, "delay", lambda: wake_ups.append(1))
+    deliveries.queue_sms("+15550001111", "first")
+    deliveries.send_queued_deliveries()  # the task starts: the wake-up is spent
+    deliveries.queue_sms("+15550001111", "second")
+    assert len(wake_ups) == 2
+
+
+def test_the_sender_leaves_retries_to_the_sweep(smtp, monkeypatch):
+    smtp(refused_port())
+    notify_user(UserFactory(), "Approved")
+    assert Delivery.objects.get().status == Status.RETRYING
+    assert deliveries.send_queued_deliveries() == 0  # only first attempts: a retry waits for its time
+
+
+def test_more_than_a_batch_waiting_wakes_another_sender(monkeypatch, settings):
+    settings.DELIVERY_SWEEP_BATCH = 2
+    wake_ups = []
+    monkeypatch.setattr(tasks.send_queued_deliveries, "delay", lambda: wake_ups.append(1))
+    for number in range(3):
+        deliveries.queue_sms("+15550001111", f"code {number}")
+    wake_ups.clear()
+    assert deliveries.send_queued_deliveries() == 2
+    assert wake_ups == [1]
+    assert deliveries.send_queued_deliveries() == 1
+    assert Delivery.objects.filter(status=Status.SENT).count() == 3
 
 
 def test_a_delivery_is_sent_once_however_often_it_is_queued():
@@ -229,3 +279,13 @@ def test_deliveries_are_pruned_on_a_schedule():
     from django_celery_beat.models import PeriodicTask
 
     assert PeriodicTask.objects.get(task="backoffice.tasks.prune_deliveries").enabled
+
+
+def test_a_dead_cache_still_sends_every_delivery(settings):
+    # No IGNORE_EXCEPTIONS: every cache call raises, as a backend without django-redis's guard would.
+    settings.CACHES = {
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{refused_port()}/0"}
+    }
+    deliveries.queue_sms("+15550001111", "first")
+    deliveries.queue_sms("+15550001111", "second")
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Status.SENT}

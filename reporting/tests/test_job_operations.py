@@ -16,7 +16,7 @@ from reporting import schedules, tasks
 pytestmark = pytest.mark.django_db
 
 # Tasks that are not jobs: each keeps its own record (a Delivery row), so a TaskRun per email would be noise.
-NOT_JOBS = {"backoffice.tasks.send_delivery"}
+NOT_JOBS = {"backoffice.tasks.send_delivery", "backoffice.tasks.send_queued_deliveries"}
 NOW = timezone.now()  # "now" of the missed-schedule checks; runs are dated relative to it
 
 
