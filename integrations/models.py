@@ -63,10 +63,10 @@ class WebhookDelivery(models.Model):
     """One event sent (or being sent) to one endpoint: the log Admins read and replay from."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RETRYING = "retrying", "Retrying"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
+        PENDING = "pending"
+        RETRYING = "retrying"
+        DELIVERED = "delivered"
+        FAILED = "failed"
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=40, db_index=True)

@@ -91,12 +91,12 @@ class Order(models.Model):
     """A marketplace order. Its status moves only through `stores.orders.change_status`."""
 
     class Status(models.TextChoices):
-        NEW = "new", "New"
-        ACCEPTED = "accepted", "Accepted"
-        SHIPPED = "shipped", "Shipped"
-        DELIVERED = "delivered", "Delivered"
-        CANCELLED = "cancelled", "Cancelled"
-        RETURNED = "returned", "Returned"
+        NEW = "new"
+        ACCEPTED = "accepted"
+        SHIPPED = "shipped"
+        DELIVERED = "delivered"
+        CANCELLED = "cancelled"
+        RETURNED = "returned"
 
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="orders")
     code = models.CharField("marketplace order code", max_length=64)
