@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from backoffice.models import actor_link, optional_link
+from backoffice.models import NamedModel, actor_link, optional_link
 
 
 class IntegrationClient(models.Model):
@@ -41,7 +41,7 @@ WEBHOOK_EVENTS = [
 ]
 
 
-class WebhookEndpoint(models.Model):
+class WebhookEndpoint(NamedModel):
     """Where to POST the events an Admin chose, signed with the endpoint's secret."""
 
     name = models.CharField(max_length=120)
@@ -51,12 +51,6 @@ class WebhookEndpoint(models.Model):
     active = models.BooleanField(default=True)
     created_by = actor_link(on_delete=models.SET_NULL, blank=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
 
 
 class WebhookDelivery(models.Model):
