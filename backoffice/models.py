@@ -42,6 +42,17 @@ def stamped(field_name):
     return property(lambda obj: getattr(obj, field_name) is not None, doc=f"Whether `{field_name}` is set.")
 
 
+class NamedModel(models.Model):
+    """A model known by its `name` (each declares its own): listed in name order and shown as its name."""
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 

@@ -3,7 +3,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from backoffice.models import actor_link, optional_link
+from backoffice.models import NamedModel, actor_link, optional_link
 from backoffice.storage import private_storage
 from backoffice.uploads import RandomName, validate_image
 
@@ -30,7 +30,7 @@ class Category(models.Model):
             raise ValidationError({"parent": "A category cannot be its own parent."})
 
 
-class App(models.Model):
+class App(NamedModel):
     """An app users install to earn points, proving it with a screenshot."""
 
     name = models.CharField(max_length=120)
@@ -52,27 +52,17 @@ class App(models.Model):
     updated_at = models.DateTimeField(auto_now=True, help_text="Read by the data API's incremental sync.")
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
-    class Meta:
-        ordering = ["name"]
+    class Meta(NamedModel.Meta):
         indexes = [models.Index(fields=["active", "category"]), models.Index(fields=["updated_at", "id"])]
-
-    def __str__(self):
-        return self.name
 
     def clean(self):
         if self.subcategory_id and self.category_id and self.subcategory.parent_id != self.category_id:
             raise ValidationError({"subcategory": "The subcategory must belong to the chosen category."})
 
 
-class Store(models.Model):
+class Store(NamedModel):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=140, unique=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
 
 
 class Product(models.Model):
@@ -122,7 +112,7 @@ class ProductPriceChange(models.Model):
         return f"{self.product_id}: {self.old_price} → {self.new_price}"
 
 
-class Competitor(models.Model):
+class Competitor(NamedModel):
     class FeedFormat(models.TextChoices):
         CSV = "csv", "CSV"
         JSON = "json", "JSON"
@@ -131,12 +121,6 @@ class Competitor(models.Model):
     feed_url = models.URLField(blank=True)
     feed_format = models.CharField(max_length=4, choices=FeedFormat.choices, default=FeedFormat.CSV)
     active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
 
 
 class CompetitorOffer(models.Model):

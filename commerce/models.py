@@ -95,8 +95,8 @@ class Subscription(models.Model):
     """One paid period of a plan for a member; the rows of a member are their subscription history."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        EXPIRED = "expired", "Expired"
+        ACTIVE = "active"
+        EXPIRED = "expired"
 
     member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions")
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")

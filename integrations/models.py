@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from backoffice.models import actor_link, optional_link
+from backoffice.models import NamedModel, actor_link, optional_link
 
 
 class IntegrationClient(models.Model):
@@ -41,7 +41,7 @@ WEBHOOK_EVENTS = [
 ]
 
 
-class WebhookEndpoint(models.Model):
+class WebhookEndpoint(NamedModel):
     """Where to POST the events an Admin chose, signed with the endpoint's secret."""
 
     name = models.CharField(max_length=120)
@@ -52,21 +52,15 @@ class WebhookEndpoint(models.Model):
     created_by = actor_link(on_delete=models.SET_NULL, blank=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
-
 
 class WebhookDelivery(models.Model):
     """One event sent (or being sent) to one endpoint: the log Admins read and replay from."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RETRYING = "retrying", "Retrying"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
+        PENDING = "pending"
+        RETRYING = "retrying"
+        DELIVERED = "delivered"
+        FAILED = "failed"
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=40, db_index=True)

@@ -29,10 +29,10 @@ class ScreenshotProof(models.Model):
     """A screenshot a user uploads to prove a download; moderators approve or reject it."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        INVALIDATED = "invalidated", "Invalidated"
+        PENDING = "pending"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        INVALIDATED = "invalidated"
 
     download = models.ForeignKey(Download, on_delete=models.PROTECT, related_name="proofs")
     image = models.ImageField(upload_to=RandomName("proofs"), storage=private_storage, validators=[validate_image])

@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from backoffice.models import actor_link, optional_link
+from backoffice.models import NamedModel, actor_link, optional_link
 from catalog.models import Competitor, Product, Store
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -68,7 +68,7 @@ class ProductStock(models.Model):
         return self.quantity - self.reserved
 
 
-class Client(models.Model):
+class Client(NamedModel):
     """A buyer of the store on the marketplace."""
 
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="clients")
@@ -79,24 +79,20 @@ class Client(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
-    class Meta:
-        ordering = ["name"]
+    class Meta(NamedModel.Meta):
         indexes = [models.Index(fields=["store", "phone"])]
-
-    def __str__(self):
-        return self.name
 
 
 class Order(models.Model):
     """A marketplace order. Its status moves only through `stores.orders.change_status`."""
 
     class Status(models.TextChoices):
-        NEW = "new", "New"
-        ACCEPTED = "accepted", "Accepted"
-        SHIPPED = "shipped", "Shipped"
-        DELIVERED = "delivered", "Delivered"
-        CANCELLED = "cancelled", "Cancelled"
-        RETURNED = "returned", "Returned"
+        NEW = "new"
+        ACCEPTED = "accepted"
+        SHIPPED = "shipped"
+        DELIVERED = "delivered"
+        CANCELLED = "cancelled"
+        RETURNED = "returned"
 
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="orders")
     code = models.CharField("marketplace order code", max_length=64)

@@ -22,6 +22,20 @@ def env_list(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+# A tunable read from the environment: the default is written as the value it stands for (60, 60 * 60, 0.5), and the
+# environment's string, when set, is converted to that type.
+def env_int(name, default):
+    return int(os.environ.get(name, default))
+
+
+def env_float(name, default):
+    return float(os.environ.get(name, default))
+
+
+def env_decimal(name, default):
+    return Decimal(os.environ.get(name, default))
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-key-never-used-in-production-7d1f0a")
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
@@ -112,7 +126,7 @@ TEMPLATES = [
 
 # Without the pool (DB_POOL_MAX_SIZE=0, below): seconds a process keeps its database connection between
 # requests/tasks (0: a new connection each time, ~4 ms here), checked before reuse. One per process and thread.
-DB_CONN_MAX_AGE = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
+DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 60)
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
@@ -121,16 +135,16 @@ DATABASES = {
     )
 }
 # Seconds to wait for PostgreSQL to accept a connection before a request (or /readyz) gives up.
-DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = DB_CONNECT_TIMEOUT
 # PostgreSQL connections per process from psycopg 3's pool (Django's OPTIONS["pool"]) when above 0: the web runs
 # under ASGI, where Django's persistent connections belong to a thread and must be off (Django's docs); the pool
 # checks a connection out per request or task and takes it back. Size per process (README, Production): the
 # pool's max_size; 0 uses DB_CONN_MAX_AGE instead. Tests use neither (test.py).
-DB_POOL_MAX_SIZE = int(os.environ.get("DB_POOL_MAX_SIZE", "4"))
-DB_POOL_MIN_SIZE = int(os.environ.get("DB_POOL_MIN_SIZE", "1"))  # connections each process opens and keeps
-DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT", "5"))  # seconds a request waits for a free connection
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 4)
+DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 1)  # connections each process opens and keeps
+DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 5)  # seconds a request waits for a free connection
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE > 0:
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": min(DB_POOL_MIN_SIZE, DB_POOL_MAX_SIZE),
@@ -148,9 +162,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "backoffice.User"
 # Every login form goes through the one login policy (backoffice/login_policy.py).
 AUTHENTICATION_BACKENDS = ["backoffice.login_policy.LoginPolicyBackend"]
-LOGIN_FAILURES_PER_IDENTIFIER = int(os.environ.get("LOGIN_FAILURES_PER_IDENTIFIER", "5"))  # per window
-LOGIN_FAILURES_PER_IP = int(os.environ.get("LOGIN_FAILURES_PER_IP", "30"))  # per window
-LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", str(15 * 60)))  # the window
+LOGIN_FAILURES_PER_IDENTIFIER = env_int("LOGIN_FAILURES_PER_IDENTIFIER", 5)  # per window
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 30)  # per window
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)  # the window
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -176,7 +190,7 @@ MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "local")
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))  # public media on local disk (app images)
 # Private files on local disk (proof screenshots, product upload files): never under MEDIA_ROOT.
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "private_media"))
-PRIVATE_MEDIA_URL_SECONDS = int(os.environ.get("PRIVATE_MEDIA_URL_SECONDS", "60"))  # life of a signed S3 link
+PRIVATE_MEDIA_URL_SECONDS = env_int("PRIVATE_MEDIA_URL_SECONDS", 60)  # life of a signed S3 link
 AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME", "")  # one bucket: public/ and private/ prefixes
 AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL") or None  # non-AWS S3 (MinIO, R2...); None: AWS
 AWS_S3_REGION_NAME = os.environ.get("AWS_S3_REGION_NAME") or None
@@ -223,10 +237,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # A cache outage is not an outage: Redis gets this long to connect / to answer, then the cache call is skipped
 # (a miss; the page is computed uncached) with one warning from the `backoffice.cache` logger. /readyz reports it.
-CACHE_CONNECT_TIMEOUT = float(os.environ.get("CACHE_CONNECT_TIMEOUT", "0.5"))
-CACHE_READ_TIMEOUT = float(os.environ.get("CACHE_READ_TIMEOUT", "0.5"))
+CACHE_CONNECT_TIMEOUT = env_float("CACHE_CONNECT_TIMEOUT", 0.5)
+CACHE_READ_TIMEOUT = env_float("CACHE_READ_TIMEOUT", 0.5)
 # After a Redis failure the cache is skipped (every call a miss, at once) this long before Redis is tried again.
-CACHE_DOWN_SECONDS = float(os.environ.get("CACHE_DOWN_SECONDS", "10"))
+CACHE_DOWN_SECONDS = env_float("CACHE_DOWN_SECONDS", 10)
 
 
 def redis_cache(location):
@@ -262,10 +276,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(CELERY_FILESYSTEM_BROKER_DIR / "control"),
     }
 # Seconds /readyz (and a request enqueuing a task) waits for the broker before calling it unreachable.
-CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "2"))
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2)
 # A Redis broker that accepts but never answers fails a publish (a request queuing an email) after this many
 # seconds instead of hanging it for good (redis-py's default: no timeout). Must exceed kombu's 1 s BRPOP poll.
-CELERY_BROKER_SOCKET_TIMEOUT = float(os.environ.get("CELERY_BROKER_SOCKET_TIMEOUT", "5"))
+CELERY_BROKER_SOCKET_TIMEOUT = env_float("CELERY_BROKER_SOCKET_TIMEOUT", 5)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
@@ -288,7 +302,7 @@ TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
 TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "")  # another Twilio-compatible host, e.g. a test fake
-SMS_TIMEOUT_SECONDS = int(os.environ.get("SMS_TIMEOUT_SECONDS", "10"))  # seconds a Twilio API call may take
+SMS_TIMEOUT_SECONDS = env_int("SMS_TIMEOUT_SECONDS", 10)  # seconds a Twilio API call may take
 SMS_BACKEND = os.environ.get(
     "SMS_BACKEND",
     "growth.sms.TwilioSMSBackend" if TWILIO_ACCOUNT_SID else "growth.sms.ConsoleSMSBackend",
@@ -300,86 +314,86 @@ EMAIL_BACKEND = "backoffice.delivery.QueuedEmailBackend"
 EMAIL_DELIVERY_BACKEND = os.environ.get(
     "EMAIL_DELIVERY_BACKEND", os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 )
-EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))  # seconds an SMTP connect/read may take
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)  # seconds an SMTP connect/read may take
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Rewards <no-reply@rewards.local>")
 # Deliveries (email, SMS): a failed send is retried after this many seconds, doubling each time (at most an hour),
-DELIVERY_RETRY_SECONDS = int(os.environ.get("DELIVERY_RETRY_SECONDS", "60"))
+DELIVERY_RETRY_SECONDS = env_int("DELIVERY_RETRY_SECONDS", 60)
 # ...and marked failed after this many attempts (staff can still send it again from Deliveries).
-DELIVERY_MAX_ATTEMPTS = int(os.environ.get("DELIVERY_MAX_ATTEMPTS", "5"))
+DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5)
 DELIVERY_STUCK_SECONDS = 15 * 60  # a send still "sending" after this long was lost with its worker: retried
 DELIVERY_SWEEP_BATCH = 500  # deliveries queued again per run of the retry sweep (and sent per wake-up)
 DELIVERY_WAKE_SECONDS = 10  # a queued wake-up of the sender is trusted this long before another is queued
 
 # Job runs (TaskRun rows) older than this are deleted by the scheduled backoffice.tasks.prune_task_runs.
-TASK_RUN_RETENTION_DAYS = int(os.environ.get("TASK_RUN_RETENTION_DAYS", "30"))
+TASK_RUN_RETENTION_DAYS = env_int("TASK_RUN_RETENTION_DAYS", 30)
 # Sent and failed deliveries older than this are deleted by the scheduled backoffice.tasks.prune_deliveries
 # (their message bodies hold codes and personal data; the ones still waiting are never deleted).
-DELIVERY_RETENTION_DAYS = int(os.environ.get("DELIVERY_RETENTION_DAYS", "90"))
+DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90)
 
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 # A staff alert with the same kind and subject as one raised this recently only counts a repeat (no new email).
-ALERT_REPEAT_SECONDS = int(os.environ.get("ALERT_REPEAT_SECONDS", str(60 * 60)))
+ALERT_REPEAT_SECONDS = env_int("ALERT_REPEAT_SECONDS", 60 * 60)
 # True only under backoffice.settings.production: demo-only commands (load_demo_data) refuse to run there.
 PRODUCTION = False
 # /readyz: seconds each dependency (database, cache, broker) gets to answer before it is reported down.
-READINESS_TIMEOUT = float(os.environ.get("READINESS_TIMEOUT", "2"))
+READINESS_TIMEOUT = env_float("READINESS_TIMEOUT", 2)
 # Optional error reporting (sentry-sdk): off unless set. Initialised in settings/production.py.
 SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
-SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0"))
+SENTRY_TRACES_SAMPLE_RATE = env_float("SENTRY_TRACES_SAMPLE_RATE", 0)
 # The list `reporting.tasks.download_daily_list` fetches each day (CSV with a header row, or a JSON array).
 DAILY_LIST_URL = os.environ.get("DAILY_LIST_URL", "")
 # The dashboard counts today live from the raw tables; viewers within this many seconds share one count (0: off).
-REPORTING_LIVE_CACHE_SECONDS = int(os.environ.get("REPORTING_LIVE_CACHE_SECONDS", "60"))
+REPORTING_LIVE_CACHE_SECONDS = env_int("REPORTING_LIVE_CACHE_SECONDS", 60)
 # Public pages (home, apps, leaderboard) and the public API lists are cached for anonymous visitors this long;
 # a write to what they show also invalidates them at once (versioned keys, backoffice/cache.py).
-PUBLIC_PAGE_CACHE_SECONDS = int(os.environ.get("PUBLIC_PAGE_CACHE_SECONDS", "60"))
+PUBLIC_PAGE_CACHE_SECONDS = env_int("PUBLIC_PAGE_CACHE_SECONDS", 60)
 # Each process keeps its last read of those versions, and the pages themselves, this long in memory: a cached page
 # then costs no round trip to Redis; another process's write shows within this time (0: ask Redis every time).
-PUBLIC_CACHE_LOCAL_SECONDS = float(os.environ.get("PUBLIC_CACHE_LOCAL_SECONDS", "1"))
+PUBLIC_CACHE_LOCAL_SECONDS = env_float("PUBLIC_CACHE_LOCAL_SECONDS", 1)
 # Leaderboard pages and own ranks are cached this long (a referral credit also invalidates them at once); a page
 # cursor older than this, or minted before the last credit, has its rank recounted instead of trusted.
-LEADERBOARD_CACHE_SECONDS = int(os.environ.get("LEADERBOARD_CACHE_SECONDS", "300"))
+LEADERBOARD_CACHE_SECONDS = env_int("LEADERBOARD_CACHE_SECONDS", 300)
 # The moderation queue's "done today" team count (it reads every proof reviewed today) is shared this long (0: off).
-MODERATION_TEAM_COUNT_CACHE_SECONDS = int(os.environ.get("MODERATION_TEAM_COUNT_CACHE_SECONDS", "30"))
+MODERATION_TEAM_COUNT_CACHE_SECONDS = env_int("MODERATION_TEAM_COUNT_CACHE_SECONDS", 30)
 # Which active webhook endpoints subscribe to each event is cached this long (dropped at once on any endpoint change).
-WEBHOOK_SUBSCRIBERS_CACHE_SECONDS = int(os.environ.get("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS", "3600"))
+WEBHOOK_SUBSCRIBERS_CACHE_SECONDS = env_int("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS", 3600)
 # The plans' points multipliers (read on every approval) are cached this long (dropped at once on any plan change).
-PLAN_MULTIPLIER_CACHE_SECONDS = int(os.environ.get("PLAN_MULTIPLIER_CACHE_SECONDS", "3600"))
+PLAN_MULTIPLIER_CACHE_SECONDS = env_int("PLAN_MULTIPLIER_CACHE_SECONDS", 3600)
 
 # Numbers that can't be gamed (issue 12): see README "Policies".
 # A declared cart (no app priced by us) is discounted as if it were at most this much, unless a campaign says otherwise.
 CAMPAIGN_DEFAULT_MAX_CART_TOTAL = os.environ.get("CAMPAIGN_DEFAULT_MAX_CART_TOTAL", "100.00")
 # A member's available campaigns per cart are cached this long (seconds; 0: off); writes invalidate them at once.
-AVAILABLE_CAMPAIGNS_CACHE_SECONDS = int(os.environ.get("AVAILABLE_CAMPAIGNS_CACHE_SECONDS", "60"))
+AVAILABLE_CAMPAIGNS_CACHE_SECONDS = env_int("AVAILABLE_CAMPAIGNS_CACHE_SECONDS", 60)
 # A campaign's uses and budget are split over this many counter rows, so concurrent redemptions lock different rows.
-CAMPAIGN_COUNTER_SHARDS = int(os.environ.get("CAMPAIGN_COUNTER_SHARDS", "16"))
+CAMPAIGN_COUNTER_SHARDS = env_int("CAMPAIGN_COUNTER_SHARDS", 16)
 # A member whose proof for an app was rejected may send a new one this many times; approved/invalidated closes the app.
-PROOF_MAX_REJECTED_RETRIES = int(os.environ.get("PROOF_MAX_REJECTED_RETRIES", "2"))
+PROOF_MAX_REJECTED_RETRIES = env_int("PROOF_MAX_REJECTED_RETRIES", 2)
 # Perceptual-hash (pHash, 64 bits) distance at or below which two proofs are flagged as near duplicates.
-PROOF_NEAR_DUPLICATE_DISTANCE = int(os.environ.get("PROOF_NEAR_DUPLICATE_DISTANCE", "6"))
+PROOF_NEAR_DUPLICATE_DISTANCE = env_int("PROOF_NEAR_DUPLICATE_DISTANCE", 6)
 # How long the product upload's confirm step waits for rows another upload holds before giving up (milliseconds).
-PRODUCT_UPLOAD_LOCK_TIMEOUT_MS = int(os.environ.get("PRODUCT_UPLOAD_LOCK_TIMEOUT_MS", "30000"))
+PRODUCT_UPLOAD_LOCK_TIMEOUT_MS = env_int("PRODUCT_UPLOAD_LOCK_TIMEOUT_MS", 30000)
 # Product files up to this size are previewed and imported in the request; larger ones by a background job (about
 # 25,000 rows per MB, previewed in a few seconds), with a progress bar and a notification when done.
-PRODUCT_UPLOAD_INLINE_MAX_BYTES = int(os.environ.get("PRODUCT_UPLOAD_INLINE_MAX_BYTES", str(1024 * 1024)))
+PRODUCT_UPLOAD_INLINE_MAX_BYTES = env_int("PRODUCT_UPLOAD_INLINE_MAX_BYTES", 1024 * 1024)
 
 # Phone numbers typed without a country code are read in this region (ISO code, "" = always international).
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")
 
 # Phone verification (growth/otp.py) and referrals (growth/referrals.py).
-OTP_VALID_SECONDS = int(os.environ.get("OTP_VALID_SECONDS", "300"))  # life of a texted code
-OTP_MAX_ATTEMPTS = int(os.environ.get("OTP_MAX_ATTEMPTS", "5"))  # wrong codes before the code is burned
-OTP_RESEND_INTERVAL_SECONDS = int(os.environ.get("OTP_RESEND_INTERVAL_SECONDS", "60"))  # pause between two sends
-OTP_MAX_SENDS_PER_HOUR = int(os.environ.get("OTP_MAX_SENDS_PER_HOUR", "5"))  # codes texted to one member an hour
+OTP_VALID_SECONDS = env_int("OTP_VALID_SECONDS", 300)  # life of a texted code
+OTP_MAX_ATTEMPTS = env_int("OTP_MAX_ATTEMPTS", 5)  # wrong codes before the code is burned
+OTP_RESEND_INTERVAL_SECONDS = env_int("OTP_RESEND_INTERVAL_SECONDS", 60)  # pause between two sends
+OTP_MAX_SENDS_PER_HOUR = env_int("OTP_MAX_SENDS_PER_HOUR", 5)  # codes texted to one member an hour
 # Back-off after a wrong code: factor * 2**(failures - 1) seconds (django-otp ThrottlingMixin; 0 turns it off).
-OTP_PHONE_THROTTLE_FACTOR = int(os.environ.get("OTP_PHONE_THROTTLE_FACTOR", "1"))
+OTP_PHONE_THROTTLE_FACTOR = env_int("OTP_PHONE_THROTTLE_FACTOR", 1)
 # Points the referrer gets, once, when the referred member (and the referrer) verified a phone.
-REFERRAL_BONUS_POINTS = int(os.environ.get("REFERRAL_BONUS_POINTS", "50"))
+REFERRAL_BONUS_POINTS = env_int("REFERRAL_BONUS_POINTS", 50)
 
 # Rate limits of the public site (growth/ratelimit.py), "N/second|minute|hour|day". Cache down: SMS sends
 # are refused (they cost money); the others are allowed with a warning (README "Security").
@@ -391,7 +405,7 @@ PASSWORD_RESET_RATE_PER_EMAIL = os.environ.get("PASSWORD_RESET_RATE_PER_EMAIL", 
 OTP_CHECK_RATE_PER_IP = os.environ.get("OTP_CHECK_RATE_PER_IP", "30/hour")  # OTP codes tried from one address
 
 # Product uploads (catalog/product_files.py) are refused beyond these, before the sheet is parsed.
-PRODUCT_FILE_MAX_ROWS = int(os.environ.get("PRODUCT_FILE_MAX_ROWS", "200000"))  # products per file
+PRODUCT_FILE_MAX_ROWS = env_int("PRODUCT_FILE_MAX_ROWS", 200000)  # products per file
 PRODUCT_FILE_MAX_COLUMNS = 50  # the format has 7; room for a few extra columns, not 16,384
 PRODUCT_FILE_MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # an .xlsx's total uncompressed size (zip bombs)
 
@@ -399,14 +413,14 @@ PRODUCT_FILE_MAX_UNPACKED_BYTES = 200 * 1024 * 1024  # an .xlsx's total uncompre
 # Networks that outbound requests may reach although private/loopback (comma-separated CIDRs, e.g. an
 # on-premise feed at 10.0.0.5/32). Empty: only global addresses.
 OUTBOUND_ALLOWED_NETWORKS = env_list("OUTBOUND_ALLOWED_NETWORKS")
-OUTBOUND_TIMEOUT_SECONDS = int(os.environ.get("OUTBOUND_TIMEOUT_SECONDS", "30"))  # whole request, redirects included
+OUTBOUND_TIMEOUT_SECONDS = env_int("OUTBOUND_TIMEOUT_SECONDS", 30)  # whole request, redirects included
 OUTBOUND_CONNECT_TIMEOUT_SECONDS = 10  # one TCP/TLS connection
-OUTBOUND_MAX_BYTES = int(os.environ.get("OUTBOUND_MAX_BYTES", str(20 * 1024 * 1024)))  # largest answer body read
+OUTBOUND_MAX_BYTES = env_int("OUTBOUND_MAX_BYTES", 20 * 1024 * 1024)  # largest answer body read
 OUTBOUND_MAX_REDIRECTS = 5  # redirects followed, each re-checked
 
 # How many reverse proxies (load balancer, CDN) stand in front of the app and append to X-Forwarded-For;
 # backoffice.net.client_ip believes that many entries from the right. 0: use REMOTE_ADDR only.
-TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # Exports: django-import-export escapes formulas too, should a resource ever be exported (backoffice/exports.py
 # escapes every export the product writes).
@@ -414,27 +428,27 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 # Store operations (stores app)
 # Competitor offers not seen for this many hours are ignored by the repricer and shown as a stale feed.
-REPRICING_STALE_OFFER_HOURS = int(os.environ.get("REPRICING_STALE_OFFER_HOURS", "48"))
+REPRICING_STALE_OFFER_HOURS = env_int("REPRICING_STALE_OFFER_HOURS", 48)
 # A competitor price below this fraction of ours is flagged as suspicious (a typo, a bait) and never followed.
-REPRICING_SUSPICIOUS_FRACTION = Decimal(os.environ.get("REPRICING_SUSPICIOUS_FRACTION", "0.5"))
+REPRICING_SUSPICIOUS_FRACTION = env_decimal("REPRICING_SUSPICIOUS_FRACTION", Decimal("0.5"))
 # PostgreSQL work_mem for a repricing run's transaction: its per-product aggregate stays in memory (no spill).
 REPRICING_WORK_MEM = os.environ.get("REPRICING_WORK_MEM", "64MB")
 # Store price lists with at most this many products are cached whole; larger ones are streamed each time.
-PRICE_LIST_CACHE_MAX_PRODUCTS = int(os.environ.get("PRICE_LIST_CACHE_MAX_PRODUCTS", "20000"))
+PRICE_LIST_CACHE_MAX_PRODUCTS = env_int("PRICE_LIST_CACHE_MAX_PRODUCTS", 20000)
 # How long a cached price list lives (its key also changes with every price or stock change).
-PRICE_LIST_CACHE_SECONDS = int(os.environ.get("PRICE_LIST_CACHE_SECONDS", "3600"))
+PRICE_LIST_CACHE_SECONDS = env_int("PRICE_LIST_CACHE_SECONDS", 3600)
 
 # Landing page (landing app): how many published reviews the home page shows, newest first.
-LANDING_HOME_REVIEWS = int(os.environ.get("LANDING_HOME_REVIEWS", "6"))
+LANDING_HOME_REVIEWS = env_int("LANDING_HOME_REVIEWS", 6)
 
 # Staff alerts: the live stream polls for new alerts this often, and each stream ends after this long
 # (the browser's EventSource reconnects at once, resuming after the last alert it saw).
-ALERTS_STREAM_POLL_SECONDS = float(os.environ.get("ALERTS_STREAM_POLL_SECONDS", "3"))
-ALERTS_STREAM_MAX_SECONDS = float(os.environ.get("ALERTS_STREAM_MAX_SECONDS", "55"))
+ALERTS_STREAM_POLL_SECONDS = env_float("ALERTS_STREAM_POLL_SECONDS", 3)
+ALERTS_STREAM_MAX_SECONDS = env_float("ALERTS_STREAM_MAX_SECONDS", 55)
 # Telegram: without a bot token alerts meant for Telegram are written to the log.
 TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
 TELEGRAM_API_BASE_URL = os.environ.get("TELEGRAM_API_BASE_URL", "https://api.telegram.org")  # a fake in tests
-TELEGRAM_TIMEOUT_SECONDS = float(os.environ.get("TELEGRAM_TIMEOUT_SECONDS", "5"))
+TELEGRAM_TIMEOUT_SECONDS = env_float("TELEGRAM_TIMEOUT_SECONDS", 5)
 TELEGRAM_SENDER = os.environ.get(
     "TELEGRAM_SENDER",
     "stores.telegram.BotApiTelegramSender" if TELEGRAM_BOT_TOKEN else "stores.telegram.ConsoleTelegramSender",
@@ -503,7 +517,7 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "integrations.oauth.ClientScopes",
     "OAUTH2_VALIDATOR_CLASS": "integrations.oauth.ClientValidator",
     # Lifetime of a client's access token; a client asks for a new one with its credentials.
-    "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OAUTH2_ACCESS_TOKEN_SECONDS", "3600")),
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH2_ACCESS_TOKEN_SECONDS", 3600),
     # RFC 9700 (OAuth 2.0 Security BCP): only client credentials are used; every legacy allowance is off.
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
@@ -518,11 +532,11 @@ OAUTH2_PROVIDER = {
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 # Incremental sync serves only rows last written at least this long ago, so a row whose transaction
 # commits a little after its timestamp is not skipped by a client that already read past that time.
-DATA_API_SYNC_LAG_SECONDS = float(os.environ.get("DATA_API_SYNC_LAG_SECONDS", "5"))
+DATA_API_SYNC_LAG_SECONDS = env_float("DATA_API_SYNC_LAG_SECONDS", 5)
 # Webhooks: each delivery's whole request time, its attempts in all, and the first retry's delay (then doubled).
-WEBHOOK_TIMEOUT_SECONDS = int(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
-WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "6"))
-WEBHOOK_BACKOFF_SECONDS = int(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "30"))
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_BACKOFF_SECONDS = env_int("WEBHOOK_BACKOFF_SECONDS", 30)
 # Rows per page of the data API v1 (a client may ask for fewer or up to DATA_API_MAX_PAGE_SIZE with ?page_size=).
 DATA_API_PAGE_SIZE = 100
 DATA_API_MAX_PAGE_SIZE = 1000
