@@ -472,15 +472,32 @@ def redeem_for_purchase(*, user, campaign, app, purchase_reference, expected_poi
     return _redeem(user, campaign, reference, expected_points_cost, cart).redemption
 
 
+class _NoFreeShard(Exception):
+    """The free claim found no shard with room: this attempt is rolled back and the redemption redone, gathering."""
+
+
 def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
     """The redeem path. On PostgreSQL its reads and writes are three precompiled statements (redemption_sql: the
     member locked; one read; one CTE claiming a shard and inserting the redemption and its history row), since ORM
-    compilation was most of a redemption's client CPU; elsewhere the ORM writes the same rows."""
-    app = cart.app
+    compilation was most of a redemption's client CPU; elsewhere the ORM writes the same rows.
+
+    When no free shard has room, the attempt is rolled back and redone once, gathering room from every shard: the
+    failed `SKIP LOCKED` claim may still hold a shard whose room ran out under it (PostgreSQL keeps the lock of a row
+    that fails its recheck), and locking every shard in slot order while holding one out of order deadlocks with
+    another gatherer. The rollback (a savepoint's, inside a caller's transaction) releases it.
+    """
     try:
         expected_points_cost = int(expected_points_cost)
     except (TypeError, ValueError):
         raise RedemptionRefused("invalid", "Send the points cost you were shown (expected_points_cost).") from None
+    try:
+        return _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart, gather=False)
+    except _NoFreeShard:
+        return _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart, gather=True)
+
+
+def _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart, *, gather):
+    app = cart.app
     in_sql = _one_statement_writes()
     with transaction.atomic():
         if in_sql:
@@ -544,7 +561,13 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
         discount = _discount_within_cart(current, on_cart, cart)
         write = _write_in_sql if in_sql else _write_with_orm
         redemption = write(
-            campaign=current, user=locked_user, idempotency_key=idempotency_key, cart=cart, discount=discount, now=now
+            campaign=current,
+            user=locked_user,
+            idempotency_key=idempotency_key,
+            cart=cart,
+            discount=discount,
+            now=now,
+            gather=gather,
         )
         # Subscribers (webhooks) run after the commit; a rolled-back redemption publishes nothing.
         publish(
@@ -583,9 +606,11 @@ def _charge(*, campaign, user, redemption):
         raise RedemptionRefused("insufficient_points", str(exc)) from exc
 
 
-def _write_with_orm(*, campaign, user, idempotency_key, cart, discount, now):
+def _write_with_orm(*, campaign, user, idempotency_key, cart, discount, now, gather):
     """The redemption (and its history row), the points cost, then, last before COMMIT, the counter claim (the
-    claimed shard stays locked as briefly as possible); zero rows claimed rolls everything back and says why."""
+    claimed shard stays locked as briefly as possible); zero rows claimed rolls everything back and says why.
+    (`gather` is unused: `claim_use` gathers in the same transaction, which only PostgreSQL's concurrent SQL path
+    must not do.)"""
     redemption = record_redemption(
         campaign=campaign, user=user, idempotency_key=idempotency_key, cart=cart, discount=discount
     )
@@ -599,10 +624,11 @@ def _write_with_orm(*, campaign, user, idempotency_key, cart, discount, now):
     return redemption
 
 
-def _write_in_sql(*, campaign, user, idempotency_key, cart, discount, now):
+def _write_in_sql(*, campaign, user, idempotency_key, cart, discount, now, gather):
     """The same rows as `_write_with_orm`, in the same order of locks: the points cost first (its source is the id
-    the read reserved), then one statement claiming a shard and inserting the redemption and its history row; the
-    rare slow claim (room gathered from every shard) is followed by the insert alone."""
+    the read reserved), then one statement claiming a free shard and inserting the redemption and its history row;
+    none free with room: `_NoFreeShard`. With `gather` (the redone attempt) room is gathered from every shard first
+    (campaign_counters' slow path), then the insert runs alone."""
     redemption = Redemption(
         id=getattr(campaign, "reserved_id", None),
         campaign=campaign,
@@ -632,8 +658,11 @@ def _write_in_sql(*, campaign, user, idempotency_key, cart, discount, now):
         voucher_code=redemption.voucher_code,
         now=now,
     )
-    redemption.pk = insert(claim=True)
-    if redemption.pk is None:
+    if not gather:
+        redemption.pk = insert(claim=True)
+        if redemption.pk is None:
+            raise _NoFreeShard  # rolled back and redone with gather (see _redeem)
+    else:
         claimed = campaign_counters.claim_gathering_room(
             campaign_id=campaign.pk, discount=discount, terms_version=campaign.terms_version
         )

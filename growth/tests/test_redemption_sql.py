@@ -12,7 +12,7 @@ from simple_history.models import HistoricalRecords
 from backoffice.counters import writing_counters
 from backoffice.tests.factories import UserFactory
 from catalog.tests.factories import AppFactory
-from growth import campaigns
+from growth import campaign_counters, campaigns, redemption_sql
 from growth.models import Campaign, CampaignCounterShard, Redemption
 from growth.tests.factories import CampaignFactory, redeem
 from moderation.ledger import post_entry
@@ -128,3 +128,31 @@ def test_a_replayed_key_on_the_sql_path_returns_the_first_redemption_whole(on_pa
         first.voucher_code,
     )
     assert replay.redemption.campaign.name == campaign.name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_room_is_gathered_in_a_new_transaction_after_a_failed_free_claim(on_path, settings, monkeypatch):
+    """A failed SKIP LOCKED claim may keep a shard locked; gathering in slot order while holding it deadlocks."""
+    on_path("sql")
+    settings.CAMPAIGN_COUNTER_SHARDS = 4
+    campaign = CampaignFactory(discount_kind="fixed", discount_value=Decimal("5"), budget=Decimal("10"))
+    with writing_counters():  # 2.50 a shard: no shard alone has room for one discount
+        CampaignCounterShard.objects.filter(campaign=campaign).update(budget=Decimal("2.50"))
+    seen = []
+
+    def spy(name, real):
+        def call(**kwargs):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT txid_current()")
+                seen.append((name, kwargs.get("claim", True), cursor.fetchone()[0]))
+            return real(**kwargs)
+
+        return call
+
+    monkeypatch.setattr(redemption_sql, "insert_claimed", spy("insert", redemption_sql.insert_claimed))
+    monkeypatch.setattr(
+        campaign_counters, "claim_gathering_room", spy("gather", campaign_counters.claim_gathering_room)
+    )
+    assert redeem(UserFactory(verified=True), campaign).created
+    (_, _, failed), (_, _, gathered), (_, claim, inserted) = seen
+    assert failed != gathered == inserted and claim is False
