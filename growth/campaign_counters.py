@@ -111,11 +111,13 @@ class Claim:
 ROOM = "(max_uses IS NULL OR uses_count < max_uses) AND (budget IS NULL OR budget_spent + %(discount)s <= budget)"
 
 
-def claim_sql():
-    """The fast claim: one UPDATE of a random free shard with room under `terms_version`, RETURNING its id. Named
-    parameters `campaign_id`, `discount`, `terms_version`; the redeem path on PostgreSQL runs it as the first CTE
-    of its insert (redemption_sql), so the insert happens only when a shard was claimed."""
-    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+def claim_sql(*, wait=False):
+    """The fast claim: one UPDATE of a random free shard with room under `terms_version` (SKIP LOCKED), or with
+    `wait` of a random shard with room even if locked, waited for (the UPDATE re-checks room and terms on the row it
+    waited for), RETURNING its id. Named parameters `campaign_id`, `discount`, `terms_version`; the redeem path on
+    PostgreSQL runs it as the first CTE of its insert (redemption_sql), so the insert happens only on a claim."""
+    skip = connection.features.has_select_for_update_skip_locked and not wait
+    skip_locked = " FOR UPDATE SKIP LOCKED" if skip else ""
     return (
         f"UPDATE {SHARD_TABLE} SET uses_count = uses_count + 1, budget_spent = budget_spent + %(discount)s "
         f"WHERE id = (SELECT id FROM {SHARD_TABLE} WHERE campaign_id = %(campaign_id)s "

@@ -473,7 +473,16 @@ def redeem_for_purchase(*, user, campaign, app, purchase_reference, expected_poi
 
 
 class _NoFreeShard(Exception):
-    """The free claim found no shard with room: this attempt is rolled back and the redemption redone, gathering."""
+    """The claim found no shard with room: this attempt is rolled back and the redemption redone (see _redeem) under
+    the same terms version (`terms_version`, the one the member was served)."""
+
+    def __init__(self, terms_version):
+        super().__init__(terms_version)
+        self.terms_version = terms_version
+
+
+# The redeem path's attempts on PostgreSQL: a free shard (SKIP LOCKED); one with room, waited for; room gathered.
+CLAIM_STAGES = ("free", "wait", "gather")
 
 
 def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
@@ -481,22 +490,32 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
     member locked; one read; one CTE claiming a shard and inserting the redemption and its history row), since ORM
     compilation was most of a redemption's client CPU; elsewhere the ORM writes the same rows.
 
-    When no free shard has room, the attempt is rolled back and redone once, gathering room from every shard: the
-    failed `SKIP LOCKED` claim may still hold a shard whose room ran out under it (PostgreSQL keeps the lock of a row
-    that fails its recheck), and locking every shard in slot order while holding one out of order deadlocks with
-    another gatherer. The rollback (a savepoint's, inside a caller's transaction) releases it.
+    When no free shard has room, the attempt is rolled back and redone waiting for one shard with room (with more
+    clients than shards, or holders descheduled on a busy machine, every shard is often held at once); when that
+    fails too, redone again gathering room from every shard. A failed claim may still hold a shard whose room ran
+    out under it (PostgreSQL keeps the lock of a row that fails its recheck), and waiting for another shard, or
+    locking every shard in slot order, while holding one deadlocks; the rollback (a savepoint's, inside a caller's
+    transaction) releases it, so a redone attempt waits holding no shard.
     """
     try:
         expected_points_cost = int(expected_points_cost)
     except (TypeError, ValueError):
         raise RedemptionRefused("invalid", "Send the points cost you were shown (expected_points_cost).") from None
-    try:
-        return _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart, gather=False)
-    except _NoFreeShard:
-        return _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart, gather=True)
+    terms_version = None
+    for stage in CLAIM_STAGES[:-1]:
+        try:
+            return _redeem_attempt(
+                user, campaign, idempotency_key, expected_points_cost, cart, stage=stage, terms_version=terms_version
+            )
+        except _NoFreeShard as no_room:
+            terms_version = no_room.terms_version
+    return _redeem_attempt(
+        user, campaign, idempotency_key, expected_points_cost, cart, stage=CLAIM_STAGES[-1], terms_version=terms_version
+    )
 
 
-def _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart, *, gather):
+def _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart, *, stage, terms_version):
+    """One attempt; `terms_version`: the terms a rolled-back attempt served (a redone one keeps to them)."""
     app = cart.app
     in_sql = _one_statement_writes()
     with transaction.atomic():
@@ -546,6 +565,8 @@ def _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart,
             current = _campaign_for_redeem(campaign.pk, locked_user, app)
         if expected_points_cost != current.points_cost:
             raise _cost_changed(current)
+        if terms_version is not None and current.terms_version != terms_version:
+            raise RedemptionRefused("campaign_changed", "This offer changed while you redeemed it; check it again.")
         now = timezone.now()
         refused = refusal(
             current,
@@ -567,7 +588,7 @@ def _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart,
             cart=cart,
             discount=discount,
             now=now,
-            gather=gather,
+            stage=stage,
         )
         # Subscribers (webhooks) run after the commit; a rolled-back redemption publishes nothing.
         publish(
@@ -606,10 +627,10 @@ def _charge(*, campaign, user, redemption):
         raise RedemptionRefused("insufficient_points", str(exc)) from exc
 
 
-def _write_with_orm(*, campaign, user, idempotency_key, cart, discount, now, gather):
+def _write_with_orm(*, campaign, user, idempotency_key, cart, discount, now, stage):
     """The redemption (and its history row), the points cost, then, last before COMMIT, the counter claim (the
     claimed shard stays locked as briefly as possible); zero rows claimed rolls everything back and says why.
-    (`gather` is unused: `claim_use` gathers in the same transaction, which only PostgreSQL's concurrent SQL path
+    (`stage` is unused: `claim_use` gathers in the same transaction, which only PostgreSQL's concurrent SQL path
     must not do.)"""
     redemption = record_redemption(
         campaign=campaign, user=user, idempotency_key=idempotency_key, cart=cart, discount=discount
@@ -624,10 +645,10 @@ def _write_with_orm(*, campaign, user, idempotency_key, cart, discount, now, gat
     return redemption
 
 
-def _write_in_sql(*, campaign, user, idempotency_key, cart, discount, now, gather):
+def _write_in_sql(*, campaign, user, idempotency_key, cart, discount, now, stage):
     """The same rows as `_write_with_orm`, in the same order of locks: the points cost first (its source is the id
-    the read reserved), then one statement claiming a free shard and inserting the redemption and its history row;
-    none free with room: `_NoFreeShard`. With `gather` (the redone attempt) room is gathered from every shard first
+    the read reserved), then one statement claiming a shard (`stage` "free" or "wait") and inserting the redemption
+    and its history row; none claimed: `_NoFreeShard`. At the "gather" stage room is gathered from every shard first
     (campaign_counters' slow path), then the insert runs alone."""
     redemption = Redemption(
         id=getattr(campaign, "reserved_id", None),
@@ -658,10 +679,10 @@ def _write_in_sql(*, campaign, user, idempotency_key, cart, discount, now, gathe
         voucher_code=redemption.voucher_code,
         now=now,
     )
-    if not gather:
-        redemption.pk = insert(claim=True)
+    if stage != "gather":
+        redemption.pk = insert(claim=stage)
         if redemption.pk is None:
-            raise _NoFreeShard  # rolled back and redone with gather (see _redeem)
+            raise _NoFreeShard(campaign.terms_version)  # rolled back and redone at the next stage (see _redeem)
     else:
         claimed = campaign_counters.claim_gathering_room(
             campaign_id=campaign.pk, discount=discount, terms_version=campaign.terms_version

@@ -164,14 +164,14 @@ INSERT_VALUES = {
 
 @functools.cache
 def _insert_sql(claim):
-    """The redemption and its history row; with `claim`, only when a counter shard was claimed in the same
-    statement (the CTEs run in data order: claim, then insert, then history)."""
+    """The redemption and its history row; with `claim` ("free" or "wait": campaign_counters.claim_sql), only when
+    a counter shard was claimed in the same statement (the CTEs run in data order: claim, then insert, history)."""
     columns = [field.column for field in Redemption._meta.concrete_fields]
     if set(columns) != set(INSERT_VALUES) or Redemption._meta.db_table != "growth_redemption":
         raise RuntimeError(f"Redemption's columns changed ({columns}): update redemption_sql.INSERT_VALUES.")
     table, history = _quote(Redemption._meta.db_table), _quote(Redemption.history.model._meta.db_table)
     names = ", ".join(_quote(c) for c in columns)
-    claimed = f"claimed AS ({campaign_counters.claim_sql()}), " if claim else ""
+    claimed = f"claimed AS ({campaign_counters.claim_sql(wait=claim == 'wait')}), " if claim else ""
     return f"""
         WITH {claimed}redemption AS (
             INSERT INTO {table} ({names})
@@ -186,9 +186,9 @@ def _insert_sql(claim):
 
 
 def insert_claimed(*, claim, redemption_id, campaign, user, idempotency_key, cart, discount, voucher_code, now):
-    """Insert the redemption (id `redemption_id`, or a new one) and its history row; with `claim`, only if a counter
-    shard with room under the campaign's terms version was claimed in the same statement. Returns the new id, or
-    None when no shard was claimed (nothing written)."""
+    """Insert the redemption (id `redemption_id`, or a new one) and its history row; with `claim` ("free": a shard
+    nobody holds; "wait": one that may be held, waited for), only if a counter shard with room under the campaign's
+    terms version was claimed in the same statement. Returns the new id, or None when none was (nothing written)."""
     params = {
         "id": redemption_id,
         "idempotency_key": idempotency_key,

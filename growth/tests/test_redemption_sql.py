@@ -1,15 +1,18 @@
 """The redeem path's PostgreSQL statements (growth.redemption_sql) write, row for row, what its ORM path writes."""
 
+import threading
 from contextlib import contextmanager
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from simple_history.models import HistoricalRecords
 
 from backoffice.counters import writing_counters
+from backoffice.testing.concurrency import run_in_threads, wait_until_a_session_waits_for_a_lock
 from backoffice.tests.factories import UserFactory
 from catalog.tests.factories import AppFactory
 from growth import campaign_counters, campaigns, redemption_sql
@@ -131,8 +134,9 @@ def test_a_replayed_key_on_the_sql_path_returns_the_first_redemption_whole(on_pa
 
 
 @pytest.mark.django_db(transaction=True)
-def test_room_is_gathered_in_a_new_transaction_after_a_failed_free_claim(on_path, settings, monkeypatch):
-    """A failed SKIP LOCKED claim may keep a shard locked; gathering in slot order while holding it deadlocks."""
+def test_each_claim_stage_runs_in_a_new_transaction_after_a_failed_one(on_path, settings, monkeypatch):
+    """A failed claim may keep a shard locked; waiting for another, or gathering in slot order, while holding it
+    deadlocks."""
     on_path("sql")
     settings.CAMPAIGN_COUNTER_SHARDS = 4
     campaign = CampaignFactory(discount_kind="fixed", discount_value=Decimal("5"), budget=Decimal("10"))
@@ -154,5 +158,40 @@ def test_room_is_gathered_in_a_new_transaction_after_a_failed_free_claim(on_path
         campaign_counters, "claim_gathering_room", spy("gather", campaign_counters.claim_gathering_room)
     )
     assert redeem(UserFactory(verified=True), campaign).created
-    (_, _, failed), (_, _, gathered), (_, claim, inserted) = seen
-    assert failed != gathered == inserted and claim is False
+    (_, free, tx_free), (_, wait, tx_wait), (_, _, tx_gather), (_, claim, tx_insert) = seen
+    assert (free, wait, claim) == ("free", "wait", False)
+    assert len({tx_free, tx_wait, tx_gather}) == 3 and tx_gather == tx_insert
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_every_shard_held_a_claim_waits_for_one_with_room_not_for_all(on_path, settings):
+    on_path("sql")
+    settings.CAMPAIGN_COUNTER_SHARDS = 2
+    campaign, buyer = CampaignFactory(max_uses=4), UserFactory(verified=True)
+    with writing_counters():  # slot 0: no room left; slot 1: all the room
+        CampaignCounterShard.objects.filter(campaign=campaign, slot=0).update(uses_count=F("max_uses"))
+    held, redeemed = [threading.Event(), threading.Event()], threading.Event()
+
+    def hold(slot):
+        with transaction.atomic():
+            CampaignCounterShard.objects.select_for_update().get(campaign=campaign, slot=slot)
+            held[slot].set()
+            if slot == 1:  # the shard with room: released once the member waits for it
+                wait_until_a_session_waits_for_a_lock(timeout=60)
+                return "released"
+            return redeemed.wait(30)  # slot 0 stays held until the member has redeemed (or 30 s)
+
+    def member_redeems():
+        for event in held:
+            event.wait(60)
+        created = redeem(buyer, Campaign.objects.get(pk=campaign.pk)).created
+        redeemed.set()
+        return created
+
+    results, errors = run_in_threads(3, lambda n: (lambda: hold(0), lambda: hold(1), member_redeems)[n]())
+    assert errors == []
+    assert sorted(map(str, results)) == ["True", "True", "released"]  # redeemed while slot 0 was still held
+    assert list(CampaignCounterShard.objects.filter(campaign=campaign).order_by("slot").values_list("uses_count")) == [
+        (2,),
+        (1,),
+    ]
