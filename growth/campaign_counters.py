@@ -108,27 +108,36 @@ class Claim:
     shard_id: int
 
 
-ROOM = "(max_uses IS NULL OR uses_count < max_uses) AND (budget IS NULL OR budget_spent + %s <= budget)"
+ROOM = "(max_uses IS NULL OR uses_count < max_uses) AND (budget IS NULL OR budget_spent + %(discount)s <= budget)"
+
+
+def claim_sql(*, wait=False):
+    """The fast claim: one UPDATE of a random free shard with room under `terms_version` (SKIP LOCKED), or with
+    `wait` of a random shard with room even if locked, waited for (the UPDATE re-checks room and terms on the row it
+    waited for), RETURNING its id. Named parameters `campaign_id`, `discount`, `terms_version`; the redeem path on
+    PostgreSQL runs it as the first CTE of its insert (redemption_sql), so the insert happens only on a claim."""
+    skip = connection.features.has_select_for_update_skip_locked and not wait
+    skip_locked = " FOR UPDATE SKIP LOCKED" if skip else ""
+    return (
+        f"UPDATE {SHARD_TABLE} SET uses_count = uses_count + 1, budget_spent = budget_spent + %(discount)s "
+        f"WHERE id = (SELECT id FROM {SHARD_TABLE} WHERE campaign_id = %(campaign_id)s "
+        f"AND terms_version = %(terms_version)s AND {ROOM} ORDER BY random() LIMIT 1{skip_locked}) "
+        f"AND terms_version = %(terms_version)s AND {ROOM} RETURNING id"
+    )
 
 
 def claim_use(*, campaign_id, discount, terms_version):
     """Take one use and `discount` from a shard with room: a Claim, or None when the campaign (in total) has no
     room left under these terms. Run it last in the redemption's transaction (the shard stays locked until COMMIT)."""
-    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {SHARD_TABLE} SET uses_count = uses_count + 1, budget_spent = budget_spent + %s "
-            f"WHERE id = (SELECT id FROM {SHARD_TABLE} WHERE campaign_id = %s AND terms_version = %s AND {ROOM} "
-            f"ORDER BY random() LIMIT 1{skip_locked}) AND terms_version = %s AND {ROOM} RETURNING id",
-            [discount, campaign_id, terms_version, discount, terms_version, discount],
-        )
+        cursor.execute(claim_sql(), {"campaign_id": campaign_id, "discount": discount, "terms_version": terms_version})
         row = cursor.fetchone()
     if row is not None:
         return Claim(shard_id=row[0])
-    return _claim_gathering_room(campaign_id, discount, terms_version)
+    return claim_gathering_room(campaign_id=campaign_id, discount=discount, terms_version=terms_version)
 
 
-def _claim_gathering_room(campaign_id, discount, terms_version):
+def claim_gathering_room(*, campaign_id, discount, terms_version):
     """Slow path: every shard locked (slot order); room moved from the others to the roomiest one, then claimed."""
     shards = locked_shards(campaign_id=campaign_id)
     if not shards or any(shard.terms_version != terms_version for shard in shards):

@@ -12,6 +12,7 @@ Policies (README "Policies"):
   ledger entry), the void is in the redemption's history.
 """
 
+import functools
 import time
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed
@@ -32,7 +33,7 @@ from backoffice.idempotency import clean_idempotency_key
 from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry
 
-from . import campaign_counters, selectors
+from . import campaign_counters, redemption_sql, selectors
 from .models import Campaign, Redemption, new_voucher_code
 
 Kind = RewardEntry.Kind
@@ -478,22 +479,78 @@ def redeem_for_purchase(*, user, campaign, app, purchase_reference, expected_poi
     return _redeem(user, campaign, reference, expected_points_cost, cart).redemption
 
 
+class _NoFreeShard(Exception):
+    """The claim found no shard with room: this attempt is rolled back and the redemption redone (see _redeem) under
+    the same terms version (`terms_version`, the one the member was served)."""
+
+    def __init__(self, terms_version):
+        super().__init__(terms_version)
+        self.terms_version = terms_version
+
+
+# The redeem path's attempts on PostgreSQL: a free shard (SKIP LOCKED); one with room, waited for; room gathered.
+CLAIM_STAGES = ("free", "wait", "gather")
+
+
 def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
-    app = cart.app
+    """The redeem path. On PostgreSQL its reads and writes are three precompiled statements (redemption_sql: the
+    member locked; one read; one CTE claiming a shard and inserting the redemption and its history row), since ORM
+    compilation was most of a redemption's client CPU; elsewhere the ORM writes the same rows.
+
+    When no free shard has room, the attempt is rolled back and redone waiting for one shard with room (with more
+    clients than shards, or holders descheduled on a busy machine, every shard is often held at once); when that
+    fails too, redone again gathering room from every shard. A failed claim may still hold a shard whose room ran
+    out under it (PostgreSQL keeps the lock of a row that fails its recheck), and waiting for another shard, or
+    locking every shard in slot order, while holding one deadlocks; the rollback (a savepoint's, inside a caller's
+    transaction) releases it, so a redone attempt waits holding no shard.
+    """
     try:
         expected_points_cost = int(expected_points_cost)
     except (TypeError, ValueError):
         raise RedemptionRefused("invalid", "Send the points cost you were shown (expected_points_cost).") from None
-    User = get_user_model()
+    terms_version = None
+    for stage in CLAIM_STAGES[:-1]:
+        try:
+            return _redeem_attempt(
+                user, campaign, idempotency_key, expected_points_cost, cart, stage=stage, terms_version=terms_version
+            )
+        except _NoFreeShard as no_room:
+            terms_version = no_room.terms_version
+    return _redeem_attempt(
+        user, campaign, idempotency_key, expected_points_cost, cart, stage=CLAIM_STAGES[-1], terms_version=terms_version
+    )
+
+
+def _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart, *, stage, terms_version):
+    """One attempt; `terms_version`: the terms a rolled-back attempt served (a redone one keeps to them)."""
+    app = cart.app
+    in_sql = _one_statement_writes()
     with transaction.atomic():
-        locked_user = User.objects.select_for_update().get(pk=user.pk)
-        # One read for the member's redemption under this key and the live ones on this cart (the stacking rule).
-        mine = list(
-            Redemption.objects.filter(
-                Q(idempotency_key=idempotency_key) | Q(cart_reference=cart.reference, voided_at__isnull=True),
+        if in_sql:
+            locked_user = redemption_sql.lock_member(user_id=user.pk)
+            read = functools.partial(
+                redemption_sql.read_for_redeem,
+                campaign_id=campaign.pk,
                 user=locked_user,
-            ).select_related("campaign")
-        )
+                app=app,
+                idempotency_key=idempotency_key,
+                cart_reference=cart.reference,
+                reserve_id=expected_points_cost > 0,
+            )
+            current, mine = read()
+            if current.terms_version is None:  # a campaign saved before it had counter shards gets them here
+                campaign_counters.split_counters(campaign=current)
+                current, mine = read()
+        else:
+            locked_user = get_user_model().objects.select_for_update().get(pk=user.pk)
+            # One read for the member's redemption under this key and the live ones on this cart (stacking rule).
+            mine = list(
+                Redemption.objects.filter(
+                    Q(idempotency_key=idempotency_key) | Q(cart_reference=cart.reference, voided_at__isnull=True),
+                    user=locked_user,
+                ).select_related("campaign")
+            )
+            current = None
         previous = next((r for r in mine if r.idempotency_key == idempotency_key), None)
         if previous is not None:
             same = (previous.campaign_id, previous.cart_total, previous.app_id, previous.cart_reference) == (
@@ -506,12 +563,17 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
                 raise RedemptionRefused(
                     "idempotency_key_reused", "This Idempotency-Key was already used for another request."
                 )
+            if in_sql:  # the read carried only what the checks need
+                previous = Redemption.objects.select_related("campaign").get(pk=previous.pk)
             return RedemptionResult(redemption=previous, created=False)
-        # One read for the campaign, its counters and terms version, the member's live uses of it and whether the
-        # cart's app is eligible.
-        current = _campaign_for_redeem(campaign.pk, locked_user, app)
+        if current is None:
+            # One read for the campaign, its counters and terms version, the member's live uses of it and whether
+            # the cart's app is eligible.
+            current = _campaign_for_redeem(campaign.pk, locked_user, app)
         if expected_points_cost != current.points_cost:
             raise _cost_changed(current)
+        if terms_version is not None and current.terms_version != terms_version:
+            raise RedemptionRefused("campaign_changed", "This offer changed while you redeemed it; check it again.")
         now = timezone.now()
         refused = refusal(
             current,
@@ -525,26 +587,16 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
             raise refused
         on_cart = [r for r in mine if r.cart_reference == cart.reference and r.voided_at is None]
         discount = _discount_within_cart(current, on_cart, cart)
-        redemption = record_redemption(
-            campaign=current, user=locked_user, idempotency_key=idempotency_key, cart=cart, discount=discount
+        write = _write_in_sql if in_sql else _write_with_orm
+        redemption = write(
+            campaign=current,
+            user=locked_user,
+            idempotency_key=idempotency_key,
+            cart=cart,
+            discount=discount,
+            now=now,
+            stage=stage,
         )
-        if current.points_cost:
-            try:
-                post_entry(
-                    user=locked_user,
-                    amount=-current.points_cost,
-                    kind=RewardEntry.Kind.REDEEM,
-                    source=redemption,
-                    reason=f"Redeemed {current.name}",
-                )
-            except InsufficientPoints as exc:
-                raise RedemptionRefused("insufficient_points", str(exc)) from exc
-        # Last statement before COMMIT: the claimed counter shard stays locked as briefly as possible.
-        claimed = campaign_counters.claim_use(
-            campaign_id=current.pk, discount=discount, terms_version=current.terms_version
-        )
-        if claimed is None:
-            raise _why_not_moved(current)
         # Subscribers (webhooks) run after the commit; a rolled-back redemption publishes nothing.
         publish(
             "redemption.created",
@@ -561,6 +613,92 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
         _redemptions_changed(current, locked_user.pk)
     user.points_balance = locked_user.points_balance
     return RedemptionResult(redemption=redemption, created=True)
+
+
+def _one_statement_writes():
+    """Whether the redeem path runs its PostgreSQL statements (redemption_sql) rather than the ORM."""
+    return connection.vendor == "postgresql"
+
+
+def _charge(*, campaign, user, redemption):
+    """The points cost the member was shown, debited through the ledger (source: the redemption)."""
+    try:
+        post_entry(
+            user=user,
+            amount=-campaign.points_cost,
+            kind=RewardEntry.Kind.REDEEM,
+            source=redemption,
+            reason=f"Redeemed {campaign.name}",
+        )
+    except InsufficientPoints as exc:
+        raise RedemptionRefused("insufficient_points", str(exc)) from exc
+
+
+def _write_with_orm(*, campaign, user, idempotency_key, cart, discount, now, stage):
+    """The redemption (and its history row), the points cost, then, last before COMMIT, the counter claim (the
+    claimed shard stays locked as briefly as possible); zero rows claimed rolls everything back and says why.
+    (`stage` is unused: `claim_use` gathers in the same transaction, which only PostgreSQL's concurrent SQL path
+    must not do.)"""
+    redemption = record_redemption(
+        campaign=campaign, user=user, idempotency_key=idempotency_key, cart=cart, discount=discount
+    )
+    if campaign.points_cost:
+        _charge(campaign=campaign, user=user, redemption=redemption)
+    claimed = campaign_counters.claim_use(
+        campaign_id=campaign.pk, discount=discount, terms_version=campaign.terms_version
+    )
+    if claimed is None:
+        raise _why_not_moved(campaign)
+    return redemption
+
+
+def _write_in_sql(*, campaign, user, idempotency_key, cart, discount, now, stage):
+    """The same rows as `_write_with_orm`, in the same order of locks: the points cost first (its source is the id
+    the read reserved), then one statement claiming a shard (`stage` "free" or "wait") and inserting the redemption
+    and its history row; none claimed: `_NoFreeShard`. At the "gather" stage room is gathered from every shard first
+    (campaign_counters' slow path), then the insert runs alone."""
+    redemption = Redemption(
+        id=getattr(campaign, "reserved_id", None),
+        campaign=campaign,
+        user=user,
+        idempotency_key=idempotency_key,
+        app=cart.app,
+        cart_reference=cart.reference,
+        cart_total=cart.total,
+        discount_amount=discount,
+        points_cost=campaign.points_cost,
+        voucher_code=new_voucher_code(),
+        created_at=now,
+        void_reason="",
+    )
+    if campaign.points_cost:
+        if redemption.pk is None:  # the read did not reserve one (no cost was expected): cannot happen, the cost
+            raise _cost_changed(campaign)  # shown is checked first; kept so a debit never lacks its source
+        _charge(campaign=campaign, user=user, redemption=redemption)
+    insert = functools.partial(
+        redemption_sql.insert_claimed,
+        redemption_id=redemption.pk,
+        campaign=campaign,
+        user=user,
+        idempotency_key=idempotency_key,
+        cart=cart,
+        discount=discount,
+        voucher_code=redemption.voucher_code,
+        now=now,
+    )
+    if stage != "gather":
+        redemption.pk = insert(claim=stage)
+        if redemption.pk is None:
+            raise _NoFreeShard(campaign.terms_version)  # rolled back and redone at the next stage (see _redeem)
+    else:
+        claimed = campaign_counters.claim_gathering_room(
+            campaign_id=campaign.pk, discount=discount, terms_version=campaign.terms_version
+        )
+        if claimed is None:
+            raise _why_not_moved(campaign)
+        redemption.pk = insert(claim=False)
+    redemption._state.adding, redemption._state.db = False, connection.alias
+    return redemption
 
 
 def record_redemption(*, campaign, user, idempotency_key, cart, discount):
