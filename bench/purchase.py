@@ -68,6 +68,22 @@ def create_apps(cursor, count, prefix):
     return [row[0] for row in cursor.fetchall()]
 
 
+def reporting_crashes(target):
+    """A process that dies before reporting would leave the parent waiting forever: report the crash instead."""
+
+    def run(*args):
+        results = args[-1]
+        try:
+            target(*args)
+        except BaseException as exc:
+            results.put({"crashed": f"{target.__name__}: {type(exc).__name__}: {exc}"})
+            raise
+
+    run.__name__ = target.__name__
+    return run
+
+
+@reporting_crashes
 def buyer(index, member_ids, app_ids, start_at, results):
     """One process: buys every app for member `index` and member `index + 1`, interleaved (each pair races)."""
     from django.contrib.auth import get_user_model
@@ -98,6 +114,7 @@ def buyer(index, member_ids, app_ids, start_at, results):
     results.put(counts)
 
 
+@reporting_crashes
 def updater(url, count, start_at, results):
     import psycopg
 
@@ -120,6 +137,9 @@ def run_processes(targets):
     collected = [results.get() for _ in processes]
     for process in processes:
         process.join()
+    crashed = [result["crashed"] for result in collected if isinstance(result, dict) and "crashed" in result]
+    if crashed:
+        raise SystemExit(f"{len(crashed)} of {len(processes)} processes crashed; the first: {crashed[0]}")
     return time.time() - start_at, collected
 
 
@@ -247,8 +267,13 @@ def main():
     parser.add_argument("--processes", type=int, default=32)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     args = parser.parse_args()
+    # No connection pool: the buyers are forked, and a forked child must not inherit the parent's pooled sockets.
     prepare_django(
-        args.database_url, DATA_API_THROTTLE_RATE="100000/second", DATA_API_SYNC_LAG_SECONDS="0", LOG_LEVEL="ERROR"
+        args.database_url,
+        DATA_API_THROTTLE_RATE="100000/second",
+        DATA_API_SYNC_LAG_SECONDS="0",
+        LOG_LEVEL="ERROR",
+        DB_POOL_MAX_SIZE="0",
     )
     apps_per_member = max(int(50 * args.scale), 5)
     buying = bench_buying(args.database_url.replace("postgres://", "postgresql://", 1), args.processes, apps_per_member)
