@@ -562,6 +562,13 @@ class SqlProductWriter:
             # Foreign keys checked by each statement (Django declares them deferred): a store deleted meanwhile
             # fails the statement that refers to it.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            # Sorting the rows and keeping the written products for the history and price changes spill to temporary
+            # files at the default work_mem: more for these statements only, then put back.
+            cursor.execute(
+                "SELECT current_setting('work_mem'), set_config('work_mem', %s, true)",
+                [f"{settings.PRODUCT_UPLOAD_WORK_MEM_MB}MB"],
+            )
+            work_mem = cursor.fetchone()[0]
             cursor.execute(
                 f"""WITH written AS (
                     INSERT INTO {product_table} (store_id, sku, name, price, stock, active, updated_at)
@@ -591,6 +598,7 @@ class SqlProductWriter:
                 params,
             )
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
 
 
 # What Python's str.strip() strips (str.isspace()); PostgreSQL's btrim() is told the same characters.

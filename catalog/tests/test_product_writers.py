@@ -191,3 +191,31 @@ def test_sql_confirm_of_a_file_that_went_bad_since_its_preview_writes_nothing(on
     assert upload.status == "failed"
     assert len(upload.row_errors) == 20
     assert tables() == before
+
+
+def test_sql_writer_puts_the_sessions_work_mem_back_after_writing(on_postgres, monkeypatch, staff, settings):
+    """The writer gives its statements PRODUCT_UPLOAD_WORK_MEM_MB; the rest of the transaction keeps the session's."""
+    from django.db import connection
+
+    settings.PRODUCT_UPLOAD_WORK_MEM_MB = 7
+    monkeypatch.setattr(resources, "product_writer", lambda: resources.SqlProductWriter)
+    seen = []
+    write = resources.SqlProductWriter.write
+
+    def spied(writer, rows):
+        write(writer, rows)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('work_mem')")
+            seen.append(cursor.fetchone()[0])
+
+    monkeypatch.setattr(resources.SqlProductWriter, "write", spied)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', '5MB', true)")  # until the test's transaction ends
+    upload = services.preview_product_upload(
+        SimpleUploadedFile("products.csv", (HEADER + "main-store,A1,Apple,1.00,1,yes\n").encode()), user=staff
+    )
+
+    upload = services.confirm_product_upload(upload=upload, user=staff)
+
+    assert upload.status == "imported"
+    assert seen == ["5MB"]
