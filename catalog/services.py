@@ -145,10 +145,15 @@ def preview_product_upload(upload_file, *, user):
     resource = _dry_run(upload, dataset, user=user)
     upload_file.seek(0)
     upload.file.save(upload_file.name, upload_file, save=False)
+    _save_preview(upload, resource, upload_file)
+    return upload
+
+
+def _save_preview(upload, resource, upload_file):
+    """The upload and the rows its dry run checked, together."""
     with transaction.atomic():
         upload.save()
         _keep_checked_rows(upload, resource, upload_file)
-    return upload
 
 
 def _dry_run(upload, dataset, *, user, progress=None):
@@ -350,12 +355,8 @@ def check_queued_upload(upload_id):
     except Exception as exc:
         _stopped(upload, ProductUpload.Status.CHECKING, exc, user=upload.uploaded_by)
         raise
-    with transaction.atomic():
-        if not _save_result(upload, ProductUpload.Status.CHECKING):
-            return None
-        if resource is not None:
-            with upload.file.open("rb") as stored:
-                _keep_checked_rows(upload, resource, stored)
+    if not _save_check_result(upload, resource):
+        return None
     _notify(upload, upload.uploaded_by)
     return {"rows": upload.total_rows}
 
@@ -384,6 +385,17 @@ def _file_refused(upload, refusal):
     upload.status = ProductUpload.Status.FAILED
     upload.row_errors = [{"row": None, "column": None, "message": message} for message in refusal.messages]
     upload.finished_at = timezone.now()
+
+
+def _save_check_result(upload, resource):
+    """_save_result of a background check, with the rows its dry run checked (if any), together. True when written."""
+    with transaction.atomic():
+        if not _save_result(upload, ProductUpload.Status.CHECKING):
+            return False
+        if resource is not None:
+            with upload.file.open("rb") as stored:
+                _keep_checked_rows(upload, resource, stored)
+    return True
 
 
 def _save_result(upload, expected_status):
