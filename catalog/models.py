@@ -176,3 +176,21 @@ class ProductUpload(models.Model):
     @property
     def in_progress(self):
         return self.status in self.IN_PROGRESS
+
+
+class ProductUploadCheck(models.Model):
+    """What a PostgreSQL preview checked, kept for the confirm: the file's checked rows (each row's values, action
+    and the product it saw), compressed, with the file's hash and the stores it resolved. The confirm writes these
+    rows instead of reading and checking the file again, once it has verified that nothing they depend on changed
+    (catalog.resources.ProductRowsInSql.restore / unchanged_since_check); otherwise it checks the file again.
+    A separate table so that listing uploads never loads the rows."""
+
+    upload = models.OneToOneField(ProductUpload, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    version = models.PositiveSmallIntegerField(help_text="The rules' version that checked the rows.")
+    file_sha256 = models.CharField(max_length=64)
+    stores = models.JSONField(help_text="{slug: store id} as the check resolved them.")
+    rows = models.BinaryField(help_text="The checked rows as PostgreSQL COPY text, zlib-compressed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"check of upload {self.upload_id}"

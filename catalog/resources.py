@@ -12,6 +12,7 @@ and the column in the same words on both.
 
 import csv
 import io
+import zlib
 from collections import deque
 from decimal import Decimal, InvalidOperation
 from itertools import islice
@@ -39,6 +40,9 @@ CENT = Decimal("0.01")
 PREFETCH_BY_SKU_LIMIT = 5000
 NEW, UPDATE, SKIP = RowResult.IMPORT_TYPE_NEW, RowResult.IMPORT_TYPE_UPDATE, RowResult.IMPORT_TYPE_SKIP
 PROGRESS_EVERY_ROWS = 1000  # how often an import tells its `progress` callback how many rows it has read
+# The version of the rules a preview's checked rows were checked by (ProductUploadCheck.version): bump it when a
+# rule of the check changes, so that a preview made before the change is checked again at its confirm.
+CHECKED_ROWS_VERSION = 1
 
 
 WRITTEN_TABLES = [model._meta.db_table for model in (Product, Product.history.model, ProductPriceChange)]
@@ -79,6 +83,9 @@ class ProductResource(resources.ModelResource):
         self.change_reason = change_reason[:100]
         self.preview_rows = []
         self.rows_in_sql = None  # the PostgreSQL path's ProductRowsInSql, while it runs
+        # A PostgreSQL dry run with no bad row: the checked rows (ProductRowsInSql.dump) and the stores they name
+        # ({slug: id}), for the confirm to reuse (import_checked).
+        self.kept_rows = self.kept_stores = None
 
     def get_queryset(self):
         return Product.objects.select_related("store")
@@ -185,6 +192,9 @@ class ProductResource(resources.ModelResource):
             self._word_suspect_rows(rows, result)
             counts = rows.counts()
             self.preview_rows = rows.preview(PREVIEW_LIMIT)
+            if dry_run and not result.has_validation_errors():
+                self.kept_rows = rows.dump()
+                self.kept_stores = {slug: store.pk for slug, store in self.stores.items()}
         except Exception as exc:
             self.handle_import_error(result, exc, raise_errors)
             return result
@@ -204,6 +214,39 @@ class ProductResource(resources.ModelResource):
             self.handle_import_error(result, exc, raise_errors)
         return result
 
+    def import_checked(self, kept_rows, stores):
+        """The confirm of a PostgreSQL preview from the rows that preview checked (ProductUploadCheck.rows, with the
+        `stores` it resolved, {slug: id}) instead of the file: reading and checking 100k rows again costs more than
+        writing them, comparing them with the catalog costs one join. Locks as before_import does (stores, then
+        products), and writes the rows only if the stores and every product the rows touch are still what the
+        check saw; otherwise raises CheckOutdated, having written nothing, and the caller checks the file again.
+        Run it in a transaction (the confirm's). Returns the import Result, as import_data would."""
+        result = self.get_result_class()()
+        rows = PreviewedRowsInSql(stores)
+        try:
+            with transaction.atomic():  # a savepoint: an outdated check or a failed write leaves nothing behind
+                rows.restore(kept_rows)
+                self.rows_in_sql = rows
+                try:
+                    self.before_import(None, dry_run=False)  # the stores by slug, then the locks, as a re-check's
+                finally:
+                    self.rows_in_sql = None
+                if {slug: store.pk for slug, store in self.stores.items()} != stores or not rows.unchanged:
+                    raise CheckOutdated()
+                counts = rows.counts()
+                SqlProductWriter(self.uploaded_by, self.change_reason).write(rows)
+                connection.check_constraints(table_names=WRITTEN_TABLES)
+            rows.drop()
+        except CheckOutdated:
+            raise
+        except Exception as exc:
+            self.handle_import_error(result, exc, raise_errors=False)
+            return result
+        result.total_rows = sum(counts.values())
+        for action, import_type in IMPORT_TYPES.items():
+            result.totals[import_type] += counts.get(action, 0)
+        return result
+
     def _word_suspect_rows(self, rows, result):
         """clean_row for each row SQL suspected: a bad one becomes an invalid row (in file order, as on the
         Python path); a good one (SQL's fast tests are stricter than Python's parsing) gets its values and
@@ -217,8 +260,12 @@ class ProductResource(resources.ModelResource):
             slug, sku, name, *_ = texts
             store_id, price, stock, active = cleaned
             assert store_id in stores
-            action, pk, old_price, stock, active = outcome(rows.existing(store_id, sku), name, price, stock, active)
-            accepted.append((number, store_id, pk, old_price, price, stock, active, action))
+            old = rows.existing(store_id, sku)
+            action, pk, old_price, stock, active = outcome(old, name, price, stock, active)
+            _, old_name, _, old_stock, old_active = old or (None,) * 5
+            accepted.append(
+                (number, store_id, pk, old_price, price, stock, active, action, old_name, old_stock, old_active)
+            )
         rows.accept(accepted)
 
     def clean_or_record(self, result, number, slug, sku, name, price_text, stock_text, active_text, first_row):
@@ -360,6 +407,10 @@ def preview_row(number, action, slug, sku, name, old_price, price):
         "old_price": None if old_price is None else str(old_price),
         "new_price": str(price),
     }
+
+
+class CheckOutdated(Exception):
+    """A preview's checked rows no longer match the stores or products they were checked against."""
 
 
 class RowsRefused(Exception):
@@ -511,6 +562,13 @@ class SqlProductWriter:
             # Foreign keys checked by each statement (Django declares them deferred): a store deleted meanwhile
             # fails the statement that refers to it.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            # Sorting the rows and keeping the written products for the history and price changes spill to temporary
+            # files at the default work_mem: more for these statements only, then put back.
+            cursor.execute(
+                "SELECT current_setting('work_mem'), set_config('work_mem', %s, true)",
+                [f"{settings.PRODUCT_UPLOAD_WORK_MEM_MB}MB"],
+            )
+            work_mem = cursor.fetchone()[0]
             cursor.execute(
                 f"""WITH written AS (
                     INSERT INTO {product_table} (store_id, sku, name, price, stock, active, updated_at)
@@ -540,6 +598,7 @@ class SqlProductWriter:
                 params,
             )
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
 
 
 # What Python's str.strip() strips (str.isspace()); PostgreSQL's btrim() is told the same characters.
@@ -693,13 +752,13 @@ class ProductRowsInSql:
 
     def accept(self, rows):
         """Rows Python accepted though SQL suspected them: [(row number, store id, product id or None, old price,
-        price, stock, active, action)]."""
+        price, stock, active, action, old name, old stock, old active)]."""
         if not rows:
             return
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"UPDATE {self.checked} SET store_id = %s, product_id = %s, old_price = %s, price = %s, stock = %s, "
-                "active = %s, action = %s WHERE row_number = %s",
+                "active = %s, action = %s, old_name = %s, old_stock = %s, old_active = %s WHERE row_number = %s",
                 [(*row[1:], row[0]) for row in rows],
             )
 
@@ -721,6 +780,81 @@ class ProductRowsInSql:
     def drop(self):
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {self.checked}, {self.rows}")
+
+    # A preview's checked rows, reused by its confirm (ProductUploadCheck): dumped after the dry run's check,
+    # restored at the confirm instead of reading and checking the file, and compared with the products then.
+
+    kept_columns = (
+        "row_number, action, store_id, sku, name, price, stock, active, product_id, old_price, "
+        "old_name, old_stock, old_active"
+    )
+    kept_table = (
+        "row_number integer, action text, store_id bigint, sku text, name text, price numeric(12, 2), stock integer, "
+        "active boolean, product_id bigint, old_price numeric(12, 2), old_name text, old_stock integer, "
+        "old_active boolean"
+    )
+
+    def dump(self):
+        """The checked rows (none suspect: call it on a file with no bad row) as zlib-compressed COPY text: about
+        15 bytes a row, read back by `restore`."""
+        compressor = zlib.compressobj(1)
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY (SELECT {self.kept_columns} FROM {self.checked} ORDER BY row_number) TO STDOUT") as copy,
+        ):
+            parts = [compressor.compress(block) for block in copy]
+        parts.append(compressor.flush())
+        return b"".join(parts)
+
+    def restore(self, dumped):
+        """Make the checked table from `dump`'s bytes (streamed: never the whole text in memory at once)."""
+        decompressor, step = zlib.decompressobj(), 1024 * 1024
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.checked}, {self.rows}")
+            cursor.execute(f"CREATE TEMPORARY TABLE product_upload_checked ({self.kept_table}) ON COMMIT DROP")
+            with cursor.copy(f"COPY {self.checked} ({self.kept_columns}) FROM STDIN") as copy:
+                for start in range(0, len(dumped), step):
+                    copy.write(decompressor.decompress(dumped[start : start + step]))
+                copy.write(decompressor.flush())
+
+    def unchanged_since_check(self, store_ids):
+        """Lock the rows' products (in (store, sku) order, as lock_existing_products) and tell whether each is the
+        product the check saw: the same id, name, price, stock and active for a row that updates or skips it, and
+        none for a row that creates one. Any difference (an edit, a delete, a product created meanwhile, even one
+        that bypassed history) and the rows must be checked again."""
+        product_table = Product._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""WITH locked AS MATERIALIZED (
+                    SELECT p.id, p.store_id, p.sku, p.name, p.price, p.stock, p.active FROM {product_table} AS p
+                    WHERE p.store_id = ANY(%s) AND (p.store_id, p.sku) IN (SELECT store_id, sku FROM {self.checked})
+                    ORDER BY p.store_id, p.sku FOR UPDATE OF p
+                )
+                SELECT count(*), count(*) FILTER (
+                    WHERE c.product_id = l.id
+                    AND (c.old_name, c.old_price, c.old_stock, c.old_active) = (l.name, l.price, l.stock, l.active)
+                ), (SELECT count(*) FROM {self.checked} WHERE product_id IS NOT NULL)
+                FROM locked AS l JOIN {self.checked} AS c ON c.store_id = l.store_id AND c.sku = l.sku""",
+                [list(store_ids)],
+            )
+            found, same, expected = cursor.fetchone()
+        return found == same == expected
+
+
+class PreviewedRowsInSql(ProductRowsInSql):
+    """A preview's checked rows (restored from ProductRowsInSql.dump), for ProductResource.import_checked: the
+    stores are the ones the check resolved, and locking the products also compares them with what the check saw
+    (`unchanged`)."""
+
+    def __init__(self, stores):
+        super().__init__()
+        self.stores, self.unchanged = stores, None
+
+    def store_slugs(self):
+        return list(self.stores)
+
+    def lock_existing_products(self, store_ids):
+        self.unchanged = self.unchanged_since_check(store_ids)
 
 
 def _text(value):

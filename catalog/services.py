@@ -18,9 +18,9 @@ from backoffice import jobs
 from backoffice.alerts import alert_staff
 from backoffice.events import publish
 
-from .models import Product, ProductPriceChange, ProductUpload
-from .product_files import check_name_and_size, read_product_file
-from .resources import ProductResource, UploadLockLost, lost_a_race
+from .models import Product, ProductPriceChange, ProductUpload, ProductUploadCheck
+from .product_files import check_name_and_size, file_sha256, read_product_file
+from .resources import CHECKED_ROWS_VERSION, CheckOutdated, ProductResource, UploadLockLost, lost_a_race, product_writer
 
 logger = logging.getLogger(__name__)
 
@@ -142,11 +142,18 @@ def preview_product_upload(upload_file, *, user):
     """Check the file and dry-run it: a ProductUpload holding what would happen. A bad file is refused outright."""
     dataset = read_product_file(upload_file)
     upload = ProductUpload(original_name=PurePath(upload_file.name).name[:255], uploaded_by=user)
-    _dry_run(upload, dataset, user=user)
+    resource = _dry_run(upload, dataset, user=user)
     upload_file.seek(0)
     upload.file.save(upload_file.name, upload_file, save=False)
-    upload.save()
+    _save_preview(upload, resource, upload_file)
     return upload
+
+
+def _save_preview(upload, resource, upload_file):
+    """The upload and the rows its dry run checked, together."""
+    with transaction.atomic():
+        upload.save()
+        _keep_checked_rows(upload, resource, upload_file)
 
 
 def _dry_run(upload, dataset, *, user, progress=None):
@@ -160,6 +167,21 @@ def _dry_run(upload, dataset, *, user, progress=None):
         setattr(upload, name, value)
     if errors:
         upload.finished_at = timezone.now()
+    return resource
+
+
+def _keep_checked_rows(upload, resource, upload_file):
+    """Keep what a previewed upload's dry run checked (PostgreSQL: ProductUploadCheck) for its confirm to reuse,
+    tied to the file's hash."""
+    if upload.status != ProductUpload.Status.PREVIEWED or resource.kept_rows is None:
+        return
+    ProductUploadCheck.objects.create(
+        upload=upload,
+        version=CHECKED_ROWS_VERSION,
+        file_sha256=file_sha256(upload_file),
+        stores=resource.kept_stores,
+        rows=resource.kept_rows,
+    )
 
 
 def confirm_product_upload(*, upload, user):
@@ -172,6 +194,28 @@ def confirm_product_upload(*, upload, user):
     return upload
 
 
+def _import_checked_rows(upload, *, user, change_reason, progress=None):
+    """The import from the rows the preview checked (ProductUploadCheck), or None when there are none, they were
+    checked by other rules (CHECKED_ROWS_VERSION), the stored file is not the one checked (its hash), or a store or
+    product they depend on changed since (ProductResource.import_checked): the caller then checks the file again."""
+    if not product_writer().checks_in_sql:
+        return None
+    check = ProductUploadCheck.objects.filter(upload=upload, version=CHECKED_ROWS_VERSION).first()
+    if check is None:
+        return None
+    with upload.file.open("rb") as stored:
+        if file_sha256(stored) != check.file_sha256:
+            return None
+    if progress is not None:
+        progress(0, upload.total_rows)
+    try:
+        return ProductResource(uploaded_by=user, change_reason=change_reason).import_checked(
+            bytes(check.rows), check.stores
+        )
+    except CheckOutdated:
+        return None
+
+
 def _not_confirmable(upload):
     return UploadNotConfirmable(
         "This upload is %(status)s and cannot be imported again. Upload the file again for a new preview.",
@@ -181,20 +225,22 @@ def _not_confirmable(upload):
 
 
 def _import_stored_file(upload, *, user, progress=None):
-    """Import the upload's stored file in the caller's transaction and record the outcome on the upload."""
-    with upload.file.open("rb") as stored:
-        dataset = read_product_file(stored, upload.original_name)
-    if progress is not None:
-        report, total = progress, len(dataset)
-        report(0, total)
-        progress = lambda done: report(done, total)  # noqa: E731
-    result, _resource = import_products(
-        dataset,
-        dry_run=False,
-        user=user,
-        change_reason=f"Bulk upload #{upload.pk}: {upload.original_name}",
-        progress=progress,
-    )
+    """Import the upload's stored file in the caller's transaction and record the outcome on the upload: from the
+    rows its preview checked when they are still good (_import_checked_rows), else by reading and checking the file
+    again."""
+    change_reason = f"Bulk upload #{upload.pk}: {upload.original_name}"
+    result = _import_checked_rows(upload, user=user, change_reason=change_reason, progress=progress)
+    if result is None:
+        with upload.file.open("rb") as stored:
+            dataset = read_product_file(stored, upload.original_name)
+        if progress is not None:
+            report, total = progress, len(dataset)
+            report(0, total)
+            progress = lambda done: report(done, total)  # noqa: E731
+        result, _resource = import_products(
+            dataset, dry_run=False, user=user, change_reason=change_reason, progress=progress
+        )
+    ProductUploadCheck.objects.filter(upload=upload).delete()  # an upload is confirmed once
     errors = row_errors(result)
     upload.status = ProductUpload.Status.FAILED if errors else ProductUpload.Status.IMPORTED
     upload.row_errors = errors[:MAX_STORED_ROW_ERRORS]
@@ -292,6 +338,7 @@ def check_queued_upload(upload_id):
     upload = ProductUpload.objects.select_related("uploaded_by").filter(pk=upload_id).first()
     if upload is None or upload.status != ProductUpload.Status.CHECKING:
         return None
+    resource = None
     try:
         try:
             with upload.file.open("rb") as stored:
@@ -301,12 +348,14 @@ def check_queued_upload(upload_id):
         else:
             total = len(dataset)
             jobs.report_progress(0, total)
-            _dry_run(upload, dataset, user=upload.uploaded_by, progress=lambda done: jobs.report_progress(done, total))
+            resource = _dry_run(
+                upload, dataset, user=upload.uploaded_by, progress=lambda done: jobs.report_progress(done, total)
+            )
             jobs.report_progress(total, total)
     except Exception as exc:
         _stopped(upload, ProductUpload.Status.CHECKING, exc, user=upload.uploaded_by)
         raise
-    if not _save_result(upload, ProductUpload.Status.CHECKING):
+    if not _save_check_result(upload, resource):
         return None
     _notify(upload, upload.uploaded_by)
     return {"rows": upload.total_rows}
@@ -336,6 +385,17 @@ def _file_refused(upload, refusal):
     upload.status = ProductUpload.Status.FAILED
     upload.row_errors = [{"row": None, "column": None, "message": message} for message in refusal.messages]
     upload.finished_at = timezone.now()
+
+
+def _save_check_result(upload, resource):
+    """_save_result of a background check, with the rows its dry run checked (if any), together. True when written."""
+    with transaction.atomic():
+        if not _save_result(upload, ProductUpload.Status.CHECKING):
+            return False
+        if resource is not None:
+            with upload.file.open("rb") as stored:
+                _keep_checked_rows(upload, resource, stored)
+    return True
 
 
 def _save_result(upload, expected_status):

@@ -381,6 +381,9 @@ PRODUCT_UPLOAD_LOCK_TIMEOUT_MS = env_int("PRODUCT_UPLOAD_LOCK_TIMEOUT_MS", 30000
 # Product files up to this size are previewed and imported in the request; larger ones by a background job (about
 # 25,000 rows per MB, previewed in a few seconds), with a progress bar and a notification when done.
 PRODUCT_UPLOAD_INLINE_MAX_BYTES = env_int("PRODUCT_UPLOAD_INLINE_MAX_BYTES", 1024 * 1024)
+# PostgreSQL work_mem for the upload's write statements (MB): room to sort 100k checked rows and hold the written
+# products for their history and price changes in memory instead of temporary files (about 15% of the writes).
+PRODUCT_UPLOAD_WORK_MEM_MB = env_int("PRODUCT_UPLOAD_WORK_MEM_MB", 32)
 
 # Phone numbers typed without a country code are read in this region (ISO code, "" = always international).
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")

@@ -1,6 +1,7 @@
 """The PostgreSQL path checks the rows in SQL and writes them with raw SQL over simple-history's columns: it must
 write, row for row, what the Python path and the ORM writer (bulk_create + simple-history's bulk_history_create)
-write, for creates and for updates, and refuse a bad file with the same errors, writing nothing. Every column of
+write, for creates and for updates, whether its confirm writes the rows its preview checked (ProductUploadCheck) or
+checks the file again, and refuse a bad file with the same errors, writing nothing. Every column of
 the three tables is compared, found from the models, so a column added to the product (and so to its history)
 that the raw SQL leaves out fails here."""
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from backoffice.tests.factories import admin
 from catalog import resources, services
-from catalog.models import Product, ProductPriceChange, Store
+from catalog.models import Product, ProductPriceChange, ProductUploadCheck, Store
 from catalog.tests.factories import ProductFactory, StoreFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -73,8 +74,9 @@ def snapshot(upload_starts):
     }
 
 
-def upload_twice_with(writer, monkeypatch, staff):
-    """Both uploads through the services with `writer`; the tables after each; then everything rolled back."""
+def upload_twice_with(writer, monkeypatch, staff, recheck=False):
+    """Both uploads through the services with `writer`; the tables after each; then everything rolled back. On the
+    SQL path the confirm writes the rows its preview checked, or, with `recheck`, checks the file again."""
     monkeypatch.setattr(resources, "product_writer", lambda: writer)
     after, upload_starts = [], []
     with transaction.atomic():
@@ -84,6 +86,10 @@ def upload_twice_with(writer, monkeypatch, staff):
             upload = services.preview_product_upload(
                 SimpleUploadedFile("products.csv", (HEADER + body).encode()), user=staff
             )
+            kept = ProductUploadCheck.objects.filter(upload=upload)
+            assert kept.exists() == writer.checks_in_sql
+            if recheck:
+                kept.delete()
             upload = services.confirm_product_upload(upload=upload, user=staff)
             assert upload.status == "imported", upload.row_errors
             after.append(snapshot(upload_starts))
@@ -101,10 +107,12 @@ def staff():
 def test_sql_path_writes_what_the_python_path_and_orm_writer_write_row_for_row(on_postgres, monkeypatch, staff):
     by_orm = upload_twice_with(resources.OrmProductWriter, monkeypatch, staff)
     by_sql = upload_twice_with(resources.SqlProductWriter, monkeypatch, staff)
+    by_sql_rechecked = upload_twice_with(resources.SqlProductWriter, monkeypatch, staff, recheck=True)
 
-    for upload, (copied, written) in enumerate(zip(by_sql, by_orm, strict=True), start=1):
-        for table, rows in written.items():
-            assert copied[table] == rows, f"upload {upload}, {table}"
+    for path, by_path in (("previewed rows", by_sql), ("checked again", by_sql_rechecked)):
+        for upload, (copied, written) in enumerate(zip(by_path, by_orm, strict=True), start=1):
+            for table, rows in written.items():
+                assert copied[table] == rows, f"{path}: upload {upload}, {table}"
     history = by_orm[1]["historicalproduct"]
     assert {(row["id"], row["history_type"]) for row in history} >= {("A1", "+"), ("A1", "~"), ("E5", "+")}
     # A1, B2, C3, D,4, U1-U5 first; OLD 4 -> 5; A1, D,4; E5 first
@@ -183,3 +191,31 @@ def test_sql_confirm_of_a_file_that_went_bad_since_its_preview_writes_nothing(on
     assert upload.status == "failed"
     assert len(upload.row_errors) == 20
     assert tables() == before
+
+
+def test_sql_writer_puts_the_sessions_work_mem_back_after_writing(on_postgres, monkeypatch, staff, settings):
+    """The writer gives its statements PRODUCT_UPLOAD_WORK_MEM_MB; the rest of the transaction keeps the session's."""
+    from django.db import connection
+
+    settings.PRODUCT_UPLOAD_WORK_MEM_MB = 7
+    monkeypatch.setattr(resources, "product_writer", lambda: resources.SqlProductWriter)
+    seen = []
+    write = resources.SqlProductWriter.write
+
+    def spied(writer, rows):
+        write(writer, rows)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('work_mem')")
+            seen.append(cursor.fetchone()[0])
+
+    monkeypatch.setattr(resources.SqlProductWriter, "write", spied)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', '5MB', true)")  # until the test's transaction ends
+    upload = services.preview_product_upload(
+        SimpleUploadedFile("products.csv", (HEADER + "main-store,A1,Apple,1.00,1,yes\n").encode()), user=staff
+    )
+
+    upload = services.confirm_product_upload(upload=upload, user=staff)
+
+    assert upload.status == "imported"
+    assert seen == ["5MB"]
