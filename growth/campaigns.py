@@ -657,17 +657,13 @@ def _write_in_sql(*, campaign, user, idempotency_key, cart, discount, now, stage
     the read reserved), then one statement claiming a shard (`stage` "free" or "wait") and inserting the redemption
     and its history row; none claimed: `_NoFreeShard`. At the "gather" stage room is gathered from every shard first
     (campaign_counters' slow path), then the insert runs alone."""
-    redemption = Redemption(
-        id=getattr(campaign, "reserved_id", None),
+    redemption = _new_redemption(
         campaign=campaign,
         user=user,
         idempotency_key=idempotency_key,
-        app=cart.app,
-        cart_reference=cart.reference,
-        cart_total=cart.total,
-        discount_amount=discount,
-        points_cost=campaign.points_cost,
-        voucher_code=new_voucher_code(),
+        cart=cart,
+        discount=discount,
+        id=getattr(campaign, "reserved_id", None),
         created_at=now,
         void_reason="",
     )
@@ -703,7 +699,16 @@ def _write_in_sql(*, campaign, user, idempotency_key, cart, discount, now, stage
 
 def record_redemption(*, campaign, user, idempotency_key, cart, discount):
     """The redemption row (and its history row) of `user` using `campaign` on `cart`; counters are the caller's."""
-    return Redemption.objects.create(
+    redemption = _new_redemption(
+        campaign=campaign, user=user, idempotency_key=idempotency_key, cart=cart, discount=discount
+    )
+    redemption.save(force_insert=True)
+    return redemption
+
+
+def _new_redemption(*, campaign, user, idempotency_key, cart, discount, **fields):
+    """The unsaved redemption of `user` using `campaign` on `cart`, with a new voucher code (and `fields`)."""
+    return Redemption(
         campaign=campaign,
         user=user,
         idempotency_key=idempotency_key,
@@ -713,6 +718,7 @@ def record_redemption(*, campaign, user, idempotency_key, cart, discount):
         discount_amount=discount,
         points_cost=campaign.points_cost,
         voucher_code=new_voucher_code(),
+        **fields,
     )
 
 
