@@ -139,14 +139,17 @@ class Notification(models.Model):
 
 
 class TaskRun(models.Model):
-    """One attempt of a background job (`backoffice.jobs.recorded_task`): when, how it ended, rows, error."""
+    """One attempt of a background job (`backoffice.jobs.recorded_task`): when, how it ended, rows, error.
+
+    Written by `backoffice.jobs` only; staff read them under Schedules → Task runs (a long job shows a progress bar).
+    """
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued"
+        RUNNING = "running"
         RETRYING = "retrying", "Failed, will retry"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
 
     task_name = models.CharField(max_length=200, db_index=True)
     task_id = models.CharField(max_length=255, blank=True, db_index=True)
@@ -184,9 +187,9 @@ class StaffAlert(models.Model):
     body = models.TextField(blank=True)
     url = models.CharField(max_length=500, blank=True)
     groups = models.JSONField(default=list)
+    repeats = models.PositiveIntegerField(default=0)
     raised_at = models.DateTimeField(auto_now_add=True)
     last_raised_at = models.DateTimeField(default=timezone.now, db_index=True)
-    repeats = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-last_raised_at"]
@@ -202,15 +205,15 @@ class Delivery(models.Model):
     """
 
     class Channel(models.TextChoices):
-        EMAIL = "email", "Email"
+        EMAIL = "email"
         SMS = "sms", "SMS"
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
+        QUEUED = "queued"
+        SENDING = "sending"
+        SENT = "sent"
         RETRYING = "retrying", "Failed, will retry"
-        FAILED = "failed", "Failed"
+        FAILED = "failed"
 
     channel = models.CharField(max_length=10, choices=Channel.choices)
     to = models.CharField(max_length=500, help_text="Recipients, comma-separated.")

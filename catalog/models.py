@@ -89,11 +89,17 @@ class Product(models.Model):
 
 
 class ProductPriceChange(models.Model):
+    """One change of a product's price and where it came from, written beside the price by every writer.
+
+    Uploads, feeds, staff edits (`catalog.services.save_product`) and the repricer all record one: a price never
+    changes without a line saying why.
+    """
+
     class Source(models.TextChoices):
         UPLOAD = "upload", "Bulk upload"
         FEED = "feed", "Competitor feed"
         MANUAL = "manual", "Manual edit"
-        REPRICER = "repricer", "Repricer"
+        REPRICER = "repricer"
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_changes", db_index=False)
     old_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
@@ -138,14 +144,18 @@ class CompetitorOffer(models.Model):
 
 
 class ProductUpload(models.Model):
-    """One bulk upload of products: the file, who sent it, and what became of each row."""
+    """One bulk upload of products: the file, who sent it, and what became of each row.
+
+    `catalog.services` moves it checking → previewed → importing → imported (or failed); confirming writes the rows
+    the preview checked, unless the products changed since.
+    """
 
     class Status(models.TextChoices):
         CHECKING = "checking", "Checking (dry run)…"
         PREVIEWED = "previewed", "Previewed (dry run)"
         IMPORTING = "importing", "Importing…"
-        IMPORTED = "imported", "Imported"
-        FAILED = "failed", "Failed"
+        IMPORTED = "imported"
+        FAILED = "failed"
 
     IN_PROGRESS = (Status.CHECKING, Status.IMPORTING)
 

@@ -92,7 +92,10 @@ class Plan(models.Model):
 
 
 class Subscription(models.Model):
-    """One paid period of a plan for a member; the rows of a member are their subscription history."""
+    """One paid period of a plan for a member; the rows of a member are their subscription history.
+
+    `commerce.plans.subscribe` opens one (at most one active per member) and `expire_subscriptions` closes it.
+    """
 
     class Status(models.TextChoices):
         ACTIVE = "active"

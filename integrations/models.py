@@ -58,7 +58,7 @@ class WebhookDelivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending"
-        RETRYING = "retrying"
+        RETRYING = "retrying", "Failed, will retry"
         DELIVERED = "delivered"
         FAILED = "failed"
 

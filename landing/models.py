@@ -99,7 +99,7 @@ class Footer(ClusterableModel, BaseGenericSetting):
 
 class FooterLink(Orderable):
     class Kind(models.TextChoices):
-        LINK = "link", "Link"
+        LINK = "link"
         SOCIAL = "social", "Social network"
 
     footer = ParentalKey(Footer, on_delete=models.CASCADE, related_name="links")

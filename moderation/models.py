@@ -29,7 +29,7 @@ class ScreenshotProof(models.Model):
     """A screenshot a user uploads to prove a download; moderators approve or reject it."""
 
     class Status(models.TextChoices):
-        PENDING = "pending"
+        PENDING = "pending", "Pending review"
         APPROVED = "approved"
         REJECTED = "rejected"
         INVALIDATED = "invalidated"
@@ -82,7 +82,11 @@ class ScreenshotProof(models.Model):
 
 
 class RewardEntry(models.Model):
-    """An append-only line of the points ledger. A user's balance is the sum of their entries."""
+    """An append-only line of the points ledger. A user's balance is the sum of their entries.
+
+    Written by `moderation.ledger.post_entry` only, with the user's row locked; never edited or deleted (an
+    invalidated reward is a new, negative `invalidate` line with the same proof as its source).
+    """
 
     class Kind(models.TextChoices):
         EARN = "earn", "Earned (approved proof)"

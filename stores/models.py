@@ -135,6 +135,9 @@ class OrderItem(models.Model):
 
 
 class FeedFormat(models.TextChoices):
+    """How a marketplace or competitor feed is read (`stores.feeds`): CSV with a header row, a JSON array of
+    objects, or XML with one <listing> element per record."""
+
     CSV = "csv", "CSV"
     JSON = "json", "JSON"
     XML = "xml", "XML"
@@ -291,7 +294,7 @@ class RepricingDecision(models.Model):
     """What one run decided for one product: a suggestion (suggest mode) or a price it set (live mode)."""
 
     class Status(models.TextChoices):
-        SUGGESTED = "suggested", "Suggested"
+        SUGGESTED = "suggested"
         ACCEPTED = "accepted", "Accepted by staff"
         APPLIED = "applied", "Applied automatically"
         SUPERSEDED = "superseded", "Superseded by a later run"
@@ -345,7 +348,10 @@ class MarketplaceAccount(models.Model):
 
 
 class AlertKind(models.TextChoices):
-    """The kinds a staff member can route; other kinds raised by backoffice.alerts follow JOB_FAILED's choice."""
+    """The kinds a staff member can route; other kinds raised by backoffice.alerts follow JOB_FAILED's choice.
+
+    Each staff member's AlertPreference says, per kind, whether it shows in the admin, goes by Telegram, or both.
+    """
 
     UNDERCUT = "undercut", "Undercut by a competitor"
     AT_FLOOR = "at_floor", "Product at its floor price"
