@@ -56,6 +56,7 @@ class DeliveryViewSet(ModelViewSet):
     """Read-only: deliveries are written by backoffice.delivery only."""
 
     model = Delivery
+    name = "deliveries"
     icon = "mail"
     menu_label = "Deliveries"
     menu_order = 910

@@ -85,10 +85,16 @@ class IndexView(generic.IndexView):
 class ModelViewSet(WagtailModelViewSet):
     """Wagtail's ModelViewSet as the project's admin uses it: the History page of a model with django-simple-history
     also shows its field changes (backoffice.history), and the listing fetches `list_select_related` with its rows
-    (as Django's admin does)."""
+    (as Django's admin does). Records that change only through their services set `edit_opens_inspect`: they have
+    no edit form, and their Edit link opens the inspect page."""
 
     index_view_class = IndexView
     list_select_related = ()
+    edit_opens_inspect = False
+
+    @property
+    def edit_view(self):
+        return self.inspect_view if self.edit_opens_inspect else super().edit_view
 
     @property
     def history_view_class(self):

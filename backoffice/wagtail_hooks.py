@@ -32,7 +32,7 @@ def refuse_to_delete_users_with_history(request, user):
 
 @hooks.register("register_admin_viewset")
 def register_deliveries():
-    return DeliveryViewSet("deliveries")
+    return DeliveryViewSet()
 
 
 @hooks.register("before_bulk_action")

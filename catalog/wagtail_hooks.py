@@ -36,8 +36,8 @@ class CatalogViewSet(viewsets.ModelViewSet):
 
 class AppViewSet(CatalogViewSet):
     model = App
+    name = "apps"
     icon = "pick"
-    menu_order = 100
     save_service = services.save_app
     delete_view_class = admin_views.AppDeleteView
     list_select_related = ("category", "subcategory")
@@ -69,34 +69,40 @@ class AppViewSet(CatalogViewSet):
     list_filter = ["category", "active"]
     search_fields = ["name", "slug", "description"]
     ordering = ["name"]
+
+
+class ReferenceListViewSet(ModelViewSet):
+    """Categories, stores and competitors: short lists Admins edit in place (50 a page, no Copy)."""
+
+    copy_view_enabled = False
     list_per_page = 50
 
 
-class CategoryViewSet(ModelViewSet):
+class CategoryViewSet(ReferenceListViewSet):
     model = Category
+    name = "categories"
     icon = "folder-open-inverse"
-    menu_order = 200
-    copy_view_enabled = False
     form_fields = ["name", "slug", "parent"]
     list_display = ["name", "slug", "parent"]
     search_fields = ["name", "slug"]
-    list_per_page = 50
 
 
-class StoreViewSet(ModelViewSet):
+class StoreViewSet(ReferenceListViewSet):
     model = Store
+    name = "stores"
     icon = "site"
-    menu_order = 300
-    copy_view_enabled = False
     form_fields = ["name", "slug"]
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
 
 
 class ProductViewSet(CatalogViewSet):
+    """Each store's products, edited one by one here (every price change recorded with its source), or many at a
+    time through Product uploads; the export is the upload format, so it can be edited and uploaded back."""
+
     model = Product
+    name = "products"
     icon = "tag"
-    menu_order = 400
     save_service = services.save_product
     history_view_class = admin_views.ProductHistoryView
     list_select_related = ("store",)
@@ -109,28 +115,30 @@ class ProductViewSet(CatalogViewSet):
     list_filter = ["store", "active"]
     search_fields = ["sku", "name"]
     ordering = ["store", "sku"]
-    list_per_page = 50
 
 
-class CompetitorViewSet(ModelViewSet):
+class CompetitorViewSet(ReferenceListViewSet):
+    """Competitors whose CSV or JSON price feed `catalog.feeds` reads on schedule; what they charge is shown to
+    staff beside our price, never applied to it."""
+
     model = Competitor
+    name = "competitors"
     icon = "globe"
-    menu_order = 500
-    copy_view_enabled = False
     form_fields = ["name", "feed_url", "feed_format", "active"]
     list_display = ["name", "feed_url", "feed_format", "active"]
     search_fields = ["name"]
 
 
-class ProductUploadViewSet(ModelViewSet):
+class ProductUploadViewSet(viewsets.ModelViewSet):
     """Bulk product uploads: upload → dry-run preview → confirm; the listing shows every upload's status."""
 
     model = ProductUpload
+    name = "product_uploads"
     icon = "upload"
     menu_label = "Product uploads"
-    menu_order = 450
     index_view_class = admin_views.ProductUploadIndexView
     inspect_view_enabled = True
+    edit_opens_inspect = True
     copy_view_enabled = False
     form_fields = ["original_name"]
     list_display = [
@@ -167,10 +175,6 @@ class ProductUploadViewSet(ModelViewSet):
         )
 
     @property
-    def edit_view(self):
-        return self.inspect_view
-
-    @property
     def status_view(self):
         return self.construct_view(admin_views.ProductUploadStatusView)
 
@@ -183,14 +187,7 @@ class CatalogGroup(ModelViewSetGroup):
     menu_label = "Catalog"
     menu_icon = "folder-inverse"
     menu_order = 200
-    items = (
-        AppViewSet("apps"),
-        CategoryViewSet("categories"),
-        StoreViewSet("stores"),
-        ProductViewSet("products"),
-        ProductUploadViewSet("product_uploads"),
-        CompetitorViewSet("competitors"),
-    )
+    items = (AppViewSet, CategoryViewSet, StoreViewSet, ProductViewSet, ProductUploadViewSet, CompetitorViewSet)
 
 
 @hooks.register("register_admin_viewset")

@@ -45,6 +45,7 @@ class PurchaseViewSet(viewsets.ModelViewSet):
     """Read-only listing: purchases are made by members and refunded through the refund form."""
 
     model = Purchase
+    name = "purchases"
     index_view_class = PurchaseIndexView
     inspect_view_class = PurchaseInspectView
     icon = "pick"
@@ -74,6 +75,7 @@ class PurchaseViewSet(viewsets.ModelViewSet):
 
 class PlanViewSet(viewsets.ModelViewSet):
     model = Plan
+    name = "plans"
     icon = "list-ul"
     menu_label = "Plans"
     menu_order = 340
@@ -85,6 +87,7 @@ class PlanViewSet(viewsets.ModelViewSet):
 
 class SubscriptionViewSet(ModelViewSet):
     model = Subscription
+    name = "subscriptions"
     icon = "date"
     menu_label = "Subscriptions"
     menu_order = 350
@@ -99,7 +102,7 @@ class SubscriptionViewSet(ModelViewSet):
 
 @hooks.register("register_admin_viewset")
 def register_commerce_viewsets():
-    return [PurchaseViewSet("purchases"), PlanViewSet("plans"), SubscriptionViewSet("subscriptions")]
+    return [PurchaseViewSet(), PlanViewSet(), SubscriptionViewSet()]
 
 
 @hooks.register("register_admin_urls")

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from wagtail import hooks
-from wagtail.admin.ui.tables import Column
+from wagtail.admin.ui.tables import DateColumn
 from wagtail.admin.views.generic.models import CreateView, DeleteView, EditView, IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
 
@@ -75,6 +75,7 @@ class CampaignIndexView(viewsets.IndexView):
 
 class CampaignViewSet(viewsets.ModelViewSet):
     model = Campaign
+    name = "campaigns"
     index_view_class = CampaignIndexView
     icon = "tag"
     menu_label = "Campaigns"
@@ -136,6 +137,7 @@ class ReferralViewSet(ModelViewSet):
     """Read-only for marketers and admins: nobody holds add/change/delete on referrals."""
 
     model = Referral
+    name = "referrals"
     index_view_class = ReferralIndexView
     icon = "group"
     menu_label = "Referrals"
@@ -165,6 +167,7 @@ class RedemptionViewSet(viewsets.ModelViewSet):
     """Read-only for marketers and admins: redemptions are made only by members through the service."""
 
     model = Redemption
+    name = "redemptions"
     index_view_class = RedemptionIndexView
     inspect_view_class = RedemptionInspectView
     icon = "form"
@@ -179,8 +182,8 @@ class RedemptionViewSet(viewsets.ModelViewSet):
         "cart_total",
         "discount_amount",
         "voucher_code",
-        Column("created_at", label="When"),
-        Column("voided_at", label="Voided"),
+        DateColumn("created_at", label="When", sort_key="created_at"),
+        DateColumn("voided_at", label="Voided", sort_key="voided_at"),
     ]
     list_filter = ["campaign", "created_at", "voided_at"]
     search_fields = ["user__email", "campaign__name", "voucher_code", "cart_reference"]
@@ -194,7 +197,7 @@ class RedemptionViewSet(viewsets.ModelViewSet):
 
 @hooks.register("register_admin_viewset")
 def register_growth_viewsets():
-    return [CampaignViewSet("campaigns"), ReferralViewSet("referrals"), RedemptionViewSet("redemptions")]
+    return [CampaignViewSet(), ReferralViewSet(), RedemptionViewSet()]
 
 
 @hooks.register("moderation_user_history_sections")

@@ -14,6 +14,7 @@ class IntegrationClientViewSet(ModelViewSet):
     """Listing only: creating goes through the form that shows the secret once; revoking through its own view."""
 
     model = IntegrationClient
+    name = "integration_clients"
     icon = "key"
     menu_label = "Data API clients"
     menu_order = 900
@@ -30,7 +31,11 @@ class IntegrationClientViewSet(ModelViewSet):
 
 
 class WebhookEndpointViewSet(ModelViewSet):
+    """Where the dashboard service (or any receiver) gets the events it subscribed to, each signed with the
+    endpoint's secret; every attempt is logged under Webhook deliveries, where Admins replay one."""
+
     model = WebhookEndpoint
+    name = "webhook_endpoints"
     form_class = WebhookEndpointForm
     icon = "link-external"
     menu_label = "Webhooks"
@@ -48,6 +53,7 @@ class WebhookDeliveryViewSet(ModelViewSet):
     """The delivery log: read-only, with a replay button on each delivery."""
 
     model = WebhookDelivery
+    name = "webhook_deliveries"
     icon = "mail"
     menu_label = "Webhook deliveries"
     menu_order = 920
@@ -66,9 +72,9 @@ class WebhookDeliveryViewSet(ModelViewSet):
 @hooks.register("register_admin_viewset")
 def register_integrations_viewsets():
     return [
-        IntegrationClientViewSet("integration_clients"),
-        WebhookEndpointViewSet("webhook_endpoints"),
-        WebhookDeliveryViewSet("webhook_deliveries"),
+        IntegrationClientViewSet(),
+        WebhookEndpointViewSet(),
+        WebhookDeliveryViewSet(),
     ]
 
 

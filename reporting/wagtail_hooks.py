@@ -93,6 +93,7 @@ class PeriodicTaskIndexView(IndexView):
 
 class PeriodicTaskViewSet(ModelViewSet):
     model = PeriodicTask
+    name = "periodic_tasks"
     icon = "time"
     menu_label = "Periodic tasks"
     index_view_class = PeriodicTaskIndexView
@@ -124,6 +125,7 @@ class PeriodicTaskViewSet(ModelViewSet):
 
 class IntervalScheduleViewSet(ModelViewSet):
     model = IntervalSchedule
+    name = "interval_schedules"
     icon = "repeat"
     menu_label = "Intervals"
     copy_view_enabled = False
@@ -133,6 +135,7 @@ class IntervalScheduleViewSet(ModelViewSet):
 
 class CrontabScheduleViewSet(ModelViewSet):
     model = CrontabSchedule
+    name = "crontab_schedules"
     icon = "date"
     menu_label = "Crontabs"
     copy_view_enabled = False
@@ -147,6 +150,7 @@ class TaskRunIndexView(IndexView):
 
 class TaskRunViewSet(ModelViewSet):
     model = TaskRun
+    name = "task_runs"
     index_view_class = TaskRunIndexView
     icon = "list-ul"
     menu_label = "Task runs"
@@ -172,6 +176,7 @@ class TaskRunViewSet(ModelViewSet):
 
 class DailyListEntryViewSet(ModelViewSet):
     model = DailyListEntry
+    name = "daily_list"
     icon = "doc-full"
     menu_label = "Daily list"
     copy_view_enabled = False
@@ -186,11 +191,11 @@ class SchedulesGroup(ViewSetGroup):
     menu_icon = "time"
     menu_order = 900
     items = (
-        PeriodicTaskViewSet("periodic_tasks"),
-        IntervalScheduleViewSet("interval_schedules"),
-        CrontabScheduleViewSet("crontab_schedules"),
-        TaskRunViewSet("task_runs"),
-        DailyListEntryViewSet("daily_list"),
+        PeriodicTaskViewSet,
+        IntervalScheduleViewSet,
+        CrontabScheduleViewSet,
+        TaskRunViewSet,
+        DailyListEntryViewSet,
     )
 
 

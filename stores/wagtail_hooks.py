@@ -58,6 +58,7 @@ class ProductChooserViewSet(ChooserViewSet):
     """Pick one product among many (100,000+) by SKU or name, for repricing rules (who may see products)."""
 
     model = Product
+    name = "stores_product_chooser"
     choose_view_class = _product_viewers_only(chooser_views.ChooseView)
     choose_results_view_class = _product_viewers_only(chooser_views.ChooseResultsView)
     chosen_view_class = _product_viewers_only(chooser_views.ChosenView)
@@ -73,7 +74,7 @@ class ProductChooserViewSet(ChooserViewSet):
         return super().get_common_view_kwargs(filter_form_class=ProductSearchForm, **kwargs)
 
 
-product_chooser = ProductChooserViewSet("stores_product_chooser")
+product_chooser = ProductChooserViewSet()
 
 
 class StoresViewSet(viewsets.ModelViewSet):
@@ -85,9 +86,12 @@ class StoresViewSet(viewsets.ModelViewSet):
 
 
 class SalesPointViewSet(StoresViewSet):
+    """Where each store sells and keeps stock. Deactivate one rather than delete it: its orders and stock keep
+    pointing at it."""
+
     model = SalesPoint
+    name = "sales_points"
     icon = "home"
-    menu_order = 100
     form_fields = ["store", "name", "address", "active"]
     list_display = ["name", "store", "address", "active"]
     list_filter = ["store", "active"]
@@ -96,12 +100,13 @@ class SalesPointViewSet(StoresViewSet):
 
 
 class ProductStockViewSet(StoresViewSet):
-    """Stock per sales point; counts change only through stores.orders (orders, and stock takes here)."""
+    """Stock per sales point; counts change only through stores.orders (orders, and stock takes here).
+    Available is the quantity less what open orders have reserved: what a new order may still take."""
 
     model = ProductStock
+    name = "stock"
     icon = "clipboard-list"
     menu_label = "Stock"
-    menu_order = 150
     inspect_view_enabled = True
     add_view_class = admin_views.StockCreateView
     edit_view_class = admin_views.StockEditView
@@ -115,8 +120,8 @@ class ProductStockViewSet(StoresViewSet):
 
 class ClientViewSet(StoresViewSet):
     model = Client
+    name = "clients"
     icon = "user"
-    menu_order = 200
     inspect_view_enabled = True
     form_fields = ["store", "name", "phone", "email", "city"]
     list_display = ["name", "phone", "email", "city", "store"]
@@ -129,9 +134,11 @@ class OrderViewSet(StoresViewSet):
     """Orders arrive from the marketplace feed; staff read them and move their status (stores.orders)."""
 
     model = Order
+    name = "stores_orders"
+    url_prefix = "orders"
     icon = "list-ul"
-    menu_order = 300
     inspect_view_enabled = True
+    edit_opens_inspect = True
     inspect_view_class = admin_views.OrderInspectView
     form_fields = ["store", "code", "client", "sales_point", "placed_at"]
     inspect_view_fields = [
@@ -158,16 +165,12 @@ class OrderViewSet(StoresViewSet):
     list_select_related = ("client", "sales_point")
     ordering = ["-placed_at"]
 
-    @property
-    def edit_view(self):
-        return self.inspect_view
-
 
 class CompetitorStoreViewSet(StoresViewSet):
     model = CompetitorStore
+    name = "competitor_shops"
     icon = "globe"
     menu_label = "Competitor shops"
-    menu_order = 400
     form_fields = ["competitor", "store", "name", "shop_url", "feed_url", "feed_format", "active"]
     list_display = ["name", "competitor", "store", "feed_format", "active", "last_import_at"]
     list_filter = ["competitor", "store", "active"]
@@ -179,9 +182,9 @@ class CompetitorListingViewSet(StoresViewSet):
     """Everything the competitors' shops sell (matched to our products or not), as their feeds last said."""
 
     model = CompetitorListing
+    name = "competitor_listings"
     icon = "list-ol"
     menu_label = "Competitor listings"
-    menu_order = 450
     inspect_view_enabled = True
     form_fields = ["competitor_store", "external_id"]
     list_display = ["sku", "name", "competitor_store", "product", "price", "in_stock", "seen_at"]
@@ -192,9 +195,13 @@ class CompetitorListingViewSet(StoresViewSet):
 
 
 class RepricingRuleViewSet(StoresViewSet):
+    """How each product's price follows its competitors, between a floor and a ceiling (a rule without a product is
+    the store's default). In suggest mode the repricer proposes prices for an Admin to accept; in live mode it sets
+    them."""
+
     model = RepricingRule
+    name = "repricing_rules"
     icon = "cogs"
-    menu_order = 500
     panels = [
         FieldPanel("store"),
         FieldPanel("product", widget=product_chooser.widget_class()),
@@ -219,10 +226,11 @@ class RepricingDecisionViewSet(StoresViewSet):
     """Every repricing decision: open suggestions (accepted on the monitoring page) and applied prices."""
 
     model = RepricingDecision
+    name = "repricing_decisions"
     icon = "resubmit"
     menu_label = "Repricing decisions"
-    menu_order = 550
     inspect_view_enabled = True
+    edit_opens_inspect = True
     form_fields = ["status"]
     list_display = ["product", "old_price", "new_price", "status", "at_floor", "suspicious_offers", "decided_at"]
     list_filter = ["status", "at_floor"]
@@ -241,15 +249,12 @@ class RepricingDecisionViewSet(StoresViewSet):
     ordering = ["-decided_at"]
     list_select_related = ("product",)
 
-    @property
-    def edit_view(self):
-        return self.inspect_view
-
 
 class MarketplaceAccountViewSet(StoresViewSet):
     model = MarketplaceAccount
+    name = "stores_marketplace_accounts"
+    url_prefix = "marketplace_accounts"
     icon = "link"
-    menu_order = 600
     inspect_view_enabled = True
     inspect_view_class = admin_views.MarketplaceAccountInspectView
     form_fields = ["store", "orders_feed_url"]
@@ -275,15 +280,15 @@ class StoreOperationsGroup(ModelViewSetGroup):
     menu_icon = "site"
     menu_order = 250
     items = (
-        SalesPointViewSet("sales_points"),
-        ProductStockViewSet("stock"),
-        ClientViewSet("clients"),
-        OrderViewSet("stores_orders", url_prefix="orders"),
-        CompetitorStoreViewSet("competitor_shops"),
-        CompetitorListingViewSet("competitor_listings"),
-        RepricingRuleViewSet("repricing_rules"),
-        RepricingDecisionViewSet("repricing_decisions"),
-        MarketplaceAccountViewSet("stores_marketplace_accounts", url_prefix="marketplace_accounts"),
+        SalesPointViewSet,
+        ProductStockViewSet,
+        ClientViewSet,
+        OrderViewSet,
+        CompetitorStoreViewSet,
+        CompetitorListingViewSet,
+        RepricingRuleViewSet,
+        RepricingDecisionViewSet,
+        MarketplaceAccountViewSet,
     )
 
     def get_submenu_items(self):

@@ -231,3 +231,28 @@ def test_a_new_stock_row_is_counted_at_once(admin_client):
     response = admin_client.post("/admin/stock/new/", {"product": product.pk, "sales_point": point.pk, "counted": "4"})
     assert response.status_code == 302
     assert product.point_stocks.get().quantity == 4
+
+
+def test_an_orders_edit_link_opens_its_inspect_page_with_no_form_to_change_it(admin_client):
+    from stores import orders
+
+    stock = ProductStockFactory(quantity=3)
+    order = orders.create_order(
+        store=stock.product.store, code="E-1", sales_point=stock.sales_point, items=[(stock.product, 1, "5")]
+    )
+    response = admin_client.get(reverse("stores_orders:edit", args=[order.pk]))
+    assert response.status_code == 200
+    assert response.resolver_match.func.view_class.__name__ == "OrderInspectView"
+    assert 'name="code"' not in response.content.decode()  # no edit form: status moves through its own form
+    assert admin_client.post(reverse("stores_orders:edit", args=[order.pk]), {"code": "CHANGED"}).status_code == 405
+    order.refresh_from_db()
+    assert order.code == "E-1"
+
+
+def test_the_store_operations_menu_lists_its_pages_in_the_groups_order(admin_client):
+    from stores.wagtail_hooks import StoreOperationsGroup
+
+    items = StoreOperationsGroup().get_submenu_items()
+    ordered = [item.label for item in sorted(items, key=lambda item: item.order)]
+    assert ordered[:4] == ["Sales points", "Stock", "Clients", "Orders"]
+    assert ordered[-1] == "Price monitoring"
