@@ -587,16 +587,17 @@ def _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart,
             raise refused
         on_cart = [r for r in mine if r.cart_reference == cart.reference and r.voided_at is None]
         discount = _discount_within_cart(current, on_cart, cart)
-        write = _write_in_sql if in_sql else _write_with_orm
-        redemption = write(
+        redemption = _new_redemption(
             campaign=current,
             user=locked_user,
             idempotency_key=idempotency_key,
             cart=cart,
             discount=discount,
-            now=now,
-            stage=stage,
+            id=getattr(current, "reserved_id", None),  # the id the SQL read reserved (the ORM's save picks one)
+            created_at=now,
+            void_reason="",
         )
+        (_write_in_sql if in_sql else _write_with_orm)(redemption, stage=stage)
         # Subscribers (webhooks) run after the commit; a rolled-back redemption publishes nothing.
         publish(
             "redemption.created",
@@ -634,67 +635,44 @@ def _charge(*, campaign, user, redemption):
         raise RedemptionRefused("insufficient_points", str(exc)) from exc
 
 
-def _write_with_orm(*, campaign, user, idempotency_key, cart, discount, now, stage):
-    """The redemption (and its history row), the points cost, then, last before COMMIT, the counter claim (the
-    claimed shard stays locked as briefly as possible); zero rows claimed rolls everything back and says why.
-    (`stage` is unused: `claim_use` gathers in the same transaction, which only PostgreSQL's concurrent SQL path
-    must not do.)"""
-    redemption = record_redemption(
-        campaign=campaign, user=user, idempotency_key=idempotency_key, cart=cart, discount=discount
-    )
+def _write_with_orm(redemption, *, stage):
+    """Save the unsaved `redemption` (and its history row), debit the points cost, then, last before COMMIT, claim
+    the counter (the claimed shard stays locked as briefly as possible); zero rows claimed rolls everything back and
+    says why. (`stage` is unused: `claim_use` gathers in the same transaction, which only PostgreSQL's concurrent SQL
+    path must not do.)"""
+    campaign = redemption.campaign
+    redemption.save(force_insert=True)
     if campaign.points_cost:
-        _charge(campaign=campaign, user=user, redemption=redemption)
+        _charge(campaign=campaign, user=redemption.user, redemption=redemption)
     claimed = campaign_counters.claim_use(
-        campaign_id=campaign.pk, discount=discount, terms_version=campaign.terms_version
+        campaign_id=campaign.pk, discount=redemption.discount_amount, terms_version=campaign.terms_version
     )
     if claimed is None:
         raise _why_not_moved(campaign)
-    return redemption
 
 
-def _write_in_sql(*, campaign, user, idempotency_key, cart, discount, now, stage):
+def _write_in_sql(redemption, *, stage):
     """The same rows as `_write_with_orm`, in the same order of locks: the points cost first (its source is the id
     the read reserved), then one statement claiming a shard (`stage` "free" or "wait") and inserting the redemption
     and its history row; none claimed: `_NoFreeShard`. At the "gather" stage room is gathered from every shard first
     (campaign_counters' slow path), then the insert runs alone."""
-    redemption = _new_redemption(
-        campaign=campaign,
-        user=user,
-        idempotency_key=idempotency_key,
-        cart=cart,
-        discount=discount,
-        id=getattr(campaign, "reserved_id", None),
-        created_at=now,
-        void_reason="",
-    )
+    campaign = redemption.campaign
     if campaign.points_cost:
         if redemption.pk is None:  # the read did not reserve one (no cost was expected): cannot happen, the cost
             raise _cost_changed(campaign)  # shown is checked first; kept so a debit never lacks its source
-        _charge(campaign=campaign, user=user, redemption=redemption)
-    insert = functools.partial(
-        redemption_sql.insert_claimed,
-        redemption_id=redemption.pk,
-        campaign=campaign,
-        user=user,
-        idempotency_key=idempotency_key,
-        cart=cart,
-        discount=discount,
-        voucher_code=redemption.voucher_code,
-        now=now,
-    )
+        _charge(campaign=campaign, user=redemption.user, redemption=redemption)
     if stage != "gather":
-        redemption.pk = insert(claim=stage)
+        redemption.pk = redemption_sql.insert_claimed(redemption=redemption, claim=stage)
         if redemption.pk is None:
             raise _NoFreeShard(campaign.terms_version)  # rolled back and redone at the next stage (see _redeem)
     else:
         claimed = campaign_counters.claim_gathering_room(
-            campaign_id=campaign.pk, discount=discount, terms_version=campaign.terms_version
+            campaign_id=campaign.pk, discount=redemption.discount_amount, terms_version=campaign.terms_version
         )
         if claimed is None:
             raise _why_not_moved(campaign)
-        redemption.pk = insert(claim=False)
+        redemption.pk = redemption_sql.insert_claimed(redemption=redemption, claim=False)
     redemption._state.adding, redemption._state.db = False, connection.alias
-    return redemption
 
 
 def record_redemption(*, campaign, user, idempotency_key, cart, discount):

@@ -185,24 +185,24 @@ def _insert_sql(claim):
     """
 
 
-def insert_claimed(*, claim, redemption_id, campaign, user, idempotency_key, cart, discount, voucher_code, now):
-    """Insert the redemption (id `redemption_id`, or a new one) and its history row; with `claim` ("free": a shard
-    nobody holds; "wait": one that may be held, waited for), only if a counter shard with room under the campaign's
+def insert_claimed(*, redemption, claim):
+    """Insert the unsaved `redemption` (with its id, or a new one) and its history row; with `claim` ("free": a shard
+    nobody holds; "wait": one that may be held, waited for), only if a counter shard with room under its campaign's
     terms version was claimed in the same statement. Returns the new id, or None when none was (nothing written)."""
     params = {
-        "id": redemption_id,
-        "idempotency_key": idempotency_key,
-        "cart_reference": cart.reference,
-        "cart_total": cart.total,
-        "discount": discount,
-        "points_cost": campaign.points_cost,
-        "voucher_code": voucher_code,
-        "now": now,
-        "campaign_id": campaign.pk,
-        "user_id": user.pk,
-        "app_id": getattr(cart.app, "pk", None),
+        "id": redemption.pk,
+        "idempotency_key": redemption.idempotency_key,
+        "cart_reference": redemption.cart_reference,
+        "cart_total": redemption.cart_total,
+        "discount": redemption.discount_amount,
+        "points_cost": redemption.points_cost,
+        "voucher_code": redemption.voucher_code,
+        "now": redemption.created_at,
+        "campaign_id": redemption.campaign_id,
+        "user_id": redemption.user_id,
+        "app_id": redemption.app_id,
         "history_user_id": history_user_id(),
-        "terms_version": campaign.terms_version,
+        "terms_version": redemption.campaign.terms_version,
     }
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(claim), params)
