@@ -10,17 +10,7 @@ from django.utils import timezone
 
 from catalog.models import Competitor, Product, Store
 
-from . import alerts, orders, repricing
-from .models import (
-    Client,
-    CompetitorListing,
-    CompetitorStore,
-    MarketplaceAccount,
-    Order,
-    ProductStock,
-    RepricingRule,
-    SalesPoint,
-)
+from . import alerts, models, orders, repricing
 
 DAYS = 60
 ORDERS_PER_DAY = 4
@@ -35,7 +25,7 @@ RIVALS = {"PriceHawk": ["PriceHawk Main", "PriceHawk Outlet"], "ShopMart": ["Sho
 
 def load(out):
     main = Store.objects.filter(slug="main-store").first()
-    if main is None or SalesPoint.objects.filter(store=main).exists():
+    if main is None or models.SalesPoint.objects.filter(store=main).exists():
         out("stores: already loaded" if main else "stores: no catalog store, skipped")
         return
     rng = random.Random(15)
@@ -49,26 +39,27 @@ def load(out):
     stores = [main, home]
     points = {
         store.pk: [
-            SalesPoint.objects.create(store=store, name=name, address=address) for name, address in POINTS[store.slug]
+            models.SalesPoint.objects.create(store=store, name=name, address=address)
+            for name, address in POINTS[store.slug]
         ]
         for store in stores
     }
     products = {store.pk: list(store.products.order_by("pk")) for store in stores}
-    ProductStock.objects.bulk_create(
-        ProductStock(product=product, sales_point=point, quantity=rng.randint(40, 120))
+    models.ProductStock.objects.bulk_create(
+        models.ProductStock(product=product, sales_point=point, quantity=rng.randint(40, 120))
         for store in stores
         for point in points[store.pk]
         for product in products[store.pk]
     )
     orders.sync_product_stock(product_ids=[product.pk for store in stores for product in products[store.pk]])
     for store in stores:
-        MarketplaceAccount.objects.get_or_create(store=store)
+        models.MarketplaceAccount.objects.get_or_create(store=store)
     _orders(rng, stores, points, products, now)
     _competitors(rng, stores, products, now)
-    RepricingRule.objects.create(
+    models.RepricingRule.objects.create(
         store=main, floor=Decimal("5.00"), ceiling=Decimal("150.00"), beat_by=Decimal("0.50"), mode="suggest"
     )
-    RepricingRule.objects.create(
+    models.RepricingRule.objects.create(
         store=home,
         floor=Decimal("8.00"),
         ceiling=Decimal("80.00"),
@@ -78,23 +69,23 @@ def load(out):
         mode="live",
     )
     for product in products[main.pk][:5]:  # floors right at today's price: these show up "at floor"
-        RepricingRule.objects.create(
+        models.RepricingRule.objects.create(
             store=main, product=product, floor=product.price, ceiling=product.price * 2, mode="suggest"
         )
     run = repricing.run_repricing()
     alerts.after_repricing(run)
     out(
-        f"stores: {SalesPoint.objects.count()} sales points, {Order.objects.count()} orders, "
-        f"{CompetitorListing.objects.count()} competitor listings, repricing: {run.prices_changed} prices changed, "
-        f"{run.suggestions} suggestions"
+        f"stores: {models.SalesPoint.objects.count()} sales points, {models.Order.objects.count()} orders, "
+        f"{models.CompetitorListing.objects.count()} competitor listings, "
+        f"repricing: {run.prices_changed} prices changed, {run.suggestions} suggestions"
     )
 
 
 def _orders(rng, stores, points, products, now):
-    flow = [Order.Status.ACCEPTED, Order.Status.SHIPPED, Order.Status.DELIVERED]
+    flow = [models.Order.Status.ACCEPTED, models.Order.Status.SHIPPED, models.Order.Status.DELIVERED]
     for store in stores:
         clients = [
-            Client.objects.create(
+            models.Client.objects.create(
                 store=store,
                 name=f"{rng.choice(NAMES)} {chr(65 + i % 26)}.",
                 phone=f"+7701{store.pk:02d}{i:05d}",
@@ -119,9 +110,9 @@ def _orders(rng, stores, points, products, now):
                 for status in flow[:steps]:
                     orders.change_status(order=order, new_status=status)
                 if day > 3 and rng.random() < 0.05:
-                    orders.change_status(order=order, new_status=Order.Status.RETURNED)
+                    orders.change_status(order=order, new_status=models.Order.Status.RETURNED)
                 elif steps == 0 and rng.random() < 0.2:
-                    orders.change_status(order=order, new_status=Order.Status.CANCELLED)
+                    orders.change_status(order=order, new_status=models.Order.Status.CANCELLED)
 
 
 def _competitors(rng, stores, products, now):
@@ -130,7 +121,7 @@ def _competitors(rng, stores, products, now):
         competitor, _ = Competitor.objects.get_or_create(name=competitor_name)
         for store in stores:
             for shop_name in shop_names:
-                shop = CompetitorStore.objects.create(
+                shop = models.CompetitorStore.objects.create(
                     competitor=competitor,
                     store=store,
                     name=shop_name,
@@ -143,7 +134,7 @@ def _competitors(rng, stores, products, now):
                     seen = now - timedelta(hours=rng.choice([1, 2, 5, 12, 72]))  # some stale
                     price = (product.price * Decimal(rng.uniform(0.85, 1.2))).quantize(Decimal("0.01"))
                     listings.append(
-                        CompetitorListing(
+                        models.CompetitorListing(
                             competitor_store=shop,
                             external_id=f"{shop.pk}-{product.sku}",
                             sku=product.sku,
@@ -157,7 +148,7 @@ def _competitors(rng, stores, products, now):
                     )
                 for i in range(10):  # the rest of their range: products we don't sell
                     listings.append(
-                        CompetitorListing(
+                        models.CompetitorListing(
                             competitor_store=shop,
                             external_id=f"{shop.pk}-other-{i}",
                             sku=f"{competitor_name[:3].upper()}-{i:03d}",
@@ -169,8 +160,8 @@ def _competitors(rng, stores, products, now):
                     )
     first = products[stores[0].pk][0]
     listings.append(  # a typo on the marketplace: flagged by the repricer, never followed
-        CompetitorListing(
-            competitor_store=CompetitorStore.objects.filter(store=stores[0]).first(),
+        models.CompetitorListing(
+            competitor_store=models.CompetitorStore.objects.filter(store=stores[0]).first(),
             external_id="typo-1",
             sku=first.sku,
             product=first,
@@ -179,4 +170,4 @@ def _competitors(rng, stores, products, now):
             seen_at=now,
         )
     )
-    CompetitorListing.objects.bulk_create(listings, batch_size=2000)
+    models.CompetitorListing.objects.bulk_create(listings, batch_size=2000)

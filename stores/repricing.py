@@ -264,7 +264,7 @@ def _insert_decisions_in_sql(run, *, store=None, now):
         # JIT-compiling this plan costs seconds (its estimate is large) for a statement that runs in about one;
         # and the per-product aggregate (100,000 groups) spills to disk within PostgreSQL's default work_mem.
         cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.REPRICING_WORK_MEM])
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [f"{settings.REPRICING_WORK_MEM_MB}MB"])
         cursor.execute(sql, params)
         return cursor.fetchone()
 

@@ -361,15 +361,15 @@ LEADERBOARD_CACHE_SECONDS = env_int("LEADERBOARD_CACHE_SECONDS", 300)
 # The moderation queue's "done today" team count (it reads every proof reviewed today) is shared this long (0: off).
 MODERATION_TEAM_COUNT_CACHE_SECONDS = env_int("MODERATION_TEAM_COUNT_CACHE_SECONDS", 30)
 # Which active webhook endpoints subscribe to each event is cached this long (dropped at once on any endpoint change).
-WEBHOOK_SUBSCRIBERS_CACHE_SECONDS = env_int("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS", 3600)
+WEBHOOK_SUBSCRIBERS_CACHE_SECONDS = env_int("WEBHOOK_SUBSCRIBERS_CACHE_SECONDS", 60 * 60)
 # The plans' points multipliers (read on every approval) are cached this long (dropped at once on any plan change).
-PLAN_MULTIPLIER_CACHE_SECONDS = env_int("PLAN_MULTIPLIER_CACHE_SECONDS", 3600)
+PLAN_MULTIPLIER_CACHE_SECONDS = env_int("PLAN_MULTIPLIER_CACHE_SECONDS", 60 * 60)
+# A member's available campaigns per cart are cached this long (seconds; 0: off); writes invalidate them at once.
+AVAILABLE_CAMPAIGNS_CACHE_SECONDS = env_int("AVAILABLE_CAMPAIGNS_CACHE_SECONDS", 60)
 
 # Numbers that can't be gamed (issue 12): see README "Policies".
 # A declared cart (no app priced by us) is discounted as if it were at most this much, unless a campaign says otherwise.
-CAMPAIGN_DEFAULT_MAX_CART_TOTAL = os.environ.get("CAMPAIGN_DEFAULT_MAX_CART_TOTAL", "100.00")
-# A member's available campaigns per cart are cached this long (seconds; 0: off); writes invalidate them at once.
-AVAILABLE_CAMPAIGNS_CACHE_SECONDS = env_int("AVAILABLE_CAMPAIGNS_CACHE_SECONDS", 60)
+CAMPAIGN_DEFAULT_MAX_CART_TOTAL = env_decimal("CAMPAIGN_DEFAULT_MAX_CART_TOTAL", Decimal("100.00"))
 # A campaign's uses and budget are split over this many counter rows, so concurrent redemptions lock different rows:
 # at least the number of processes redeeming at once (bench/redeem.py, 32 clients: 16 rows 340/s, 32 rows 475/s).
 CAMPAIGN_COUNTER_SHARDS = env_int("CAMPAIGN_COUNTER_SHARDS", 32)
@@ -435,12 +435,12 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 REPRICING_STALE_OFFER_HOURS = env_int("REPRICING_STALE_OFFER_HOURS", 48)
 # A competitor price below this fraction of ours is flagged as suspicious (a typo, a bait) and never followed.
 REPRICING_SUSPICIOUS_FRACTION = env_decimal("REPRICING_SUSPICIOUS_FRACTION", Decimal("0.5"))
-# PostgreSQL work_mem for a repricing run's transaction: its per-product aggregate stays in memory (no spill).
-REPRICING_WORK_MEM = os.environ.get("REPRICING_WORK_MEM", "64MB")
+# PostgreSQL work_mem for a repricing run's statement (MB): its per-product aggregate stays in memory (no spill).
+REPRICING_WORK_MEM_MB = env_int("REPRICING_WORK_MEM_MB", 64)
 # Store price lists with at most this many products are cached whole; larger ones are streamed each time.
 PRICE_LIST_CACHE_MAX_PRODUCTS = env_int("PRICE_LIST_CACHE_MAX_PRODUCTS", 20000)
 # How long a cached price list lives (its key also changes with every price or stock change).
-PRICE_LIST_CACHE_SECONDS = env_int("PRICE_LIST_CACHE_SECONDS", 3600)
+PRICE_LIST_CACHE_SECONDS = env_int("PRICE_LIST_CACHE_SECONDS", 60 * 60)
 
 # Landing page (landing app): how many published reviews the home page shows, newest first.
 LANDING_HOME_REVIEWS = env_int("LANDING_HOME_REVIEWS", 6)
@@ -521,7 +521,7 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "integrations.oauth.ClientScopes",
     "OAUTH2_VALIDATOR_CLASS": "integrations.oauth.ClientValidator",
     # Lifetime of a client's access token; a client asks for a new one with its credentials.
-    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH2_ACCESS_TOKEN_SECONDS", 3600),
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH2_ACCESS_TOKEN_SECONDS", 60 * 60),
     # RFC 9700 (OAuth 2.0 Security BCP): only client credentials are used; every legacy allowance is off.
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
