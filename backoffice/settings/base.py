@@ -262,8 +262,14 @@ if REDIS_URL:
     CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Sessions live in the database only: a cache outage must not sign everybody out or fail every request.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions live in the database (a cache outage must not sign everybody out or fail every request); with a shared
+# cache they are read through it, a cached copy living SESSION_CACHE_SECONDS at most (backoffice/sessions.py): the
+# longest a logout the cache missed (Redis unreachable) could leave a session usable. 0: always read the database.
+SESSION_CACHE_SECONDS = env_int("SESSION_CACHE_SECONDS", 60)
+if REDIS_URL and SESSION_CACHE_SECONDS > 0:
+    SESSION_ENGINE = "backoffice.sessions"
+else:
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run inline.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")

@@ -143,3 +143,15 @@ def test_queuing_a_task_on_a_silent_redis_broker_fails_within_seconds_instead_of
     assert result.returncode != 0
     assert "Timeout" in result.stderr
     assert seconds < 60  # without the broker's socket timeout this waits for ever (run_manage gives up at 120 s)
+
+
+def test_with_sessions_read_through_the_cache_a_member_logs_in_and_stays_signed_in(client, broken_cache, settings):
+    # Production's engine (REDIS_URL set): the database stays the record.
+    settings.SESSION_ENGINE = "backoffice.sessions"
+    member = UserFactory()
+    response, seconds = timed(lambda: client.post("/accounts/login/", {"username": member.email, "password": PASSWORD}))
+    assert response.status_code == 302, response.content[:500]
+    assert seconds < QUICKLY
+    response, seconds = timed(lambda: client.get("/me/points/"))
+    assert (response.status_code, response.wsgi_request.user) == (200, member)
+    assert seconds < QUICKLY

@@ -45,10 +45,10 @@ def test_production_refuses_to_start_without_a_real_secret_key():
 
 @pytest.mark.slow
 def test_production_turns_debug_off_and_uses_redis():
-    code = "from django.conf import settings as s; print(s.DEBUG, s.CACHES['default']['BACKEND'])"
+    code = "from django.conf import settings as s; print(s.DEBUG, s.CACHES['default']['BACKEND'], s.SESSION_ENGINE)"
     result = run_manage("shell", "-v0", "-c", code, env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["False", "django_redis.cache.RedisCache"]
+    assert result.stdout.split() == ["False", "django_redis.cache.RedisCache", "backoffice.sessions"]
 
 
 @pytest.mark.slow
@@ -56,7 +56,7 @@ def test_embedded_defaults_need_no_environment():
     code = (
         "from django.conf import settings as s; "
         "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], "
-        "s.CELERY_TASK_ALWAYS_EAGER, s.SMS_BACKEND)"
+        "s.CELERY_TASK_ALWAYS_EAGER, s.SMS_BACKEND, s.SESSION_ENGINE)"
     )
     result = run_manage("shell", "-v0", "-c", code, env={"DJANGO_SETTINGS_MODULE": "backoffice.settings.local"})
     assert result.returncode == 0, result.stderr
@@ -65,6 +65,7 @@ def test_embedded_defaults_need_no_environment():
         "django.core.cache.backends.locmem.LocMemCache",
         "True",
         "growth.sms.ConsoleSMSBackend",
+        "django.contrib.sessions.backends.db",  # a per-process cache could not see another process's logout
     ]
 
 
