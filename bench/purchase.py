@@ -13,12 +13,11 @@
 """
 
 import argparse
-import multiprocessing
 import os
 import sys
 import time
 
-from _common import Goal, finish, prepare_django
+from _common import Goal, finish, prepare_django, run_processes
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_commerce"
 PAGE_GOAL = 2.0  # last pages at most this many times the first
@@ -68,23 +67,7 @@ def create_apps(cursor, count, prefix):
     return [row[0] for row in cursor.fetchall()]
 
 
-def reporting_crashes(target):
-    """A process that dies before reporting would leave the parent waiting forever: report the crash instead."""
-
-    def run(*args):
-        results = args[-1]
-        try:
-            target(*args)
-        except BaseException as exc:
-            results.put({"crashed": f"{target.__name__}: {type(exc).__name__}: {exc}"})
-            raise
-
-    run.__name__ = target.__name__
-    return run
-
-
-@reporting_crashes
-def buyer(index, member_ids, app_ids, start_at, results):
+def buyer(index, member_ids, app_ids, release, results):
     """One process: buys every app for member `index` and member `index + 1`, interleaved (each pair races)."""
     from django.contrib.auth import get_user_model
     from django.db import connection
@@ -99,8 +82,7 @@ def buyer(index, member_ids, app_ids, start_at, results):
     mine = [User.objects.get(pk=member_ids[index]), User.objects.get(pk=member_ids[(index + 1) % len(member_ids)])]
     apps = list(App.objects.filter(pk__in=app_ids).order_by("pk"))
     counts = {"ok": 0, "refused": 0, "error": 0}
-    while time.time() < start_at:
-        time.sleep(0.001)
+    release.wait()
     for app in apps:
         for member in mine:
             try:
@@ -110,37 +92,19 @@ def buyer(index, member_ids, app_ids, start_at, results):
                 counts["refused"] += 1
             except Exception:  # counted and reported: any error is a finding
                 counts["error"] += 1
+    counts["finished"] = time.perf_counter()
     connection.close()
     results.put(counts)
 
 
-@reporting_crashes
-def updater(url, count, start_at, results):
+def updater(url, count, release, results):
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        while time.time() < start_at:
-            time.sleep(0.001)
+        release.wait()
         for _ in range(count):
             conn.execute("UPDATE bench_counter SET n = n + 1 WHERE id = 1")
-    results.put(count)
-
-
-def run_processes(targets):
-    """Start every process, release them together, return the wall time from release to the last finish."""
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    start_at = time.time() + 2.0
-    processes = [context.Process(target=fn, args=(*args, start_at, results)) for fn, args in targets]
-    for process in processes:
-        process.start()
-    collected = [results.get() for _ in processes]
-    for process in processes:
-        process.join()
-    crashed = [result["crashed"] for result in collected if isinstance(result, dict) and "crashed" in result]
-    if crashed:
-        raise SystemExit(f"{len(crashed)} of {len(processes)} processes crashed; the first: {crashed[0]}")
-    return time.time() - start_at, collected
+    results.put({"finished": time.perf_counter()})
 
 
 def bench_buying(url, processes, apps_per_member):

@@ -24,13 +24,12 @@ single-row UPDATE rate; its curve rising, not collapsing, from 1 to 8 to 32 to 6
 
 import argparse
 import asyncio
-import multiprocessing
 import os
 import socket
 import sys
 import time
 
-from _common import Goal, finish, prepare_django
+from _common import Goal, finish, fork_context, prepare_django, run_processes
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/bench_growth"
 CLIENTS = (1, 8, 32, 64)
@@ -81,7 +80,7 @@ def run_proxy(listen_port, target_port, delay, ready):
 
 
 def start_proxy(listen_port, target_port):
-    context = multiprocessing.get_context("fork")
+    context = fork_context()
     ready = context.Event()
     process = context.Process(target=run_proxy, args=(listen_port, target_port, PROXY_DELAY_S, ready), daemon=True)
     process.start()
@@ -163,7 +162,7 @@ def point_at(port):
         connection.settings_dict["HOST"], connection.settings_dict["PORT"] = "127.0.0.1", str(port)
 
 
-def redeemer(implementation, campaign_id, user_ids, port, next_index, ready, go, results):
+def redeemer(implementation, campaign_id, user_ids, port, next_index, release, results):
     from django.contrib.auth import get_user_model
     from django.db import connection
 
@@ -175,8 +174,7 @@ def redeemer(implementation, campaign_id, user_ids, port, next_index, ready, go,
     campaign, User = Campaign(pk=campaign_id), get_user_model()
     counts = {"ok": 0, "refused": 0, "error": 0, "first_error": ""}
     connection.ensure_connection()
-    ready.release()
-    go.wait()
+    release.wait()
     while (index := claim(next_index)) < len(user_ids):
         try:
             redeem(
@@ -205,34 +203,20 @@ def claim(next_index):
     return index
 
 
-def updater(url, total, next_index, ready, go, results):
+def updater(url, total, next_index, release, results):
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        ready.release()
-        go.wait()
+        release.wait()
         while claim(next_index) < total:
             conn.execute("UPDATE bench_counter SET n = n + 1 WHERE id = 1")
     results.put({"finished": time.perf_counter()})
 
 
-def run_processes(count, target, args):
-    """Start `count` processes; once every one is connected, release them together. Returns the time from the
-    release to the last one's finish (perf_counter is the same monotonic clock in every process), and their counts."""
-    context = multiprocessing.get_context("fork")
-    results, next_index = context.Queue(), context.Value("i", 0)
-    ready, go = context.Semaphore(0), context.Event()
-    processes = [context.Process(target=target, args=(*args, next_index, ready, go, results)) for _ in range(count)]
-    for process in processes:
-        process.start()
-    for _ in processes:
-        ready.acquire()
-    started = time.perf_counter()
-    go.set()
-    collected = [results.get() for _ in processes]
-    for process in processes:
-        process.join()
-    return max(c["finished"] for c in collected) - started, collected
+def in_processes(count, target, args):
+    """`count` processes of `target`, sharing one counter of the work they claim (`claim`)."""
+    next_index = fork_context().Value("i", 0)
+    return run_processes([(target, (*args, next_index))] * count)
 
 
 # --- one run ---------------------------------------------------------------------------------------------------
@@ -264,7 +248,7 @@ def bench_redeem(implementation, uses, clients, port):
         user_ids = create_members(cursor, int(uses * 1.25), prefix)
     campaign = bench_campaign(prefix, uses)
     connection.close()
-    elapsed, counts = run_processes(clients, redeemer, (implementation, campaign.pk, user_ids, port))
+    elapsed, counts = in_processes(clients, redeemer, (implementation, campaign.pk, user_ids, port))
     campaign = Campaign.objects.with_counters().get(pk=campaign.pk)
     redeemed = Redemption.objects.filter(campaign=campaign).count()
     errors = sum(c["error"] for c in counts)
@@ -287,7 +271,7 @@ def bench_single_row_update(url, clients, total):
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS bench_counter (id int PRIMARY KEY, n bigint NOT NULL)")
         conn.execute("INSERT INTO bench_counter VALUES (1, 0) ON CONFLICT (id) DO UPDATE SET n = 0")
-    elapsed, _ = run_processes(clients, updater, (url, total))
+    elapsed, _ = in_processes(clients, updater, (url, total))
     return {"seconds": elapsed, "rate": total / elapsed}
 
 

@@ -174,3 +174,38 @@ def test_a_bench_with_no_stored_run_is_listed_as_not_run(run_all):
 
     assert "Not ok: purchase.py." in text
     assert "| purchase.py | (never run at this scale) | - | - | **NOT RUN** |" in text
+
+
+# --- bench/_common.py's run_processes: the client processes every concurrency bench forks ----------------------
+
+
+def counting_worker(number, release, results):
+    import time
+
+    release.wait()
+    results.put({"number": number, "finished": time.perf_counter()})
+
+
+def worker_raising_before_it_is_ready(release, results):
+    raise RuntimeError("no database")
+
+
+def worker_dying_after_the_release(release, results):
+    import os
+
+    release.wait()
+    os._exit(3)
+
+
+def test_run_processes_releases_every_worker_and_returns_what_each_reported(bench_module):
+    common = bench_module("_common")
+    seconds, reports = common.run_processes([(counting_worker, (n,)) for n in range(4)])
+    assert sorted(report["number"] for report in reports) == [0, 1, 2, 3]
+    assert 0 <= seconds < 10
+
+
+@pytest.mark.parametrize("worker", [worker_raising_before_it_is_ready, worker_dying_after_the_release])
+def test_a_crashed_worker_stops_the_run_with_its_error_instead_of_a_hang(bench_module, worker):
+    common = bench_module("_common")
+    with pytest.raises(SystemExit, match="crashed"):
+        common.run_processes([(counting_worker, (0,)), (worker, ())])
