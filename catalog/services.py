@@ -184,6 +184,13 @@ def _keep_checked_rows(upload, resource, upload_file):
     )
 
 
+def prune_upload_checks(now=None):
+    """Delete the checked rows of previews left unconfirmed longer than PRODUCT_UPLOAD_CHECK_RETENTION_DAYS; their
+    confirm, if it ever comes, checks the stored file again. Returns how many."""
+    checks = ProductUploadCheck.objects.all()
+    return jobs.prune_older_than(checks, field="created_at", days=settings.PRODUCT_UPLOAD_CHECK_RETENTION_DAYS, now=now)
+
+
 def confirm_product_upload(*, upload, user):
     """Import a previewed upload for real; on any error nothing is imported and the upload is marked failed."""
     with transaction.atomic():

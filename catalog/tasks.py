@@ -48,3 +48,9 @@ def check_product_upload(upload_id):
 @recorded_task(name=services.IMPORT_TASK, max_retries=0)
 def import_product_upload(upload_id, user_id):
     return services.import_queued_upload(upload_id=upload_id, user_id=user_id)
+
+
+@recorded_task(name="catalog.tasks.prune_upload_checks")
+def prune_upload_checks():
+    """Scheduled daily: the checked rows of previews nobody confirmed (PRODUCT_UPLOAD_CHECK_RETENTION_DAYS)."""
+    return services.prune_upload_checks()

@@ -391,6 +391,9 @@ PRODUCT_UPLOAD_INLINE_MAX_BYTES = env_int("PRODUCT_UPLOAD_INLINE_MAX_BYTES", 102
 # PostgreSQL work_mem for the upload's write statements (MB): room to sort 100k checked rows and hold the written
 # products for their history and price changes in memory instead of temporary files (about 15% of the writes).
 PRODUCT_UPLOAD_WORK_MEM_MB = env_int("PRODUCT_UPLOAD_WORK_MEM_MB", 32)
+# The rows a preview checked are kept this long for its confirm (about 1.2 MB per 100,000 rows); the scheduled
+# catalog.tasks.prune_upload_checks deletes older ones, and a later confirm checks the stored file again.
+PRODUCT_UPLOAD_CHECK_RETENTION_DAYS = env_int("PRODUCT_UPLOAD_CHECK_RETENTION_DAYS", 7)
 
 # Phone numbers typed without a country code are read in this region (ISO code, "" = always international).
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "US")

@@ -187,3 +187,34 @@ def test_a_row_only_python_could_read_that_updates_a_product_is_reused_unchanged
     assert (upload.status, upload.updated_rows) == ("imported", 1)
     assert len(file_reads) == 1
     assert Product.objects.get(sku="U1").price == Decimal("12.50")
+
+
+# Previews nobody confirms: their checked rows are pruned, the confirm checks the file again.
+
+
+def test_the_daily_prune_deletes_checked_rows_older_than_the_retention_only(on_postgres, store, staff, settings):
+    import datetime
+
+    from django.utils import timezone
+
+    settings.PRODUCT_UPLOAD_CHECK_RETENTION_DAYS = 7
+    old = previewed("main-store,A1,Apple,1.00,1,yes\n", staff)
+    recent = previewed("main-store,B2,Bread,2.00,1,yes\n", staff)
+    ProductUploadCheck.objects.filter(upload=old).update(created_at=timezone.now() - datetime.timedelta(days=8))
+
+    assert services.prune_upload_checks() == 1
+    assert list(ProductUploadCheck.objects.values_list("upload_id", flat=True)) == [recent.pk]
+    assert ProductUpload.objects.filter(pk=old.pk, status=ProductUpload.Status.PREVIEWED).exists()  # only the rows go
+
+
+def test_a_preview_confirmed_after_its_rows_were_pruned_checks_the_file_again_and_imports(
+    on_postgres, store, staff, file_reads
+):
+    upload = previewed("main-store,A1,Apple,1.00,1,yes\n", staff)
+    ProductUploadCheck.objects.filter(upload=upload).delete()  # what the prune does to an old preview
+
+    upload = services.confirm_product_upload(upload=upload, user=staff)
+
+    assert len(file_reads) == 2  # the preview's, and the confirm's check
+    assert (upload.status, upload.created_rows) == ("imported", 1)
+    assert Product.objects.filter(sku="A1", price=Decimal("1.00")).exists()

@@ -241,3 +241,11 @@ def test_old_runs_are_pruned_after_the_retention_period(settings):
 
     assert prune_task_runs.delay().get() == 1
     assert sorted(TaskRun.objects.values_list("task_name", flat=True)) == ["backoffice.tasks.prune_task_runs", "recent"]
+
+
+def test_unconfirmed_upload_previews_are_pruned_daily_by_a_recorded_job():
+    app.loader.import_default_modules()
+    task = PeriodicTask.objects.get(task="catalog.tasks.prune_upload_checks")
+    assert (task.enabled, task.crontab.hour, task.crontab.minute) == (True, "3", "35")
+    assert app.tasks["catalog.tasks.prune_upload_checks"].delay().get() == 0
+    assert TaskRun.objects.get(task_name="catalog.tasks.prune_upload_checks").status == TaskRun.Status.SUCCEEDED
