@@ -17,6 +17,7 @@ reach another's copy, so sessions are read from the database there (settings).
 
 from django.conf import settings
 from django.contrib.sessions.backends import cached_db
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
 
 class _BoundedCache:
@@ -27,12 +28,14 @@ class _BoundedCache:
 
     @staticmethod
     def _bounded(timeout):
+        if timeout is None or timeout is DEFAULT_TIMEOUT:  # "forever" or the cache's default: the bound instead
+            return settings.SESSION_CACHE_SECONDS
         return min(timeout, settings.SESSION_CACHE_SECONDS)
 
-    def set(self, key, value, timeout):
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT):
         return self._cache.set(key, value, self._bounded(timeout))
 
-    async def aset(self, key, value, timeout):
+    async def aset(self, key, value, timeout=DEFAULT_TIMEOUT):
         return await self._cache.aset(key, value, self._bounded(timeout))
 
     def __contains__(self, key):

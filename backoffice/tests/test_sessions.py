@@ -103,3 +103,18 @@ def test_a_password_change_signs_the_other_sessions_out_at_once(client):
     member.set_password("another-password-4711")
     member.save(update_fields=["password"])
     assert not client.get("/me/points/").wsgi_request.user.is_authenticated
+
+
+@pytest.mark.parametrize("forever", [True, False], ids=["timeout None", "no timeout"])
+def test_a_copy_cached_without_a_timeout_still_lives_only_the_bound(settings, monkeypatch, forever):
+    from backoffice.sessions import _BoundedCache
+
+    settings.SESSION_CACHE_SECONDS = 5
+    timeouts = []
+    monkeypatch.setattr(cache, "set", lambda key, value, timeout=None, **kw: timeouts.append(timeout))
+    bounded = _BoundedCache(cache)
+    if forever:
+        bounded.set("k", "v", None)
+    else:
+        bounded.set("k", "v")
+    assert timeouts == [5]
