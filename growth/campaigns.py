@@ -12,7 +12,6 @@ Policies (README "Policies"):
   ledger entry), the void is in the redemption's history.
 """
 
-import functools
 import time
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -493,9 +492,10 @@ CLAIM_STAGES = ("free", "wait", "gather")
 
 
 def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
-    """The redeem path. On PostgreSQL its reads and writes are three precompiled statements (redemption_sql: the
-    member locked; one read; one CTE claiming a shard and inserting the redemption and its history row), since ORM
-    compilation was most of a redemption's client CPU; elsewhere the ORM writes the same rows.
+    """The redeem path. On PostgreSQL its reads and writes are three prepared statements in two round trips after
+    BEGIN (redemption_sql: the member locked and one read; one CTE claiming a shard and inserting the redemption and
+    its history row, with the COMMIT), since ORM compilation was most of a redemption's client CPU and planning most
+    of PostgreSQL's; elsewhere the ORM writes the same rows.
 
     When no free shard has room, the attempt is rolled back and redone waiting for one shard with room (with more
     clients than shards, or holders descheduled on a busy machine, every shard is often held at once); when that
@@ -511,14 +511,23 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
     terms_version = None
     for stage in CLAIM_STAGES[:-1]:
         try:
-            return _redeem_attempt(
-                user, campaign, idempotency_key, expected_points_cost, cart, stage=stage, terms_version=terms_version
-            )
+            return _attempt(user, campaign, idempotency_key, expected_points_cost, cart, stage, terms_version)
         except _NoFreeShard as no_room:
             terms_version = no_room.terms_version
-    return _redeem_attempt(
-        user, campaign, idempotency_key, expected_points_cost, cart, stage=CLAIM_STAGES[-1], terms_version=terms_version
-    )
+    return _attempt(user, campaign, idempotency_key, expected_points_cost, cart, CLAIM_STAGES[-1], terms_version)
+
+
+def _attempt(user, campaign, idempotency_key, expected_points_cost, cart, stage, terms_version):
+    """`_redeem_attempt`, redone once when the database session had dropped the prepared statements (rolled back:
+    nothing was written)."""
+    try:
+        return _redeem_attempt(
+            user, campaign, idempotency_key, expected_points_cost, cart, stage=stage, terms_version=terms_version
+        )
+    except redemption_sql.StatementsLost:
+        return _redeem_attempt(
+            user, campaign, idempotency_key, expected_points_cost, cart, stage=stage, terms_version=terms_version
+        )
 
 
 def _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart, *, stage, terms_version):
@@ -527,20 +536,24 @@ def _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart,
     in_sql = _one_statement_writes()
     with transaction.atomic():
         if in_sql:
-            locked_user = redemption_sql.lock_member(user_id=user.pk)
-            read = functools.partial(
-                redemption_sql.read_for_redeem,
+            locked_user, current, mine = redemption_sql.lock_and_read(
+                user_id=user.pk,
                 campaign_id=campaign.pk,
-                user=locked_user,
                 app=app,
                 idempotency_key=idempotency_key,
                 cart_reference=cart.reference,
                 reserve_id=expected_points_cost > 0,
             )
-            current, mine = read()
             if current.terms_version is None:  # a campaign saved before it had counter shards gets them here
                 campaign_counters.split_counters(campaign=current)
-                current, mine = read()
+                current, mine = redemption_sql.read_for_redeem(
+                    campaign_id=campaign.pk,
+                    user=locked_user,
+                    app=app,
+                    idempotency_key=idempotency_key,
+                    cart_reference=cart.reference,
+                    reserve_id=expected_points_cost > 0,
+                )
         else:
             locked_user = get_user_model().objects.select_for_update().get(pk=user.pk)
             # One read for the member's redemption under this key and the live ones on this cart (stacking rule).
@@ -655,23 +668,26 @@ def _write_in_sql(redemption, *, stage):
     """The same rows as `_write_with_orm`, in the same order of locks: the points cost first (its source is the id
     the read reserved), then one statement claiming a shard (`stage` "free" or "wait") and inserting the redemption
     and its history row; none claimed: `_NoFreeShard`. At the "gather" stage room is gathered from every shard first
-    (campaign_counters' slow path), then the insert runs alone."""
+    (campaign_counters' slow path), then the insert runs alone. The insert is the transaction's last statement: when
+    the transaction is the redemption's own, its COMMIT goes with it (one round trip fewer)."""
     campaign = redemption.campaign
     if campaign.points_cost:
         if redemption.pk is None:  # the read did not reserve one (no cost was expected): cannot happen, the cost
             raise _cost_changed(campaign)  # shown is checked first; kept so a debit never lacks its source
         _charge(campaign=campaign, user=redemption.user, redemption=redemption)
-    if stage != "gather":
-        redemption.pk = redemption_sql.insert_claimed(redemption=redemption, claim=stage)
-        if redemption.pk is None:
-            raise _NoFreeShard(campaign.terms_version)  # rolled back and redone at the next stage (see _redeem)
-    else:
+    if stage == "gather":
         claimed = campaign_counters.claim_gathering_room(
             campaign_id=campaign.pk, discount=redemption.discount_amount, terms_version=campaign.terms_version
         )
         if claimed is None:
             raise _why_not_moved(campaign)
-        redemption.pk = redemption_sql.insert_claimed(redemption=redemption, claim=False)
+    commit = redemption_sql.commit_travels_with()
+    try:
+        redemption.pk = redemption_sql.insert_claimed(
+            redemption=redemption, claim=stage if stage != "gather" else False, commit=commit
+        )
+    except redemption_sql.NothingClaimed:
+        raise _NoFreeShard(campaign.terms_version) from None  # rolled back, redone at the next stage (see _redeem)
     redemption._state.adding, redemption._state.db = False, connection.alias
 
 

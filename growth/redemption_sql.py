@@ -1,26 +1,33 @@
 """The redeem path's statements on PostgreSQL: three round trips instead of seven, no ORM compilation per request.
 
-`campaigns._redeem` on PostgreSQL runs, after BEGIN:
+`campaigns._redeem` on PostgreSQL sends, after BEGIN (psycopg's own round trip), two multi-statement strings
+(Django's psycopg cursors bind client-side and use the simple query protocol, which runs several statements in one
+round trip, each with its own snapshot):
 
-1. `lock_member`: the member row locked (FOR UPDATE), only the columns eligibility reads. It is its own statement:
-   READ COMMITTED takes a statement's snapshot when it starts, so reads in the statement that waited for the lock
-   would miss the redemption the lock holder just committed (per-user limit, idempotency, stacking).
-2. `read_for_redeem`: the campaign with its counters and terms version, whether the cart's app is eligible, the
-   member's live uses of it, and the member's redemptions under this key or on this cart, in one statement; when a
+1. `lock_and_read`: the member row locked (FOR UPDATE, only the columns eligibility reads), THEN, as a second
+   statement of the same string, the campaign with its counters and terms version, whether the cart's app is
+   eligible, the member's live uses of it, and the member's redemptions under this key or on this cart; when a
    points cost is expected it also reserves the redemption's id, so the ledger entry (whose source it is) is posted
-   before the counter claim and the claim stays the last statement before COMMIT.
-3. `insert_claimed`: one CTE claiming a counter shard (`campaign_counters.claim_sql`), inserting the redemption
-   from the claim (nothing is inserted when no shard has room) and its simple-history row, as
-   `Redemption.objects.create` and simple-history's post_save would write them.
+   before the counter claim and the claim stays the last statement before COMMIT. The read is its own statement:
+   READ COMMITTED takes a statement's snapshot when it starts, so reads in the statement that waited for the lock
+   would miss the redemption the lock holder just committed (per-user limit, idempotency, stacking); the second
+   statement starts once the lock is held.
+2. `insert_claimed`: one CTE claiming a counter shard (`campaign_counters.claim_sql`), inserting the redemption
+   from the claim and its simple-history row, as `Redemption.objects.create` and simple-history's post_save would
+   write them. When no shard has room the statement fails (`NothingClaimed`: nothing is written, the transaction
+   is aborted); so, when the redemption's transaction is the outermost one, its COMMIT travels in the same string.
 
 The statements are built once per process (the models do not change at run time). The ORM path in `campaigns` (used
 on SQLite) writes the same rows; `growth/tests/test_redemption_sql.py` holds the two to it.
 """
 
 import functools
+import re
+import weakref
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import DatabaseError, connection
 from simple_history.models import HistoricalRecords
 
 from . import campaign_counters
@@ -46,23 +53,116 @@ def _quote(name):
     return connection.ops.quote_name(name)
 
 
-@functools.cache
-def _lock_sql():
-    return (
-        f"SELECT {', '.join(_quote(f) for f in MEMBER_FIELDS)} FROM {_quote(get_user_model()._meta.db_table)} "
-        f"WHERE id = %s FOR UPDATE"
+# --- prepared statements: parsed and planned once per database session, not on every redemption ------------------
+
+# Every parameter of the statements below and its type (the PREPARE declares them; an INSERT ... SELECT cannot infer).
+PARAM_TYPES = {
+    "user_id": "bigint",
+    "campaign_id": "bigint",
+    "app_id": "bigint",
+    "categories": "bigint[]",
+    "key": "text",
+    "cart": "text",
+    "reserve_id": "boolean",
+    "id": "bigint",
+    "idempotency_key": "text",
+    "cart_reference": "text",
+    "cart_total": "numeric",
+    "discount": "numeric",
+    "points_cost": "integer",
+    "voucher_code": "text",
+    "now": "timestamptz",
+    "history_user_id": "bigint",
+    "terms_version": "integer",
+}
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+class Prepared(NamedTuple):
+    """One statement as a session-level prepared statement: its PREPARE, and the EXECUTE that runs it (the named
+    parameters bound client-side, as Django's psycopg cursors bind)."""
+
+    name: str
+    prepare: str
+    execute: str
+
+
+def _prepared(name, sql):
+    params = list(dict.fromkeys(PLACEHOLDER.findall(sql)))
+    body = PLACEHOLDER.sub(lambda match: f"${params.index(match.group(1)) + 1}", sql)
+    return Prepared(
+        name,
+        f"PREPARE {name}({', '.join(PARAM_TYPES[p] for p in params)}) AS {body}",
+        f"EXECUTE {name}({', '.join(f'%({p})s' for p in params)})",
     )
 
 
-def lock_member(*, user_id):
-    """Lock the member's row; returns the member with MEMBER_FIELDS loaded (the rest deferred)."""
+# The session does not hold what this process thought: a statement is missing (26000, invalid_sql_statement_name:
+# DEALLOCATE ALL, DISCARD ALL, or a pooler handing the transaction another server session) or already there (42P05).
+SESSION_DIFFERS_SQLSTATES = {"26000", "42P05"}
+
+
+class StatementsLost(Exception):
+    """The session's prepared statements were not what this process thought: the transaction is aborted; redone,
+    it asks the session what it holds (`pg_prepared_statements`, in the same transaction) and prepares the rest."""
+
+
+# Which of our statements each session (a psycopg connection) has prepared; dropped (asked again) after an error.
+_PREPARED_IN = weakref.WeakKeyDictionary()
+
+
+def _run(cursor, statements, params, *, then=""):
+    """Run `statements` (Prepared) in one string (one round trip), followed by `then`, preparing first those this
+    session lacks; the cursor is left on the first statement's rows (`nextset()` moves to the next one's).
+
+    Why: planning the read and the insert took about 0.5 ms of PostgreSQL's CPU per redemption, more than executing
+    them. Prepared statements outlive transactions (a rollback keeps them) and live as long as the session; the
+    first use on a session asks `pg_prepared_statements` what it holds (one round trip per connection). Behind a
+    pooler in transaction mode (PgBouncer) a transaction may find another server session: the statement fails,
+    `StatementsLost`, and the redone attempt asks that session (the server sessions keep what they prepared, so
+    this stops once each has them)."""
+    session = connection.connection
+    known = _PREPARED_IN.get(session)
+    if known is None:
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name = ANY(%s)", [list(STATEMENT_NAMES)])
+        known = _PREPARED_IN[session] = {row[0] for row in cursor.fetchall()}
+    missing = [statement.prepare for statement in statements if statement.name not in known]
+    sql = ";\n".join([*missing, *(statement.execute for statement in statements), *([then] if then else [])])
+    try:
+        cursor.execute(sql, params)
+    except DatabaseError as error:
+        _PREPARED_IN.pop(session, None)  # which PREPAREs ran is unknown now: ask the session on its next use
+        if getattr(error.__cause__, "sqlstate", None) in SESSION_DIFFERS_SQLSTATES:
+            raise StatementsLost() from error
+        raise
+    known.update(statement.name for statement in statements)
+    for _ in missing:
+        cursor.nextset()
+
+
+@functools.cache
+def _lock_sql():
+    return _prepared(
+        "growth_redeem_lock",
+        f"SELECT {', '.join(_quote(f) for f in MEMBER_FIELDS)} FROM {_quote(get_user_model()._meta.db_table)} "
+        f"WHERE id = %(user_id)s FOR UPDATE",
+    )
+
+
+def lock_and_read(*, user_id, campaign_id, app, idempotency_key, cart_reference, reserve_id):
+    """Lock the member's row, then read as `read_for_redeem` does: two statements in one string (one round trip),
+    the second starting once the first holds the lock. Returns the member (with MEMBER_FIELDS loaded, the rest
+    deferred), the campaign and the member's redemptions (see `read_for_redeem`)."""
+    params = _read_params(campaign_id, user_id, app, idempotency_key, cart_reference, reserve_id)
     with connection.cursor() as cursor:
-        cursor.execute(_lock_sql(), [user_id])
-        row = cursor.fetchone()
+        _run(cursor, [_lock_sql(), _read_sql()], params)
+        member = cursor.fetchone()
+        cursor.nextset()
+        rows = cursor.fetchall()
     User = get_user_model()
-    if row is None:
+    if member is None:
         raise User.DoesNotExist(f"No user {user_id}.")
-    return User.from_db(connection.alias, MEMBER_FIELDS, row)
+    return (User.from_db(connection.alias, MEMBER_FIELDS, member), *_from_read(campaign_id, rows))
 
 
 @functools.cache
@@ -71,7 +171,9 @@ def _read_sql():
     redemption = _quote(Redemption._meta.db_table)
     app_links = _quote(Campaign.eligible_apps.through._meta.db_table)
     category_links = _quote(Campaign.eligible_categories.through._meta.db_table)
-    return f"""
+    return _prepared(
+        "growth_redeem_read",
+        f"""
         WITH c AS MATERIALIZED (
             SELECT {", ".join(f"c.{_quote(f)}" for f in CAMPAIGN_FIELDS)},
                 CASE WHEN %(reserve_id)s THEN nextval(pg_get_serial_sequence('{Redemption._meta.db_table}', 'id'))
@@ -100,25 +202,34 @@ def _read_sql():
             WHERE r.user_id = %(user_id)s
                 AND (r.idempotency_key = %(key)s OR (r.cart_reference = %(cart)s AND r.voided_at IS NULL))
         ) m ON true
-    """
+    """,
+    )
 
 
 def read_for_redeem(*, campaign_id, user, app, idempotency_key, cart_reference, reserve_id):
     """The campaign (with `uses_count`, `budget_spent`, `terms_version`, `used_by_user`, `allows_app` and
     `reserved_id` set) and the member's redemptions under `idempotency_key` or live on `cart_reference`, as
     Redemption instances carrying their campaign's `stackable`. Run it with the member's row locked."""
-    params = {
+    with connection.cursor() as cursor:
+        _run(
+            cursor, [_read_sql()], _read_params(campaign_id, user.pk, app, idempotency_key, cart_reference, reserve_id)
+        )
+        return _from_read(campaign_id, cursor.fetchall())
+
+
+def _read_params(campaign_id, user_id, app, idempotency_key, cart_reference, reserve_id):
+    return {
         "campaign_id": campaign_id,
-        "user_id": user.pk,
+        "user_id": user_id,
         "app_id": getattr(app, "pk", None),
         "categories": [c for c in (getattr(app, "category_id", None), getattr(app, "subcategory_id", None)) if c],
         "key": idempotency_key,
         "cart": cart_reference,
         "reserve_id": bool(reserve_id),
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_read_sql(), params)
-        rows = cursor.fetchall()
+
+
+def _from_read(campaign_id, rows):
     if not rows:
         raise Campaign.DoesNotExist(f"No campaign {campaign_id}.")
     width = len(CAMPAIGN_FIELDS)
@@ -162,17 +273,32 @@ INSERT_VALUES = {
 }
 
 
+# Raised by the insert when no counter shard was claimed (a PL/pgSQL function: migration 0010), so the statement
+# fails and a COMMIT sent with it does not commit what came before it (the points debit).
+NOTHING_CLAIMED_SQLSTATE = "GR001"
+NOTHING_CLAIMED_FUNCTION = "growth_nothing_claimed"
+
+
+class NothingClaimed(Exception):
+    """The insert found no counter shard with room: nothing was written and the transaction is aborted."""
+
+
 @functools.cache
 def _insert_sql(claim):
     """The redemption and its history row; with `claim` ("free" or "wait": campaign_counters.claim_sql), only when
-    a counter shard was claimed in the same statement (the CTEs run in data order: claim, then insert, history)."""
+    a counter shard was claimed in the same statement (the CTEs run in data order: claim, then insert, history), and
+    the statement fails when none was."""
     columns = [field.column for field in Redemption._meta.concrete_fields]
     if set(columns) != set(INSERT_VALUES) or Redemption._meta.db_table != "growth_redemption":
         raise RuntimeError(f"Redemption's columns changed ({columns}): update redemption_sql.INSERT_VALUES.")
     table, history = _quote(Redemption._meta.db_table), _quote(Redemption.history.model._meta.db_table)
     names = ", ".join(_quote(c) for c in columns)
     claimed = f"claimed AS ({campaign_counters.claim_sql(wait=claim == 'wait')}), " if claim else ""
-    return f"""
+    # COALESCE evaluates its second argument only when the first is NULL: nothing inserted.
+    new_id = f"COALESCE((SELECT id FROM redemption), {NOTHING_CLAIMED_FUNCTION}())" if claim else "id"
+    return _prepared(
+        f"growth_redeem_insert{'_' + claim if claim else ''}",
+        f"""
         WITH {claimed}redemption AS (
             INSERT INTO {table} ({names})
             SELECT {", ".join(INSERT_VALUES[c] for c in columns)} {"FROM claimed" if claim else ""}
@@ -181,14 +307,17 @@ def _insert_sql(claim):
             INSERT INTO {history} ({names}, history_date, history_change_reason, history_type, history_user_id)
             SELECT {names}, %(now)s, NULL, '+', %(history_user_id)s FROM redemption
         )
-        SELECT id FROM redemption
-    """
+        SELECT {new_id} {"" if claim else "FROM redemption"}
+    """,
+    )
 
 
-def insert_claimed(*, redemption, claim):
+def insert_claimed(*, redemption, claim, commit=False):
     """Insert the unsaved `redemption` (with its id, or a new one) and its history row; with `claim` ("free": a shard
     nobody holds; "wait": one that may be held, waited for), only if a counter shard with room under its campaign's
-    terms version was claimed in the same statement. Returns the new id, or None when none was (nothing written)."""
+    terms version was claimed in the same statement, else `NothingClaimed` (nothing written; roll back). With
+    `commit`, the transaction commits in the same round trip: only the outermost transaction's last statement may
+    ask for it (see `commit_travels_with`). Returns the new id."""
     params = {
         "id": redemption.pk,
         "idempotency_key": redemption.idempotency_key,
@@ -204,10 +333,33 @@ def insert_claimed(*, redemption, claim):
         "history_user_id": history_user_id(),
         "terms_version": redemption.campaign.terms_version,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(claim), params)
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+    try:
+        with connection.cursor() as cursor:
+            _run(cursor, [_insert_sql(claim)], params, then="COMMIT" if commit else "")
+            return cursor.fetchone()[0]
+    except DatabaseError as error:
+        if getattr(error.__cause__, "sqlstate", None) == NOTHING_CLAIMED_SQLSTATE:
+            raise NothingClaimed() from error
+        raise
+
+
+def commit_travels_with():
+    """Whether the statement about to run may carry the COMMIT of the transaction it runs in: the connection is in
+    exactly one atomic block (no caller's transaction around it, no savepoint) that is not marked for rollback. The
+    block's own COMMIT then finds the transaction over and sends nothing; its on_commit callbacks run as usual."""
+    return (
+        len(connection.atomic_blocks) == 1
+        and not connection.savepoint_ids
+        and connection.commit_on_exit
+        and not connection.needs_rollback
+    )
+
+
+STATEMENT_NAMES = (
+    "growth_redeem_lock",
+    "growth_redeem_read",
+    *(f"growth_redeem_insert{s}" for s in ("", "_free", "_wait")),
+)
 
 
 def history_user_id():

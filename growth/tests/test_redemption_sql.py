@@ -98,13 +98,96 @@ def test_the_sql_path_returns_the_redemption_as_written(on_path):
     assert [getattr(redemption, f) for f in fields] == [getattr(stored, f) for f in fields]
 
 
-def test_a_redemption_is_three_statements_in_its_transaction_on_postgresql(on_path):
+def sent(queries):
+    """The strings a redemption sent, less savepoints (each string is one round trip)."""
+    return [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+
+
+def test_a_redemption_is_two_round_trips_in_its_transaction_on_postgresql(on_path):
     on_path("sql")
+    redeem(UserFactory(verified=True), CampaignFactory())  # this session prepares the statements
     member, campaign = UserFactory(verified=True), CampaignFactory(max_uses=5)
     with CaptureQueriesContext(connection) as queries:
         redeem(member, campaign)
-    statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
-    assert len(statements) == 3, statements
+    lock_and_read, insert = sent(queries)
+    assert lock_and_read.startswith("EXECUTE growth_redeem_lock(") and "EXECUTE growth_redeem_read(" in lock_and_read
+    assert insert.startswith("EXECUTE growth_redeem_insert_free(")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_prepares_the_statements_on_its_first_redemption_only(on_path):
+    on_path("sql")
+    (one, two), campaign = UserFactory.create_batch(2, verified=True), CampaignFactory()
+    connection.close()  # a new session
+    with CaptureQueriesContext(connection) as first:
+        redeem(one, campaign)
+    with CaptureQueriesContext(connection) as second:
+        redeem(two, campaign)
+    asked, lock_and_read, insert = (s for s in sent(first) if "growth_redeem" in s)
+    assert "pg_prepared_statements" in asked
+    assert lock_and_read.startswith("PREPARE growth_redeem_lock(") and "PREPARE growth_redeem_read(" in lock_and_read
+    assert insert.startswith("PREPARE growth_redeem_insert_free(")
+    assert not any("PREPARE" in s or "pg_prepared_statements" in s for s in sent(second))
+
+
+def test_a_session_that_dropped_the_statements_prepares_them_again_and_redeems(on_path):
+    on_path("sql")
+    redeem(UserFactory(verified=True), CampaignFactory())
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # what a pooler resetting sessions (DISCARD ALL) does
+    member, campaign = UserFactory(verified=True), CampaignFactory(max_uses=5)
+    assert redeem(member, campaign).created
+    assert Redemption.objects.filter(user=member, campaign=campaign).count() == 1
+
+
+def test_a_session_holding_statements_this_process_forgot_redeems(on_path):
+    """What a pooler in transaction mode does: the transaction lands on a server session that prepared them."""
+    on_path("sql")
+    redeem(UserFactory(verified=True), CampaignFactory())
+    redemption_sql._PREPARED_IN[connection.connection] = set()  # this process believes nothing is prepared
+    member, campaign = UserFactory(verified=True), CampaignFactory(max_uses=5)
+    assert redeem(member, campaign).created
+    assert Redemption.objects.filter(user=member, campaign=campaign).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_commit_travels_with_the_insert_when_the_redemption_is_its_own_transaction(on_path):
+    on_path("sql")
+    member, campaign = UserFactory(verified=True), CampaignFactory(max_uses=5)
+    with CaptureQueriesContext(connection) as queries:
+        redemption = redeem(member, campaign).redemption
+    insert = next(s for s in sent(queries) if "EXECUTE growth_redeem_insert" in s)
+    assert insert.rstrip().endswith("COMMIT")
+    assert Redemption.objects.filter(pk=redemption.pk).exists()
+
+
+class CallerFailed(Exception):
+    pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_callers_transaction_the_redemption_commits_with_it_not_before(on_path):
+    on_path("sql")
+    member, campaign = UserFactory(verified=True), CampaignFactory(max_uses=5)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(CallerFailed), transaction.atomic():
+        redeem(member, campaign)
+        raise CallerFailed  # after the redemption, in the same transaction: all of it rolls back
+    assert not any(s.rstrip().endswith("COMMIT") for s in sent(queries) if "growth_redeem_insert" in s)
+    assert Redemption.objects.count() == 0
+    assert Campaign.objects.with_counters().get(pk=campaign.pk).uses_count == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_paid_redemption_refused_at_the_claim_commits_nothing_when_its_commit_travels_with_it(on_path):
+    on_path("sql")
+    member, campaign = member_with_points(100), CampaignFactory(points_cost=30, max_uses=10)
+    with writing_counters():
+        CampaignCounterShard.objects.filter(campaign=campaign).update(max_uses=0)  # no shard has room left
+    with pytest.raises(campaigns.RedemptionRefused):
+        redeem(member, campaign)
+    member.refresh_from_db()
+    assert (member.points_balance, Redemption.objects.count()) == (100, 0)
+    assert not RewardEntry.objects.filter(kind=RewardEntry.Kind.REDEEM).exists()
 
 
 @pytest.mark.parametrize("path", PATHS)
