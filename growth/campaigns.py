@@ -29,6 +29,7 @@ from django.utils import timezone
 from backoffice.errors import DomainError
 from backoffice.events import publish
 from backoffice.idempotency import clean_idempotency_key
+from backoffice.prepared import redo_if_statements_lost
 from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry
 
@@ -517,17 +518,11 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
     return _attempt(user, campaign, idempotency_key, expected_points_cost, cart, CLAIM_STAGES[-1], terms_version)
 
 
+@redo_if_statements_lost
 def _attempt(user, campaign, idempotency_key, expected_points_cost, cart, stage, terms_version):
-    """`_redeem_attempt`, redone once when the database session had dropped the prepared statements (rolled back:
-    nothing was written)."""
-    try:
-        return _redeem_attempt(
-            user, campaign, idempotency_key, expected_points_cost, cart, stage=stage, terms_version=terms_version
-        )
-    except redemption_sql.StatementsLost:
-        return _redeem_attempt(
-            user, campaign, idempotency_key, expected_points_cost, cart, stage=stage, terms_version=terms_version
-        )
+    return _redeem_attempt(
+        user, campaign, idempotency_key, expected_points_cost, cart, stage=stage, terms_version=terms_version
+    )
 
 
 def _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart, *, stage, terms_version):
@@ -611,6 +606,8 @@ def _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart,
             void_reason="",
         )
         (_write_in_sql if in_sql else _write_with_orm)(redemption, stage=stage)
+        # On PostgreSQL the write may have carried the COMMIT already: nothing below touches the database or can
+        # fail; it only registers what runs after the commit (the atomic block's exit runs it, as usual).
         # Subscribers (webhooks) run after the commit; a rolled-back redemption publishes nothing.
         publish(
             "redemption.created",

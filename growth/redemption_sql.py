@@ -1,4 +1,5 @@
-"""The redeem path's statements on PostgreSQL: three round trips instead of seven, no ORM compilation per request.
+"""The redeem path's statements on PostgreSQL: three round trips instead of seven, no ORM compilation per request,
+and prepared once per database session (backoffice.prepared), not parsed and planned per redemption.
 
 `campaigns._redeem` on PostgreSQL sends, after BEGIN (psycopg's own round trip), two multi-statement strings
 (Django's psycopg cursors bind client-side and use the simple query protocol, which runs several statements in one
@@ -22,13 +23,12 @@ on SQLite) writes the same rows; `growth/tests/test_redemption_sql.py` holds the
 """
 
 import functools
-import re
-import weakref
-from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection
 from simple_history.models import HistoricalRecords
+
+from backoffice.prepared import prepared, run
 
 from . import campaign_counters
 from .models import Campaign, CampaignCounterShard, Redemption
@@ -53,8 +53,6 @@ def _quote(name):
     return connection.ops.quote_name(name)
 
 
-# --- prepared statements: parsed and planned once per database session, not on every redemption ------------------
-
 # Every parameter of the statements below and its type (the PREPARE declares them; an INSERT ... SELECT cannot infer).
 PARAM_TYPES = {
     "user_id": "bigint",
@@ -75,77 +73,15 @@ PARAM_TYPES = {
     "history_user_id": "bigint",
     "terms_version": "integer",
 }
-PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-
-
-class Prepared(NamedTuple):
-    """One statement as a session-level prepared statement: its PREPARE, and the EXECUTE that runs it (the named
-    parameters bound client-side, as Django's psycopg cursors bind)."""
-
-    name: str
-    prepare: str
-    execute: str
-
-
-def _prepared(name, sql):
-    params = list(dict.fromkeys(PLACEHOLDER.findall(sql)))
-    body = PLACEHOLDER.sub(lambda match: f"${params.index(match.group(1)) + 1}", sql)
-    return Prepared(
-        name,
-        f"PREPARE {name}({', '.join(PARAM_TYPES[p] for p in params)}) AS {body}",
-        f"EXECUTE {name}({', '.join(f'%({p})s' for p in params)})",
-    )
-
-
-# The session does not hold what this process thought: a statement is missing (26000, invalid_sql_statement_name:
-# DEALLOCATE ALL, DISCARD ALL, or a pooler handing the transaction another server session) or already there (42P05).
-SESSION_DIFFERS_SQLSTATES = {"26000", "42P05"}
-
-
-class StatementsLost(Exception):
-    """The session's prepared statements were not what this process thought: the transaction is aborted; redone,
-    it asks the session what it holds (`pg_prepared_statements`, in the same transaction) and prepares the rest."""
-
-
-# Which of our statements each session (a psycopg connection) has prepared; dropped (asked again) after an error.
-_PREPARED_IN = weakref.WeakKeyDictionary()
-
-
-def _run(cursor, statements, params, *, then=""):
-    """Run `statements` (Prepared) in one string (one round trip), followed by `then`, preparing first those this
-    session lacks; the cursor is left on the first statement's rows (`nextset()` moves to the next one's).
-
-    Why: planning the read and the insert took about 0.5 ms of PostgreSQL's CPU per redemption, more than executing
-    them. Prepared statements outlive transactions (a rollback keeps them) and live as long as the session; the
-    first use on a session asks `pg_prepared_statements` what it holds (one round trip per connection). Behind a
-    pooler in transaction mode (PgBouncer) a transaction may find another server session: the statement fails,
-    `StatementsLost`, and the redone attempt asks that session (the server sessions keep what they prepared, so
-    this stops once each has them)."""
-    session = connection.connection
-    known = _PREPARED_IN.get(session)
-    if known is None:
-        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name = ANY(%s)", [list(STATEMENT_NAMES)])
-        known = _PREPARED_IN[session] = {row[0] for row in cursor.fetchall()}
-    missing = [statement.prepare for statement in statements if statement.name not in known]
-    sql = ";\n".join([*missing, *(statement.execute for statement in statements), *([then] if then else [])])
-    try:
-        cursor.execute(sql, params)
-    except DatabaseError as error:
-        _PREPARED_IN.pop(session, None)  # which PREPAREs ran is unknown now: ask the session on its next use
-        if getattr(error.__cause__, "sqlstate", None) in SESSION_DIFFERS_SQLSTATES:
-            raise StatementsLost() from error
-        raise
-    known.update(statement.name for statement in statements)
-    for _ in missing:
-        cursor.nextset()
 
 
 @functools.cache
 def _lock_sql():
-    return _prepared(
+    return prepared(
         "growth_redeem_lock",
         f"SELECT {', '.join(_quote(f) for f in MEMBER_FIELDS)} FROM {_quote(get_user_model()._meta.db_table)} "
         f"WHERE id = %(user_id)s FOR UPDATE",
+        PARAM_TYPES,
     )
 
 
@@ -155,7 +91,7 @@ def lock_and_read(*, user_id, campaign_id, app, idempotency_key, cart_reference,
     deferred), the campaign and the member's redemptions (see `read_for_redeem`)."""
     params = _read_params(campaign_id, user_id, app, idempotency_key, cart_reference, reserve_id)
     with connection.cursor() as cursor:
-        _run(cursor, [_lock_sql(), _read_sql()], params)
+        run(cursor, [_lock_sql(), _read_sql()], params)
         member = cursor.fetchone()
         cursor.nextset()
         rows = cursor.fetchall()
@@ -171,7 +107,7 @@ def _read_sql():
     redemption = _quote(Redemption._meta.db_table)
     app_links = _quote(Campaign.eligible_apps.through._meta.db_table)
     category_links = _quote(Campaign.eligible_categories.through._meta.db_table)
-    return _prepared(
+    return prepared(
         "growth_redeem_read",
         f"""
         WITH c AS MATERIALIZED (
@@ -203,6 +139,7 @@ def _read_sql():
                 AND (r.idempotency_key = %(key)s OR (r.cart_reference = %(cart)s AND r.voided_at IS NULL))
         ) m ON true
     """,
+        PARAM_TYPES,
     )
 
 
@@ -211,9 +148,7 @@ def read_for_redeem(*, campaign_id, user, app, idempotency_key, cart_reference, 
     `reserved_id` set) and the member's redemptions under `idempotency_key` or live on `cart_reference`, as
     Redemption instances carrying their campaign's `stackable`. Run it with the member's row locked."""
     with connection.cursor() as cursor:
-        _run(
-            cursor, [_read_sql()], _read_params(campaign_id, user.pk, app, idempotency_key, cart_reference, reserve_id)
-        )
+        run(cursor, [_read_sql()], _read_params(campaign_id, user.pk, app, idempotency_key, cart_reference, reserve_id))
         return _from_read(campaign_id, cursor.fetchall())
 
 
@@ -296,7 +231,7 @@ def _insert_sql(claim):
     claimed = f"claimed AS ({campaign_counters.claim_sql(wait=claim == 'wait')}), " if claim else ""
     # COALESCE evaluates its second argument only when the first is NULL: nothing inserted.
     new_id = f"COALESCE((SELECT id FROM redemption), {NOTHING_CLAIMED_FUNCTION}())" if claim else "id"
-    return _prepared(
+    return prepared(
         f"growth_redeem_insert{'_' + claim if claim else ''}",
         f"""
         WITH {claimed}redemption AS (
@@ -309,6 +244,7 @@ def _insert_sql(claim):
         )
         SELECT {new_id} {"" if claim else "FROM redemption"}
     """,
+        PARAM_TYPES,
     )
 
 
@@ -335,7 +271,7 @@ def insert_claimed(*, redemption, claim, commit=False):
     }
     try:
         with connection.cursor() as cursor:
-            _run(cursor, [_insert_sql(claim)], params, then="COMMIT" if commit else "")
+            run(cursor, [_insert_sql(claim)], params, then="COMMIT" if commit else "")
             return cursor.fetchone()[0]
     except DatabaseError as error:
         if getattr(error.__cause__, "sqlstate", None) == NOTHING_CLAIMED_SQLSTATE:
@@ -353,13 +289,6 @@ def commit_travels_with():
         and connection.commit_on_exit
         and not connection.needs_rollback
     )
-
-
-STATEMENT_NAMES = (
-    "growth_redeem_lock",
-    "growth_redeem_read",
-    *(f"growth_redeem_insert{s}" for s in ("", "_free", "_wait")),
-)
 
 
 def history_user_id():

@@ -13,6 +13,7 @@ from wagtail import hooks
 
 from backoffice.errors import DomainError
 from backoffice.events import publish
+from backoffice.prepared import prepared, redo_if_statements_lost, run
 from backoffice.services import notify_user
 from backoffice.uploads import validate_image
 from catalog.models import App
@@ -186,12 +187,15 @@ def reward_for(*, member, app):
 
 @functools.cache
 def _approve_sql():
-    """The statement of `_approve_in_one_statement`, built once per process (the models do not change at run time)."""
+    """The statement of `_approve_in_one_statement`, built once per process (the models do not change at run time)
+    and prepared once per database session (backoffice.prepared: planning it cost more than running it)."""
     quote = connection.ops.quote_name
     history = ScreenshotProof.history.model
     tracked = [field.column for field in ScreenshotProof._meta.concrete_fields]
     columns = ", ".join(quote(column) for column in tracked)
-    return f"""
+    return prepared(
+        "moderation_approve_proof",
+        f"""
         WITH approved AS (
             UPDATE {quote(ScreenshotProof._meta.db_table)} AS p
             SET status = %(approved)s, reason = '', reviewer_id = %(moderator)s, reviewed_at = %(now)s,
@@ -208,7 +212,9 @@ def _approve_sql():
             SELECT {columns}, %(now)s, NULL, '~', %(moderator)s FROM approved
         )
         SELECT * FROM approved
-    """
+    """,
+        {"approved": "text", "moderator": "bigint", "now": "timestamptz", "pk": "bigint", "pending": "text"},
+    )
 
 
 def _approve_in_one_statement(proof, moderator):
@@ -217,7 +223,6 @@ def _approve_in_one_statement(proof, moderator):
     waits, then finds it no longer pending. Returns the approved proof with its download's user (id, email) and app
     (id, name, reward) attached, or None when the proof is not pending.
     """
-    sql = _approve_sql()
     params = {
         "pk": proof.pk,
         "moderator": moderator.pk,
@@ -226,7 +231,7 @@ def _approve_in_one_statement(proof, moderator):
         "pending": ScreenshotProof.Status.PENDING,
     }
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        run(cursor, [_approve_sql()], params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -239,6 +244,7 @@ def _approve_in_one_statement(proof, moderator):
     return approved
 
 
+@redo_if_statements_lost
 def approve_proof(*, proof, moderator):
     """Approve a pending proof and credit the app's points once. Returns a Decision.
 

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from simple_history.models import HistoricalRecords
 
+from backoffice import events, prepared
 from backoffice.counters import writing_counters
 from backoffice.testing.concurrency import run_in_threads, wait_until_a_session_waits_for_a_lock
 from backoffice.tests.factories import UserFactory
@@ -144,21 +145,24 @@ def test_a_session_holding_statements_this_process_forgot_redeems(on_path):
     """What a pooler in transaction mode does: the transaction lands on a server session that prepared them."""
     on_path("sql")
     redeem(UserFactory(verified=True), CampaignFactory())
-    redemption_sql._PREPARED_IN[connection.connection] = set()  # this process believes nothing is prepared
+    prepared._PREPARED_IN[connection.connection] = set()  # this process believes nothing is prepared
     member, campaign = UserFactory(verified=True), CampaignFactory(max_uses=5)
     assert redeem(member, campaign).created
     assert Redemption.objects.filter(user=member, campaign=campaign).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_commit_travels_with_the_insert_when_the_redemption_is_its_own_transaction(on_path):
+def test_the_commit_travels_with_the_insert_when_the_redemption_is_its_own_transaction(on_path, monkeypatch):
     on_path("sql")
+    delivered = []
+    monkeypatch.setattr(events, "deliver", lambda event, payload: delivered.append((event, payload["id"])))
     member, campaign = UserFactory(verified=True), CampaignFactory(max_uses=5)
     with CaptureQueriesContext(connection) as queries:
         redemption = redeem(member, campaign).redemption
     insert = next(s for s in sent(queries) if "EXECUTE growth_redeem_insert" in s)
     assert insert.rstrip().endswith("COMMIT")
     assert Redemption.objects.filter(pk=redemption.pk).exists()
+    assert delivered == [("redemption.created", redemption.pk)]  # what runs after the commit still runs
 
 
 class CallerFailed(Exception):

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 
@@ -147,11 +148,23 @@ def test_an_approval_runs_five_statements(on_postgres, django_assert_max_num_que
     proof, mod = ScreenshotProofFactory(), moderator()
     mod.has_perm(MODERATE_PERM)  # a request loads the moderator's permissions once, before approving
     ContentType.objects.get_for_model(ScreenshotProof)  # cached for the process's life
+    approve_proof(proof=ScreenshotProofFactory(), moderator=mod)  # this session prepares the approval statement
     # +2: the test's own transaction turns approve_proof's BEGIN/COMMIT into SAVEPOINT/RELEASE.
     with django_assert_max_num_queries(APPROVAL_STATEMENTS + 2):
         _, changed = approve_proof(proof=proof, moderator=mod)
     assert changed
     assert proof.history.order_by("-history_id").first().status == Status.APPROVED
+
+
+def test_an_approval_on_a_session_that_dropped_its_statements_is_redone(on_postgres):
+    mod = moderator()
+    approve_proof(proof=ScreenshotProofFactory(), moderator=mod)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # what a pooler resetting its sessions does
+    proof = ScreenshotProofFactory(download__app__points_reward=40)
+    _, changed = approve_proof(proof=proof, moderator=mod)
+    assert changed and status_now(proof) == Status.APPROVED
+    assert balance(proof) == 40  # credited once
 
 
 def test_invalidating_twice_reverses_once():
