@@ -41,15 +41,11 @@ class Prepared(NamedTuple):
     execute: str
 
 
-_KNOWN_NAMES = set()  # every statement this process prepares: what it asks a session about
-
-
 def prepared(name, sql, types):
     """`sql` (named parameters, `%(x)s`) as the prepared statement `name`; `types` maps each parameter to its SQL type
     (the PREPARE declares them: an INSERT ... SELECT or a CASE cannot infer them)."""
     params = list(dict.fromkeys(PLACEHOLDER.findall(sql)))
     body = PLACEHOLDER.sub(lambda match: f"${params.index(match.group(1)) + 1}", sql)
-    _KNOWN_NAMES.add(name)
     return Prepared(
         name,
         f"PREPARE {name}({', '.join(types[p] for p in params)}) AS {body}",
@@ -57,7 +53,8 @@ def prepared(name, sql, types):
     )
 
 
-# Which statements each session (a psycopg connection) holds; dropped, and asked again, after a failed string.
+# Which statements each session (a psycopg connection) holds; dropped, and asked again, when a failed string
+# included PREPAREs (which of them ran is unknown) or showed the session differs.
 _PREPARED_IN = weakref.WeakKeyDictionary()
 
 
@@ -67,15 +64,17 @@ def run(cursor, statements, params, *, then=""):
     session = connection.connection
     known = _PREPARED_IN.get(session)
     if known is None:
-        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name = ANY(%s)", [sorted(_KNOWN_NAMES)])
+        cursor.execute("SELECT name FROM pg_prepared_statements")
         known = _PREPARED_IN[session] = {row[0] for row in cursor.fetchall()}
     missing = [statement.prepare for statement in statements if statement.name not in known]
     sql = ";\n".join([*missing, *(statement.execute for statement in statements), *([then] if then else [])])
     try:
         cursor.execute(sql, params)
     except DatabaseError as error:
-        _PREPARED_IN.pop(session, None)  # which PREPAREs ran is unknown now: ask the session on its next use
-        if getattr(error.__cause__, "sqlstate", None) in SESSION_DIFFERS_SQLSTATES:
+        differs = getattr(error.__cause__, "sqlstate", None) in SESSION_DIFFERS_SQLSTATES
+        if missing or differs:  # ask the session on its next use; a statement failing on its own changes nothing
+            _PREPARED_IN.pop(session, None)
+        if differs:
             raise StatementsLost() from error
         raise
     known.update(statement.name for statement in statements)

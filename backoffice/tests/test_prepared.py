@@ -2,7 +2,7 @@
 them."""
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection
 from django.test.utils import CaptureQueriesContext
 
 from backoffice import prepared
@@ -49,6 +49,19 @@ def test_a_session_that_dropped_its_statements_fails_with_statements_lost_then_p
     with connection.cursor() as cursor:
         cursor.execute("ROLLBACK TO SAVEPOINT before")
     assert double(3) == (6, "x", 3)  # the session was asked again: prepared anew
+
+
+def test_a_statement_failing_on_its_own_keeps_what_the_session_holds(on_postgres):
+    double(1)
+    with connection.cursor() as cursor:
+        cursor.execute("SAVEPOINT before")
+    with pytest.raises(DataError), connection.cursor() as cursor:
+        prepared.run(cursor, [DOUBLE], {"n": 2**31 - 1, "label": "x"})  # integer out of range: the statement's own
+    with connection.cursor() as cursor:
+        cursor.execute("ROLLBACK TO SAVEPOINT before")
+    with CaptureQueriesContext(connection) as after:
+        assert double(3) == (6, "x", 3)
+    assert [q["sql"] for q in after.captured_queries] == ["EXECUTE backoffice_test_double(3, 'x')"]
 
 
 def test_a_lost_statement_redoes_the_service_once():
