@@ -12,6 +12,9 @@ session differs from what the process remembers (DEALLOCATE ALL, DISCARD ALL, or
 handing the transaction another server session), the statement fails with `StatementsLost`: the transaction is
 aborted, and the caller's `redo_if_statements_lost` runs it again, which asks the session first. Server sessions keep
 what they prepared, so behind a pooler this stops once each has them.
+
+A string that is the first of its transaction also opens it (see `_begin_here`): psycopg would otherwise send BEGIN as
+a round trip of its own before it, one of the three a redemption used to wait for.
 """
 
 import functools
@@ -20,6 +23,8 @@ import weakref
 from typing import NamedTuple
 
 from django.db import DatabaseError, connection
+from psycopg import IsolationLevel
+from psycopg.pq import TransactionStatus
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # The session does not hold what this process thought: a statement missing (26000, invalid_sql_statement_name) or
@@ -67,7 +72,8 @@ def run(cursor, statements, params, *, then=""):
         cursor.execute("SELECT name FROM pg_prepared_statements")
         known = _PREPARED_IN[session] = {row[0] for row in cursor.fetchall()}
     missing = [statement.prepare for statement in statements if statement.name not in known]
-    sql = ";\n".join([*missing, *(statement.execute for statement in statements), *([then] if then else [])])
+    begin = [_begin_here(session)] if _transaction_not_begun(session) else []
+    sql = ";\n".join([*begin, *missing, *(statement.execute for statement in statements), *([then] if then else [])])
     try:
         cursor.execute(sql, params)
     except DatabaseError as error:
@@ -78,8 +84,34 @@ def run(cursor, statements, params, *, then=""):
             raise StatementsLost() from error
         raise
     known.update(statement.name for statement in statements)
-    for _ in missing:
+    for _ in [*begin, *missing]:
         cursor.nextset()
+
+
+def _transaction_not_begun(session):
+    """Whether Django's atomic block asked for a transaction that psycopg has not begun yet: it would send BEGIN, on
+    its own, before the next statement."""
+    return (
+        connection.in_atomic_block
+        and not session.autocommit
+        and session.pgconn.transaction_status == TransactionStatus.IDLE
+    )
+
+
+def _begin_here(session):
+    """Open the transaction in the string about to run, as psycopg would have (its BEGIN, with the session's isolation
+    level), and switch psycopg to autocommit, so it sends no BEGIN of its own. The rest of the atomic block runs in
+    that transaction as before: psycopg sends COMMIT or ROLLBACK whenever the server is in a transaction, whatever
+    its autocommit, and the block's exit turns autocommit back on (Django's `set_autocommit(True)`)."""
+    session.autocommit = True
+    begin = ["BEGIN"]
+    if session.isolation_level is not None:
+        begin.append(f"ISOLATION LEVEL {IsolationLevel(session.isolation_level).name.replace('_', ' ')}")
+    if session.read_only is not None:
+        begin.append("READ ONLY" if session.read_only else "READ WRITE")
+    if session.deferrable is not None:
+        begin.append("DEFERRABLE" if session.deferrable else "NOT DEFERRABLE")
+    return " ".join(begin)
 
 
 def redo_if_statements_lost(function):

@@ -493,10 +493,10 @@ CLAIM_STAGES = ("free", "wait", "gather")
 
 
 def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
-    """The redeem path. On PostgreSQL its reads and writes are three prepared statements in two round trips after
-    BEGIN (redemption_sql: the member locked and one read; one CTE claiming a shard and inserting the redemption and
-    its history row, with the COMMIT), since ORM compilation was most of a redemption's client CPU and planning most
-    of PostgreSQL's; elsewhere the ORM writes the same rows.
+    """The redeem path. On PostgreSQL its reads and writes are three prepared statements in two round trips, BEGIN
+    and COMMIT included (redemption_sql: BEGIN, the member locked and one read; one CTE claiming a shard and
+    inserting the redemption and its history row, with the COMMIT), since ORM compilation was most of a redemption's
+    client CPU and planning most of PostgreSQL's; elsewhere the ORM writes the same rows.
 
     When no free shard has room, the attempt is rolled back and redone waiting for one shard with room (with more
     clients than shards, or holders descheduled on a busy machine, every shard is often held at once); when that

@@ -1,15 +1,16 @@
-"""The redeem path's statements on PostgreSQL: three round trips instead of seven, no ORM compilation per request,
-and prepared once per database session (backoffice.prepared), not parsed and planned per redemption.
+"""The redeem path's statements on PostgreSQL: two round trips instead of seven, BEGIN and COMMIT included, no ORM
+compilation per request, and prepared once per database session (backoffice.prepared), not parsed and planned per
+redemption.
 
-`campaigns._redeem` on PostgreSQL sends, after BEGIN (psycopg's own round trip), two multi-statement strings
-(Django's psycopg cursors bind client-side and use the simple query protocol, which runs several statements in one
-round trip, each with its own snapshot):
+`campaigns._redeem` on PostgreSQL sends two multi-statement strings (Django's psycopg cursors bind client-side and
+use the simple query protocol, which runs several statements in one round trip, each with its own snapshot):
 
-1. `lock_and_read`: the member row locked (FOR UPDATE, only the columns eligibility reads), THEN, as a second
-   statement of the same string, the campaign with its counters and terms version, whether the cart's app is
-   eligible, the member's live uses of it, and the member's redemptions under this key or on this cart; when a
-   points cost is expected it also reserves the redemption's id, so the ledger entry (whose source it is) is posted
-   before the counter claim and the claim stays the last statement before COMMIT. The read is its own statement:
+1. `lock_and_read`: BEGIN (backoffice.prepared sends it with a transaction's first string), the member row locked
+   (FOR UPDATE, only the columns eligibility reads), THEN, as a second statement of the same string, the campaign
+   with its counters and terms version, whether the cart's app is eligible, the member's live uses of it, and the
+   member's redemptions under this key or on this cart; when a points cost is expected it also reserves the
+   redemption's id, so the ledger entry (whose source it is) is posted before the counter claim and the claim stays
+   the last statement before COMMIT. The read is its own statement:
    READ COMMITTED takes a statement's snapshot when it starts, so reads in the statement that waited for the lock
    would miss the redemption the lock holder just committed (per-user limit, idempotency, stacking); the second
    statement starts once the lock is held.

@@ -2,10 +2,14 @@
 them."""
 
 import pytest
-from django.db import DataError, connection
+from django.contrib.auth import get_user_model
+from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from psycopg import IsolationLevel
 
 from backoffice import prepared
+from backoffice.testing import wire
+from backoffice.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +92,80 @@ def test_statements_lost_twice_in_a_row_is_not_redone_forever():
     with pytest.raises(prepared.StatementsLost):
         service()
     assert len(calls) == 2
+
+
+class Failed(Exception):
+    pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_string_of_a_transaction_opens_it_in_the_same_round_trip(on_postgres):
+    double(1)  # the session has the statement
+    with wire.traced() as sent, transaction.atomic():
+        assert double(2) == (4, "x", 2)
+        assert double(3) == (6, "x", 3)
+    assert sent.queries == [
+        "BEGIN;\nEXECUTE backoffice_test_double(2, 'x')",
+        "EXECUTE backoffice_test_double(3, 'x')",
+        "COMMIT",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_opened_by_its_first_string_commits_everything_in_it(on_postgres):
+    double(1)
+    with transaction.atomic():
+        double(2)
+        UserFactory(email="written@example.test")
+    assert get_user_model().objects.filter(email="written@example.test").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_opened_by_its_first_string_rolls_back_everything_in_it(on_postgres):
+    double(1)
+    with pytest.raises(Failed), transaction.atomic():
+        double(2)
+        UserFactory(email="rolled-back@example.test")
+        raise Failed
+    assert not get_user_model().objects.filter(email="rolled-back@example.test").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_transaction_opened_by_its_first_string_the_next_one_begins_as_usual(on_postgres):
+    double(1)
+    with transaction.atomic():
+        double(2)
+    assert connection.get_autocommit() and connection.connection.autocommit
+    with wire.traced() as sent, transaction.atomic():
+        UserFactory(email="next@example.test")
+    assert sent.queries[0] == "BEGIN" and sent.queries[-1] == "COMMIT"
+
+
+def test_a_string_inside_a_transaction_already_begun_does_not_begin_another(on_postgres):
+    double(1)  # the test's transaction has begun
+    with wire.traced() as sent, transaction.atomic():
+        double(2)
+    assert not any("BEGIN" in query for query in sent.queries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_any_atomic_block_a_string_runs_on_its_own(on_postgres):
+    double(1)
+    with wire.traced() as sent:
+        double(2)
+    assert sent.queries == ["EXECUTE backoffice_test_double(2, 'x')"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_opened_by_its_first_string_keeps_the_sessions_isolation_level(on_postgres):
+    double(1)
+    connection.connection.isolation_level = IsolationLevel.REPEATABLE_READ  # DATABASES' OPTIONS["isolation_level"]
+    try:
+        with wire.traced() as sent, transaction.atomic(), connection.cursor() as cursor:
+            double(2)
+            cursor.execute("SELECT current_setting('transaction_isolation')")
+            level = cursor.fetchone()[0]
+    finally:
+        connection.connection.isolation_level = None
+    assert sent.queries[0].startswith("BEGIN ISOLATION LEVEL REPEATABLE READ;")
+    assert level == "repeatable read"

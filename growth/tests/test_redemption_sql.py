@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from backoffice import events, prepared
 from backoffice.counters import writing_counters
+from backoffice.testing import wire
 from backoffice.testing.concurrency import run_in_threads, wait_until_a_session_waits_for_a_lock
 from backoffice.tests.factories import UserFactory
 from catalog.tests.factories import AppFactory
@@ -104,15 +105,17 @@ def sent(queries):
     return [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
 
 
-def test_a_redemption_is_two_round_trips_in_its_transaction_on_postgresql(on_path):
+@pytest.mark.django_db(transaction=True)
+def test_a_redemption_is_two_round_trips_begin_and_commit_included_on_postgresql(on_path):
     on_path("sql")
     redeem(UserFactory(verified=True), CampaignFactory())  # this session prepares the statements
     member, campaign = UserFactory(verified=True), CampaignFactory(max_uses=5)
-    with CaptureQueriesContext(connection) as queries:
+    with wire.traced() as sent:
         redeem(member, campaign)
-    lock_and_read, insert = sent(queries)
-    assert lock_and_read.startswith("EXECUTE growth_redeem_lock(") and "EXECUTE growth_redeem_read(" in lock_and_read
-    assert insert.startswith("EXECUTE growth_redeem_insert_free(")
+    lock_and_read, insert = sent.queries
+    assert lock_and_read.startswith("BEGIN;\nEXECUTE growth_redeem_lock(")
+    assert "EXECUTE growth_redeem_read(" in lock_and_read
+    assert insert.startswith("EXECUTE growth_redeem_insert_free(") and insert.endswith("COMMIT")
 
 
 @pytest.mark.django_db(transaction=True)
