@@ -488,8 +488,11 @@ class _NoFreeShard(Exception):
         self.terms_version = terms_version
 
 
-# The redeem path's attempts on PostgreSQL: a free shard (SKIP LOCKED); one with room, waited for; room gathered.
-CLAIM_STAGES = ("free", "wait", "gather")
+def claim_stages():
+    """The redeem path's attempts on PostgreSQL: a free shard (SKIP LOCKED); one with room, waited for (up to
+    CAMPAIGN_CLAIM_WAITS times: the shard waited for may lose its last use meanwhile, while others still have room);
+    room gathered from every shard."""
+    return ("free", *["wait"] * max(settings.CAMPAIGN_CLAIM_WAITS, 1), "gather")
 
 
 def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
@@ -499,23 +502,24 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
     client CPU and planning most of PostgreSQL's; elsewhere the ORM writes the same rows.
 
     When no free shard has room, the attempt is rolled back and redone waiting for one shard with room (with more
-    clients than shards, or holders descheduled on a busy machine, every shard is often held at once); when that
-    fails too, redone again gathering room from every shard. A failed claim may still hold a shard whose room ran
-    out under it (PostgreSQL keeps the lock of a row that fails its recheck), and waiting for another shard, or
-    locking every shard in slot order, while holding one deadlocks; the rollback (a savepoint's, inside a caller's
-    transaction) releases it, so a redone attempt waits holding no shard.
+    clients than shards, or holders descheduled on a busy machine, every shard is often held at once), up to
+    CAMPAIGN_CLAIM_WAITS times; when that fails too, redone again gathering room from every shard. A failed claim
+    may still hold a shard whose room ran out under it (PostgreSQL keeps the lock of a row that fails its recheck),
+    and waiting for another shard, or locking every shard in slot order, while holding one deadlocks; the rollback
+    (a savepoint's, inside a caller's transaction) releases it, so a redone attempt waits holding no shard.
     """
     try:
         expected_points_cost = int(expected_points_cost)
     except (TypeError, ValueError):
         raise RedemptionRefused("invalid", "Send the points cost you were shown (expected_points_cost).") from None
     terms_version = None
-    for stage in CLAIM_STAGES[:-1]:
+    *stages, last = claim_stages()
+    for stage in stages:
         try:
             return _attempt(user, campaign, idempotency_key, expected_points_cost, cart, stage, terms_version)
         except _NoFreeShard as no_room:
             terms_version = no_room.terms_version
-    return _attempt(user, campaign, idempotency_key, expected_points_cost, cart, CLAIM_STAGES[-1], terms_version)
+    return _attempt(user, campaign, idempotency_key, expected_points_cost, cart, last, terms_version)
 
 
 @redo_if_statements_lost

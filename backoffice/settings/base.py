@@ -379,6 +379,10 @@ CAMPAIGN_DEFAULT_MAX_CART_TOTAL = env_decimal("CAMPAIGN_DEFAULT_MAX_CART_TOTAL",
 # A campaign's uses and budget are split over this many counter rows, so concurrent redemptions lock different rows:
 # at least the number of processes redeeming at once (bench/redeem.py, 32 clients: 16 rows 340/s, 32 rows 475/s).
 CAMPAIGN_COUNTER_SHARDS = env_int("CAMPAIGN_COUNTER_SHARDS", 32)
+# A redemption that finds no free shard with room waits for one with room up to this many times (each a new attempt)
+# before it gathers room from every shard, which locks them all: gathering whenever one wait lost its shard's last
+# use to another redemption made the others miss too; through a 1 ms link the rate fell by half (bench/redeem.py).
+CAMPAIGN_CLAIM_WAITS = env_int("CAMPAIGN_CLAIM_WAITS", 3)
 # A member whose proof for an app was rejected may send a new one this many times; approved/invalidated closes the app.
 PROOF_MAX_REJECTED_RETRIES = env_int("PROOF_MAX_REJECTED_RETRIES", 2)
 # Perceptual-hash (pHash, 64 bits) distance at or below which two proofs are flagged as near duplicates.
