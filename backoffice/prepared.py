@@ -14,15 +14,18 @@ aborted, and the caller's `redo_if_statements_lost` runs it again, which asks th
 what they prepared, so behind a pooler this stops once each has them.
 
 A string that is the first of its transaction also opens it (see `_begin_here`): psycopg would otherwise send BEGIN as
-a round trip of its own before it, one of the three a redemption used to wait for.
+a round trip of its own before it, one of the three a redemption used to wait for. Likewise a transaction's last
+statement may carry its COMMIT (`commit_travels_with`, `commit_with_next_statement`).
 """
 
 import functools
 import re
 import weakref
+from contextlib import contextmanager
 from typing import NamedTuple
 
 from django.db import DatabaseError, connection
+from django.db.transaction import TransactionManagementError
 from psycopg import IsolationLevel
 from psycopg.pq import TransactionStatus
 
@@ -126,3 +129,41 @@ def redo_if_statements_lost(function):
             return function(*args, **kwargs)
 
     return redone
+
+
+def commit_travels_with():
+    """Whether the statement about to run may carry the COMMIT of the transaction it runs in: the connection is in
+    exactly one atomic block (no caller's transaction around it, no savepoint) that is not marked for rollback. The
+    block's own COMMIT then finds the transaction over and sends nothing (psycopg sends COMMIT only while the server
+    is in a transaction); its on_commit callbacks run as usual."""
+    return (
+        connection.vendor == "postgresql"
+        and len(connection.atomic_blocks) == 1
+        and not connection.savepoint_ids
+        and connection.commit_on_exit
+        and not connection.needs_rollback
+    )
+
+
+@contextmanager
+def commit_with_next_statement():
+    """The next statement run in the block is its transaction's last: when `commit_travels_with`, it carries the
+    COMMIT (one round trip fewer). A statement that fails commits nothing (the COMMIT after it does not run); a
+    statement after it in the block fails instead of running outside the transaction. Wrap only the last write of a
+    service whose atomic block does nothing else after it."""
+    if not commit_travels_with():
+        yield
+        return
+    carried = False
+
+    def carry_commit(execute, sql, params, many, context):
+        nonlocal carried
+        if carried:
+            raise TransactionManagementError("A statement ran after the one that carried its transaction's COMMIT.")
+        carried = True
+        if many:
+            raise TransactionManagementError("An executemany cannot carry its transaction's COMMIT.")
+        return execute(f"{sql};\nCOMMIT", params, many, context)
+
+    with connection.execute_wrapper(carry_commit):
+        yield

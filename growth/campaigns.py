@@ -29,7 +29,7 @@ from django.utils import timezone
 from backoffice.errors import DomainError
 from backoffice.events import publish
 from backoffice.idempotency import clean_idempotency_key
-from backoffice.prepared import redo_if_statements_lost
+from backoffice.prepared import commit_travels_with, redo_if_statements_lost
 from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry
 
@@ -682,7 +682,7 @@ def _write_in_sql(redemption, *, stage):
         )
         if claimed is None:
             raise _why_not_moved(campaign)
-    commit = redemption_sql.commit_travels_with()
+    commit = commit_travels_with()
     try:
         redemption.pk = redemption_sql.insert_claimed(
             redemption=redemption, claim=stage if stage != "gather" else False, commit=commit

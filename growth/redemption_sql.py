@@ -254,7 +254,7 @@ def insert_claimed(*, redemption, claim, commit=False):
     nobody holds; "wait": one that may be held, waited for), only if a counter shard with room under its campaign's
     terms version was claimed in the same statement, else `NothingClaimed` (nothing written; roll back). With
     `commit`, the transaction commits in the same round trip: only the outermost transaction's last statement may
-    ask for it (see `commit_travels_with`). Returns the new id."""
+    ask for it (see `backoffice.prepared.commit_travels_with`). Returns the new id."""
     params = {
         "id": redemption.pk,
         "idempotency_key": redemption.idempotency_key,
@@ -278,18 +278,6 @@ def insert_claimed(*, redemption, claim, commit=False):
         if getattr(error.__cause__, "sqlstate", None) == NOTHING_CLAIMED_SQLSTATE:
             raise NothingClaimed() from error
         raise
-
-
-def commit_travels_with():
-    """Whether the statement about to run may carry the COMMIT of the transaction it runs in: the connection is in
-    exactly one atomic block (no caller's transaction around it, no savepoint) that is not marked for rollback. The
-    block's own COMMIT then finds the transaction over and sends nothing; its on_commit callbacks run as usual."""
-    return (
-        len(connection.atomic_blocks) == 1
-        and not connection.savepoint_ids
-        and connection.commit_on_exit
-        and not connection.needs_rollback
-    )
 
 
 def history_user_id():

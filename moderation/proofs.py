@@ -13,7 +13,7 @@ from wagtail import hooks
 
 from backoffice.errors import DomainError
 from backoffice.events import publish
-from backoffice.prepared import prepared, redo_if_statements_lost, run
+from backoffice.prepared import commit_with_next_statement, prepared, redo_if_statements_lost, run
 from backoffice.services import notify_user
 from backoffice.uploads import validate_image
 from catalog.models import App
@@ -267,15 +267,16 @@ def approve_proof(*, proof, moderator):
         app, member = locked.download.app, locked.download.user
         points = reward_for(member=member, app=app)
         post_entry(user=member, amount=points, kind=RewardEntry.Kind.EARN, source=locked, actor=moderator)
-        notify_user(
-            member,
-            f"Your proof for {app.name} was approved",
-            f"{points} points were added to your balance.",
-        )
         publish(
             "proof.approved",
             {"id": locked.pk, "user_id": member.pk, "app_id": app.pk, "points": points, "reviewer_id": moderator.pk},
         )
+        with commit_with_next_statement():  # the approval's last write: nothing follows it in the transaction
+            notify_user(
+                member,
+                f"Your proof for {app.name} was approved",
+                f"{points} points were added to your balance.",
+            )
     return Decision(_sync(proof, locked), True)
 
 

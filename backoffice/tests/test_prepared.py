@@ -4,6 +4,7 @@ them."""
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import DataError, connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from psycopg import IsolationLevel
 
@@ -169,3 +170,37 @@ def test_a_transaction_opened_by_its_first_string_keeps_the_sessions_isolation_l
         connection.connection.isolation_level = None
     assert sent.queries[0].startswith("BEGIN ISOLATION LEVEL REPEATABLE READ;")
     assert level == "repeatable read"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_statement_of_a_transaction_carries_its_commit(on_postgres):
+    with wire.traced() as sent, transaction.atomic():
+        UserFactory(email="first@example.test")
+        with prepared.commit_with_next_statement():
+            UserFactory(email="last@example.test")
+    assert sent.queries[-1].startswith('INSERT INTO "backoffice_user"') and sent.queries[-1].endswith(";\nCOMMIT")
+    assert get_user_model().objects.filter(email__in=["first@example.test", "last@example.test"]).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_last_statement_that_fails_commits_nothing(on_postgres):
+    with pytest.raises(DataError), transaction.atomic():
+        UserFactory(email="before@example.test")
+        with prepared.commit_with_next_statement(), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+    assert not get_user_model().objects.filter(email="before@example.test").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_after_the_one_that_carried_the_commit_fails_instead_of_running_outside_it(on_postgres):
+    with pytest.raises(TransactionManagementError), transaction.atomic(), prepared.commit_with_next_statement():
+        UserFactory(email="last@example.test")
+        UserFactory(email="after@example.test")
+    assert not get_user_model().objects.filter(email="after@example.test").exists()
+
+
+def test_inside_a_callers_transaction_the_last_statement_does_not_commit_it(on_postgres):
+    # inside the test's transaction
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(), prepared.commit_with_next_statement():
+        UserFactory(email="inner@example.test")
+    assert not any("COMMIT" in q["sql"] for q in queries.captured_queries)

@@ -4,13 +4,16 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import DataError, connection
 from django.http import Http404
 from django.utils import timezone
 
-from backoffice.models import Notification
+from backoffice import events
+from backoffice.models import Delivery, Notification
+from backoffice.testing import wire
 from backoffice.testing.concurrency import run_in_threads
 from backoffice.tests.factories import UserFactory, admin, marketer, moderator
+from moderation import proofs
 from moderation.claims import claim_next_proof, expire_claims, release_claim
 from moderation.ledger import InsufficientPoints, post_entry
 from moderation.models import RewardEntry, ScreenshotProof
@@ -154,6 +157,48 @@ def test_an_approval_runs_five_statements(on_postgres, django_assert_max_num_que
         _, changed = approve_proof(proof=proof, moderator=mod)
     assert changed
     assert proof.history.order_by("-history_id").first().status == Status.APPROVED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approval_is_four_round_trips_begin_and_commit_included(on_postgres):
+    mod = moderator()
+    mod.has_perm(MODERATE_PERM)
+    approve_proof(proof=ScreenshotProofFactory(), moderator=mod)  # this session prepares the approval statement
+    proof = ScreenshotProofFactory()
+    with wire.traced() as sent:
+        approve_proof(proof=proof, moderator=mod)
+    committed = next(i for i, query in enumerate(sent.queries) if query.endswith("COMMIT")) + 1
+    transaction = sent.queries[:committed]  # what follows is the email's sending, after the commit
+    assert len(transaction) <= 4  # the approval, the plan multiplier (when not cached), the ledger, the notification
+    assert transaction[0].startswith("BEGIN;\nEXECUTE moderation_approve_proof(")
+    assert "backoffice_notification" in transaction[-1] and transaction[-1].endswith(";\nCOMMIT")
+    assert status_now(proof) == Status.APPROVED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approval_whose_commit_travels_with_its_notification_still_runs_what_follows_the_commit(
+    on_postgres, monkeypatch
+):
+    delivered = []
+    monkeypatch.setattr(events, "deliver", lambda event, payload: delivered.append((event, payload["id"])))
+    proof = ScreenshotProofFactory()
+    approve_proof(proof=proof, moderator=moderator())
+    assert delivered == [("proof.approved", proof.pk)]
+    assert Delivery.objects.filter(subject__contains="was approved").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approval_whose_notification_fails_commits_nothing(on_postgres, monkeypatch):
+    def failing_notification(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+
+    monkeypatch.setattr(proofs, "notify_user", failing_notification)
+    proof = ScreenshotProofFactory(download__app__points_reward=40)
+    with pytest.raises(DataError):
+        approve_proof(proof=proof, moderator=moderator())
+    assert status_now(proof) == Status.PENDING
+    assert balance(proof) == 0 and not RewardEntry.objects.exists()
 
 
 def test_an_approval_on_a_session_that_dropped_its_statements_is_redone(on_postgres):
