@@ -93,9 +93,11 @@ def run(cursor, statements, params, *, then=""):
 
 def _transaction_not_begun(session):
     """Whether Django's atomic block asked for a transaction that psycopg has not begun yet: it would send BEGIN, on
-    its own, before the next statement."""
+    its own, before the next statement. (Not when Django's autocommit was off before the block: the block's exit
+    would then not turn autocommit back on.)"""
     return (
         connection.in_atomic_block
+        and connection.commit_on_exit
         and not session.autocommit
         and session.pgconn.transaction_status == TransactionStatus.IDLE
     )

@@ -234,6 +234,7 @@ def measure_approvals(count, rounds=4):
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
+    from backoffice.testing import wire
     from moderation.models import ScreenshotProof
     from moderation.proofs import approve_proof
 
@@ -244,10 +245,14 @@ def measure_approvals(count, rounds=4):
     sampled, pending = pending[:20], pending[20:]
     approve_proof(proof=sampled.pop(), moderator=mod)  # the session's first: it prepares the approval statement
     statements = []
-    for proof in sampled:
+    for proof in sampled[:-2]:
         with CaptureQueriesContext(connection) as queries:
             approve_proof(proof=proof, moderator=mod)
         statements.append(sum(1 for q in queries.captured_queries if q["sql"] not in TRANSACTION_CONTROL))
+    with wire.traced() as service_wire:  # what psycopg really sent, its own BEGIN and COMMIT included
+        approve_proof(proof=sampled[-2], moderator=mod)
+    with wire.traced() as raw_wire, transaction.atomic(), connection.cursor() as cursor:
+        _approve_in_raw_sql(cursor, sampled[-1].pk, mod.pk, source_type_id)
     service_proofs, raw_proofs = pending[:count], pending[count : 2 * count]
     update_ids = list(ScreenshotProof.objects.filter(status="rejected").values_list("pk", flat=True)[:count])
     service_s = raw_s = update_s = service_cpu_s = raw_cpu_s = 0.0
@@ -275,6 +280,8 @@ def measure_approvals(count, rounds=4):
         "raw_sql_per_s": len(raw_proofs) / raw_s,
         "single_update_per_s": len(update_ids) / update_s,
         "statements": max(statements),
+        "round_trips": service_wire.round_trips,
+        "raw_sql_round_trips": raw_wire.round_trips,
         # This process's CPU per approval (Python, Django, psycopg, Celery's enqueue), apart from the waits on the
         # database: what the service spends beyond the raw writes is its overhead, whatever the database's speed.
         "service_cpu_ms": service_cpu_s / len(service_proofs) * 1000,
@@ -346,6 +353,8 @@ def main():
         "single_row_updates_per_s": round(approving["single_update_per_s"], 1),
         "approvals_vs_raw_sql": round(floor_share, 2),
         "statements_per_approval": approving["statements"],
+        "round_trips_per_approval": approving["round_trips"],
+        "raw_sql_round_trips_per_approval": approving["raw_sql_round_trips"],
         "service_cpu_ms_per_approval": round(approving["service_cpu_ms"], 2),
         "raw_sql_cpu_ms_per_approval": round(approving["raw_sql_cpu_ms"], 2),
         "raw_sql_ms_per_approval": round(approving["raw_sql_ms"], 2),
@@ -382,7 +391,8 @@ def main():
     )
     print(
         f"{'statements per approval':<28}{approving['statements']:>10}       goal <= {APPROVAL_STATEMENTS_GOAL}"
-        " (BEGIN/COMMIT not counted)"
+        f" (BEGIN/COMMIT not counted); round trips {approving['round_trips']}, raw SQL"
+        f" {approving['raw_sql_round_trips']} (BEGIN and COMMIT included)"
     )
     print(f"{'ledger balanced':<28}{ledger_ok!s:>10}")
     goals = [
