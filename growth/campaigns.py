@@ -516,19 +516,17 @@ def _redeem(user, campaign, idempotency_key, expected_points_cost, cart):
     *stages, last = claim_stages()
     for stage in stages:
         try:
-            return _attempt(user, campaign, idempotency_key, expected_points_cost, cart, stage, terms_version)
+            return _redeem_attempt(
+                user, campaign, idempotency_key, expected_points_cost, cart, stage=stage, terms_version=terms_version
+            )
         except _NoFreeShard as no_room:
             terms_version = no_room.terms_version
-    return _attempt(user, campaign, idempotency_key, expected_points_cost, cart, last, terms_version)
-
-
-@redo_if_statements_lost
-def _attempt(user, campaign, idempotency_key, expected_points_cost, cart, stage, terms_version):
     return _redeem_attempt(
-        user, campaign, idempotency_key, expected_points_cost, cart, stage=stage, terms_version=terms_version
+        user, campaign, idempotency_key, expected_points_cost, cart, stage=last, terms_version=terms_version
     )
 
 
+@redo_if_statements_lost
 def _redeem_attempt(user, campaign, idempotency_key, expected_points_cost, cart, *, stage, terms_version):
     """One attempt; `terms_version`: the terms a rolled-back attempt served (a redone one keeps to them)."""
     app = cart.app
